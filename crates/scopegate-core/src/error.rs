@@ -1,0 +1,87 @@
+//! Errors of the caller's own making ([`UsageError`]) and who is to blame for an error ([`Blame`]).
+//!
+//! Like h11, every error of this crate says whether *we* (the code calling the core) misused it,
+//! or the *peer* (provider, user's browser, network) misbehaved or refused.
+
+/// Who caused an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blame {
+    /// The caller misused the core or is misconfigured: fix the calling code or its settings.
+    Local,
+    /// The provider, the user or the network: retry, re-authorize or report.
+    Remote,
+}
+
+/// The caller used the core in a way it does not support (always [`Blame::Local`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// The client id is empty, too long or not visible ASCII.
+    #[error("client id must be 1-512 visible ascii characters")]
+    InvalidClientId,
+    /// The redirect URI is not acceptable.
+    #[error("invalid redirect uri: {reason}")]
+    InvalidRedirectUri {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The flow needs a redirect URI and the client has none.
+    #[error("provider `{provider}` needs a redirect uri: set it on the client configuration")]
+    MissingRedirectUri {
+        /// Provider id.
+        provider: String,
+    },
+    /// A scope is not a valid scope token.
+    #[error("invalid scope `{scope}`: scopes are non-empty printable ascii without spaces")]
+    InvalidScope {
+        /// The scope (truncated).
+        scope: String,
+    },
+    /// The operating system's random number generator failed.
+    #[error("cannot draw random bytes: {0}")]
+    Random(String),
+    /// The provider profile does not list this grant.
+    #[error("provider `{provider}` does not support the {grant} grant")]
+    GrantNotSupported {
+        /// Provider id.
+        provider: String,
+        /// The grant.
+        grant: crate::profile::GrantType,
+    },
+    /// The profile has no token endpoint (Yotpo's is not documented).
+    #[error("provider `{provider}` has no token endpoint configured: {hint}")]
+    TokenEndpointNotConfigured {
+        /// Provider id.
+        provider: String,
+        /// How to configure it.
+        hint: String,
+    },
+    /// The token request needs a client secret and the client has none.
+    #[error("provider `{provider}` needs a client secret at its token endpoint: set it on the client configuration")]
+    MissingClientSecret {
+        /// Provider id.
+        provider: String,
+    },
+    /// A grant, pending authorization or token set of one provider was used with another.
+    #[error("this value belongs to provider `{got}`, not to `{expected}`")]
+    ProviderMismatch {
+        /// The provider in use.
+        expected: String,
+        /// The provider of the value.
+        got: String,
+    },
+    /// A refresh was asked for a token set that has no refresh token.
+    #[error("the token set has no refresh token; authorize again")]
+    NoRefreshToken,
+    /// The profile's refresh sends the original authorization code, and the token set lacks it.
+    #[error(
+        "provider `{provider}` sends the original authorization code with a refresh, and this token set does not have it; authorize again"
+    )]
+    MissingAuthorizationCode {
+        /// Provider id.
+        provider: String,
+    },
+    /// A response or transport failure was handed to a flow that is not waiting for one.
+    #[error("the flow is not waiting for a response (call poll_transmit first, and only once per request)")]
+    NotWaitingForResponse,
+}

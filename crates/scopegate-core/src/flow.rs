@@ -1,0 +1,323 @@
+//! The sans-IO token-request driver.
+//!
+//! A [`TokenFlow`] is one token request (authorization code exchange, refresh or client
+//! credentials). It never performs I/O:
+//!
+//! 1. [`TokenFlow::poll_transmit`] yields the [`HttpRequest`] to send (once);
+//! 2. the caller sends it with its own transport, without following redirects;
+//! 3. the caller hands the answer to [`TokenFlow::handle_response`], or a failure to
+//!    [`TokenFlow::handle_transport_error`];
+//! 4. [`TokenFlow::poll_outcome`] yields the [`TokenSet`] or the [`FlowError`].
+//!
+//! Every call that depends on time takes `now`. Token lifetimes are counted from the `now` of
+//! `poll_transmit` (the moment the request left), so expiry is never later than the server's.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::authorize::{AuthorizationGrant, ClientConfig};
+use crate::error::{Blame, UsageError};
+use crate::http::{HttpRequest, HttpResponse};
+use crate::method::Method;
+use crate::profile::{ClientAuth, GrantType, ParamValue, Provider};
+use crate::time::Timestamp;
+use crate::token::{ParseRules, TokenContext, TokenResponseError, TokenSet, parse_token_response};
+
+/// `application/x-www-form-urlencoded` encoding (RFC 6749 App. B).
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// `Authorization: Basic` value per RFC 6749 §2.3.1: id and secret are form-urlencoded
+/// before being joined with `:` and base64-encoded.
+pub fn basic_authorization(client_id: &str, client_secret: &str) -> String {
+    let raw = zeroize::Zeroizing::new(format!("{}:{}", form_encode(client_id), form_encode(client_secret)));
+    format!("Basic {}", STANDARD.encode(raw.as_bytes()))
+}
+
+/// A token request failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlowError {
+    /// The caller misused the flow ([`Blame::Local`]).
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// The token endpoint refused or sent something unusable ([`Blame::Remote`]).
+    #[error(transparent)]
+    Response(#[from] TokenResponseError),
+    /// The transport could not complete the exchange ([`Blame::Remote`]).
+    #[error("token request failed in transport: {reason}")]
+    Transport {
+        /// The transport's reason (must not contain secrets).
+        reason: String,
+    },
+}
+
+impl FlowError {
+    /// Who caused it.
+    pub fn blame(&self) -> Blame {
+        match self {
+            FlowError::Usage(_) => Blame::Local,
+            FlowError::Response(_) | FlowError::Transport { .. } => Blame::Remote,
+        }
+    }
+
+    /// Whether the endpoint said `invalid_grant`: the refresh token or code is dead and the user
+    /// must authorize again.
+    pub fn is_invalid_grant(&self) -> bool {
+        matches!(self, FlowError::Response(e) if e.is_invalid_grant())
+    }
+}
+
+#[derive(Debug)]
+enum Stage {
+    Ready(Box<HttpRequest>),
+    Sent { at: Timestamp },
+    Done,
+}
+
+/// One token request, driven by the caller (see the module documentation).
+#[derive(Debug)]
+pub struct TokenFlow {
+    grant: GrantType,
+    stage: Stage,
+    rules: ParseRules,
+    context: Option<TokenContext>,
+    secrets: Vec<zeroize::Zeroizing<String>>,
+    outcome: Option<Result<TokenSet, FlowError>>,
+}
+
+impl TokenFlow {
+    /// Exchanges an authorization code (RFC 6749 §4.1.3).
+    pub fn authorization_code(
+        provider: &Provider,
+        client: &ClientConfig,
+        grant: AuthorizationGrant,
+    ) -> Result<Self, UsageError> {
+        check_provider(provider, &grant.provider_id)?;
+        let mut b = Builder::new(provider, client, GrantType::AuthorizationCode)?;
+        b.req.form_param("grant_type", "authorization_code");
+        b.req.form_param("code", grant.code.expose_secret());
+        b.secret(grant.code.expose_secret());
+        match grant.redirect_uri.as_deref().or(client.redirect_uri()) {
+            Some(uri) => b.req.form_param("redirect_uri", uri),
+            None => return Err(UsageError::MissingRedirectUri { provider: provider.id().to_owned() }),
+        }
+        if let Some(v) = &grant.pkce_verifier {
+            b.req.form_param("code_verifier", v.expose_secret());
+            b.secret(v.expose_secret());
+        }
+        b.extras(provider, client, grant.redirect_uri.as_deref(), None)?;
+        let keep_code = provider.refresh_needs_authorization_code();
+        let context = TokenContext {
+            provider_id: provider.id().to_owned(),
+            access_lifetime: provider.access_lifetime(),
+            refresh_lifetime: provider.refresh_lifetime(),
+            requested_scopes: grant.scopes.clone(),
+            redirect_uri: grant.redirect_uri.clone().or_else(|| client.redirect_uri().map(str::to_owned)),
+            authorization_code: keep_code.then(|| grant.code.clone()),
+            params: grant.params.clone(),
+            previous: None,
+        };
+        Ok(b.finish(provider, context))
+    }
+
+    /// Refreshes a token set (RFC 6749 §6). The result keeps the old refresh token when the
+    /// response carries none, and drops it when the response carries a new one.
+    pub fn refresh(provider: &Provider, client: &ClientConfig, tokens: &TokenSet) -> Result<Self, UsageError> {
+        check_provider(provider, &tokens.provider_id)?;
+        let refresh_token = tokens.refresh_token.as_ref().ok_or(UsageError::NoRefreshToken)?;
+        let mut b = Builder::new(provider, client, GrantType::RefreshToken)?;
+        b.req.form_param("grant_type", "refresh_token");
+        b.req.form_param("refresh_token", refresh_token.expose_secret());
+        b.secret(refresh_token.expose_secret());
+        let code = tokens.authorization_code.as_ref().map(|c| c.expose_secret());
+        if let Some(c) = code {
+            b.secret(c);
+        }
+        b.extras(provider, client, tokens.redirect_uri.as_deref(), code)?;
+        let context = TokenContext {
+            provider_id: provider.id().to_owned(),
+            access_lifetime: provider.access_lifetime(),
+            refresh_lifetime: provider.refresh_lifetime(),
+            requested_scopes: tokens.scopes.clone(),
+            redirect_uri: tokens.redirect_uri.clone(),
+            authorization_code: tokens.authorization_code.clone(),
+            params: tokens.params.clone(),
+            previous: Some(tokens.clone()),
+        };
+        Ok(b.finish(provider, context))
+    }
+
+    /// Client credentials (RFC 6749 §4.4). `scopes` empty: no `scope` parameter.
+    pub fn client_credentials(
+        provider: &Provider,
+        client: &ClientConfig,
+        scopes: &[String],
+    ) -> Result<Self, UsageError> {
+        let mut b = Builder::new(provider, client, GrantType::ClientCredentials)?;
+        b.req.form_param("grant_type", "client_credentials");
+        if !scopes.is_empty() {
+            b.req.form_param("scope", scopes.join(" "));
+        }
+        b.extras(provider, client, client.redirect_uri(), None)?;
+        let context = TokenContext {
+            provider_id: provider.id().to_owned(),
+            access_lifetime: provider.access_lifetime(),
+            refresh_lifetime: provider.refresh_lifetime(),
+            requested_scopes: scopes.to_vec(),
+            redirect_uri: None,
+            authorization_code: None,
+            params: Default::default(),
+            previous: None,
+        };
+        Ok(b.finish(provider, context))
+    }
+
+    /// The grant this flow runs.
+    pub fn grant(&self) -> GrantType {
+        self.grant
+    }
+
+    /// The request to send, once. `None` afterwards.
+    pub fn poll_transmit(&mut self, now: Timestamp) -> Option<HttpRequest> {
+        match std::mem::replace(&mut self.stage, Stage::Done) {
+            Stage::Ready(req) => {
+                self.stage = Stage::Sent { at: now };
+                Some(*req)
+            }
+            other => {
+                self.stage = other;
+                None
+            }
+        }
+    }
+
+    /// Consumes the token endpoint's answer. The outcome is then available from
+    /// [`poll_outcome`](Self::poll_outcome).
+    pub fn handle_response(&mut self, now: Timestamp, response: HttpResponse) -> Result<(), UsageError> {
+        let _ = now;
+        let Stage::Sent { at } = self.stage else {
+            return Err(UsageError::NotWaitingForResponse);
+        };
+        self.stage = Stage::Done;
+        let secrets: Vec<&str> = self.secrets.iter().map(|s| s.as_str()).collect();
+        let outcome = match parse_token_response(&response, self.rules, &secrets) {
+            Ok(parsed) => {
+                let context = self.context.take().ok_or(UsageError::NotWaitingForResponse)?;
+                Ok(context.into_token_set(parsed, at))
+            }
+            Err(e) => Err(FlowError::Response(e)),
+        };
+        self.secrets.clear();
+        self.outcome = Some(outcome);
+        Ok(())
+    }
+
+    /// Records that the transport failed after `poll_transmit`. `reason` must not contain
+    /// secrets. Whether the request may be sent again is the caller's decision: a code exchange
+    /// or refresh that may have reached the server must not be repeated.
+    pub fn handle_transport_error(&mut self, now: Timestamp, reason: &str) -> Result<(), UsageError> {
+        let _ = now;
+        if !matches!(self.stage, Stage::Sent { .. }) {
+            return Err(UsageError::NotWaitingForResponse);
+        }
+        self.stage = Stage::Done;
+        self.secrets.clear();
+        self.outcome = Some(Err(FlowError::Transport { reason: reason.chars().take(256).collect() }));
+        Ok(())
+    }
+
+    /// The result, once a response or failure has been handled. Yields it once.
+    pub fn poll_outcome(&mut self) -> Option<Result<TokenSet, FlowError>> {
+        self.outcome.take()
+    }
+}
+
+fn check_provider(provider: &Provider, got: &str) -> Result<(), UsageError> {
+    if provider.id() != got {
+        return Err(UsageError::ProviderMismatch { expected: provider.id().to_owned(), got: got.to_owned() });
+    }
+    Ok(())
+}
+
+struct Builder {
+    req: HttpRequest,
+    grant: GrantType,
+    secrets: Vec<zeroize::Zeroizing<String>>,
+}
+
+impl Builder {
+    fn new(provider: &Provider, client: &ClientConfig, grant: GrantType) -> Result<Self, UsageError> {
+        if !provider.supports(grant) {
+            return Err(UsageError::GrantNotSupported { provider: provider.id().to_owned(), grant });
+        }
+        let url = provider.token_url().ok_or_else(|| UsageError::TokenEndpointNotConfigured {
+            provider: provider.id().to_owned(),
+            hint: provider.token_url_hint().unwrap_or("set token.url in a profile override").to_owned(),
+        })?;
+        let secret = client
+            .client_secret()
+            .ok_or_else(|| UsageError::MissingClientSecret { provider: provider.id().to_owned() })?;
+        let mut b = Builder { req: HttpRequest::new(Method::Post, url.clone()), grant, secrets: Vec::new() };
+        b.secret(secret.expose_secret());
+        match provider.client_auth() {
+            ClientAuth::Basic => {
+                let value = basic_authorization(client.client_id(), secret.expose_secret());
+                b.req.header("Authorization", value, true);
+            }
+            ClientAuth::Body => {
+                b.req.form_param("client_id", client.client_id());
+                b.req.form_param("client_secret", secret.expose_secret());
+            }
+            ClientAuth::QueryUnsafe => {
+                let mut u = url.clone();
+                u.query_pairs_mut()
+                    .append_pair("client_id", client.client_id())
+                    .append_pair("client_secret", secret.expose_secret());
+                b.req = HttpRequest::new(Method::Post, u);
+            }
+        }
+        b.req.header("Content-Type", "application/x-www-form-urlencoded", false);
+        b.req.header("Accept", "application/json", false);
+        Ok(b)
+    }
+
+    fn secret(&mut self, s: &str) {
+        self.secrets.push(zeroize::Zeroizing::new(s.to_owned()));
+    }
+
+    fn extras(
+        &mut self,
+        provider: &Provider,
+        client: &ClientConfig,
+        redirect_uri: Option<&str>,
+        code: Option<&str>,
+    ) -> Result<(), UsageError> {
+        for (name, value) in provider.extra_params(self.grant) {
+            let v = match value {
+                ParamValue::Literal(s) => s.as_str(),
+                ParamValue::ClientId => client.client_id(),
+                ParamValue::RedirectUri => redirect_uri
+                    .or(client.redirect_uri())
+                    .ok_or_else(|| UsageError::MissingRedirectUri { provider: provider.id().to_owned() })?,
+                ParamValue::AuthorizationCode => {
+                    code.ok_or_else(|| UsageError::MissingAuthorizationCode { provider: provider.id().to_owned() })?
+                }
+            };
+            self.req.form_param(name, v);
+        }
+        Ok(())
+    }
+
+    fn finish(self, provider: &Provider, context: TokenContext) -> TokenFlow {
+        TokenFlow {
+            grant: self.grant,
+            stage: Stage::Ready(Box::new(self.req)),
+            rules: ParseRules { token_type_required: provider.token_type_required() },
+            context: Some(context),
+            secrets: self.secrets,
+            outcome: None,
+        }
+    }
+}

@@ -1,0 +1,418 @@
+//! Token responses (RFC 6749 §5.1, §5.2) and the token set they produce.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::authorize::sanitize_text;
+use crate::error::Blame;
+use crate::http::{HttpResponse, MAX_RESPONSE_BYTES, redacted_snippet};
+use crate::profile::Lifetime;
+use crate::secret::{AccessToken, AuthorizationCode, RefreshToken};
+use crate::time::Timestamp;
+
+/// A usable set of tokens for one provider connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenSet {
+    /// Provider id.
+    pub provider_id: String,
+    /// The access token.
+    pub access_token: AccessToken,
+    /// The refresh token, when the provider issued one.
+    pub refresh_token: Option<RefreshToken>,
+    /// Always `Bearer` (other token types are rejected).
+    pub token_type: String,
+    /// Granted scopes (the response's `scope`, else the requested ones, RFC 6749 §5.1).
+    pub scopes: Vec<String>,
+    /// When the token request was sent (validity is counted from then, conservatively).
+    pub issued_at: Timestamp,
+    /// When the access token expires; `None`: never by time (Yotpo).
+    pub expires_at: Option<Timestamp>,
+    /// When the refresh token expires; `None`: not known to expire.
+    pub refresh_expires_at: Option<Timestamp>,
+    /// The redirect URI the authorization was granted for (sent again by some refreshes).
+    pub redirect_uri: Option<String>,
+    /// The original authorization code, kept only when the profile's refresh sends it (Yespo).
+    pub authorization_code: Option<AuthorizationCode>,
+    /// Callback parameters kept by the profile (Yotpo: `app_key`, the store).
+    pub params: BTreeMap<String, String>,
+}
+
+impl TokenSet {
+    /// Whether the access token has expired at `now`.
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|at| now >= at)
+    }
+
+    /// Whether the access token expires within `margin_secs` of `now` (or has expired).
+    pub fn expires_within(&self, now: Timestamp, margin_secs: u64) -> bool {
+        self.expires_at.is_some_and(|at| now.plus_secs(margin_secs) >= at)
+    }
+
+    /// Whether the refresh token is known to have expired at `now`.
+    pub fn refresh_token_expired(&self, now: Timestamp) -> bool {
+        self.refresh_expires_at.is_some_and(|at| now >= at)
+    }
+}
+
+/// An error code of a token error response (RFC 6749 §5.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenErrorCode {
+    /// `invalid_request`
+    InvalidRequest,
+    /// `invalid_client`: client authentication failed.
+    InvalidClient,
+    /// `invalid_grant`: the code or refresh token is invalid, expired, revoked or used.
+    InvalidGrant,
+    /// `unauthorized_client`
+    UnauthorizedClient,
+    /// `unsupported_grant_type`
+    UnsupportedGrantType,
+    /// `invalid_scope`
+    InvalidScope,
+    /// Any other code (sanitized).
+    Other(String),
+}
+
+impl TokenErrorCode {
+    fn parse(s: &str) -> Self {
+        match s {
+            "invalid_request" => Self::InvalidRequest,
+            "invalid_client" => Self::InvalidClient,
+            "invalid_grant" => Self::InvalidGrant,
+            "unauthorized_client" => Self::UnauthorizedClient,
+            "unsupported_grant_type" => Self::UnsupportedGrantType,
+            "invalid_scope" => Self::InvalidScope,
+            other => Self::Other(sanitize_text(other)),
+        }
+    }
+
+    /// The code as sent.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+/// A token error response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OAuthError {
+    /// HTTP status it came with (a 200 carrying `error` is reported too).
+    pub status: u16,
+    /// `error`
+    pub code: TokenErrorCode,
+    /// `error_description` (sanitized).
+    pub description: Option<String>,
+    /// `error_uri` (sanitized).
+    pub uri: Option<String>,
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (http {})", self.code.as_str(), self.status)?;
+        if let Some(d) = &self.description {
+            write!(f, ": {d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A token endpoint response could not be turned into tokens.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenResponseError {
+    /// The endpoint answered with an OAuth error (any status, a 200 carrying `error` included).
+    #[error("token endpoint refused the request: {0}")]
+    Refused(OAuthError),
+    /// The body is larger than the 1 MiB limit.
+    #[error("token response body is {len} bytes, over the {limit}-byte limit")]
+    TooLarge {
+        /// Body length.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A 3xx answer: token requests never follow redirects.
+    #[error(
+        "token endpoint answered with a redirect (http {status}) to {location}; redirects are not followed for token requests, check the token url"
+    )]
+    Redirect {
+        /// Status.
+        status: u16,
+        /// The `Location` header (query removed), or `(none)`.
+        location: String,
+    },
+    /// A non-2xx status without a readable OAuth error.
+    #[error("token endpoint answered http {status}: {snippet}")]
+    HttpStatus {
+        /// Status.
+        status: u16,
+        /// Start of the body, secrets redacted.
+        snippet: String,
+    },
+    /// The body is not JSON.
+    #[error("token response is not json: {snippet}")]
+    NotJson {
+        /// Start of the body, secrets redacted.
+        snippet: String,
+    },
+    /// The body is JSON but not an object.
+    #[error("token response is json but not an object")]
+    NotObject,
+    /// A required field is missing.
+    #[error("token response has no `{field}`")]
+    MissingField {
+        /// The field.
+        field: &'static str,
+    },
+    /// A field has an unusable value.
+    #[error("token response field `{field}` is invalid: {reason}")]
+    InvalidField {
+        /// The field.
+        field: &'static str,
+        /// Why (never quotes a secret).
+        reason: String,
+    },
+    /// The token type is not `bearer`.
+    #[error("token type `{token_type}` is not supported (only bearer)")]
+    UnsupportedTokenType {
+        /// The type sent (sanitized).
+        token_type: String,
+    },
+}
+
+impl TokenResponseError {
+    /// Always [`Blame::Remote`]: the provider sent this.
+    pub fn blame(&self) -> Blame {
+        Blame::Remote
+    }
+
+    /// Whether the endpoint said `invalid_grant` (the code or refresh token is dead).
+    pub fn is_invalid_grant(&self) -> bool {
+        matches!(self, TokenResponseError::Refused(OAuthError { code: TokenErrorCode::InvalidGrant, .. }))
+    }
+}
+
+/// A parsed successful token response.
+#[derive(Clone, Debug)]
+pub struct TokenResponse {
+    /// `access_token`
+    pub access_token: AccessToken,
+    /// `token_type`, normalized to `Bearer`.
+    pub token_type: String,
+    /// `expires_in`, seconds.
+    pub expires_in: Option<u64>,
+    /// `refresh_token`
+    pub refresh_token: Option<RefreshToken>,
+    /// `refresh_expires_in`, seconds (not in RFC 6749; sent by some servers).
+    pub refresh_expires_in: Option<u64>,
+    /// `scope`, split on spaces.
+    pub scope: Option<Vec<String>>,
+}
+
+/// Rules for reading a token response.
+#[derive(Clone, Copy, Debug)]
+pub struct ParseRules {
+    /// Reject a response without `token_type` (RFC 6749 §5.1 requires it).
+    pub token_type_required: bool,
+}
+
+impl Default for ParseRules {
+    fn default() -> Self {
+        Self { token_type_required: true }
+    }
+}
+
+/// Parses a token endpoint response. `known_secrets` are cut out of any quoted snippet.
+pub fn parse_token_response(
+    response: &HttpResponse,
+    rules: ParseRules,
+    known_secrets: &[&str],
+) -> Result<TokenResponse, TokenResponseError> {
+    let body = response.body();
+    let status = response.status();
+    if body.len() > MAX_RESPONSE_BYTES {
+        return Err(TokenResponseError::TooLarge { len: body.len(), limit: MAX_RESPONSE_BYTES });
+    }
+    if (300..400).contains(&status) {
+        let location = response
+            .header("location")
+            .map(|l| sanitize_text(l.split(['?', '#']).next().unwrap_or("")))
+            .unwrap_or_else(|| "(none)".into());
+        return Err(TokenResponseError::Redirect { status, location });
+    }
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let object = match parsed {
+        Some(Value::Object(map)) => Some(map),
+        _ => None,
+    };
+    // An OAuth error, whatever the status (RFC 6749 §5.2 says 400/401; some servers use 200).
+    if let Some(map) = &object {
+        if let Some(err) = map.get("error") {
+            let code = match err {
+                Value::String(s) => TokenErrorCode::parse(s),
+                _ => TokenErrorCode::Other("(non-string error)".into()),
+            };
+            let text = |k: &str| map.get(k).and_then(Value::as_str).map(sanitize_text);
+            return Err(TokenResponseError::Refused(OAuthError {
+                status,
+                code,
+                description: text("error_description"),
+                uri: text("error_uri"),
+            }));
+        }
+    }
+    if !(200..300).contains(&status) {
+        return Err(TokenResponseError::HttpStatus { status, snippet: redacted_snippet(body, known_secrets) });
+    }
+    let map = match (object, serde_json::from_slice::<Value>(body)) {
+        (Some(map), _) => map,
+        (None, Ok(_)) => return Err(TokenResponseError::NotObject),
+        (None, Err(_)) => return Err(TokenResponseError::NotJson { snippet: redacted_snippet(body, known_secrets) }),
+    };
+    read_fields(&map, rules)
+}
+
+fn read_fields(map: &Map<String, Value>, rules: ParseRules) -> Result<TokenResponse, TokenResponseError> {
+    let access_token = match non_null(map, "access_token") {
+        None => return Err(TokenResponseError::MissingField { field: "access_token" }),
+        Some(Value::String(s)) => token_string("access_token", s)?,
+        Some(_) => return Err(invalid("access_token", "not a string")),
+    };
+    let token_type = match non_null(map, "token_type") {
+        None if rules.token_type_required => return Err(TokenResponseError::MissingField { field: "token_type" }),
+        None => "Bearer".to_owned(),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
+        Some(Value::String(s)) => {
+            return Err(TokenResponseError::UnsupportedTokenType {
+                token_type: sanitize_text(s).chars().take(32).collect(),
+            });
+        }
+        Some(_) => return Err(invalid("token_type", "not a string")),
+    };
+    let refresh_token = match non_null(map, "refresh_token") {
+        None => None,
+        Some(Value::String(s)) => Some(RefreshToken::new(token_string("refresh_token", s)?)),
+        Some(_) => return Err(invalid("refresh_token", "not a string")),
+    };
+    let scope = match non_null(map, "scope") {
+        None => None,
+        Some(Value::String(s)) => Some(s.split(' ').filter(|x| !x.is_empty()).map(sanitize_text).collect()),
+        Some(_) => return Err(invalid("scope", "not a string")),
+    };
+    Ok(TokenResponse {
+        access_token: AccessToken::new(access_token),
+        token_type,
+        expires_in: seconds(map, "expires_in")?,
+        refresh_token,
+        refresh_expires_in: seconds(map, "refresh_expires_in")?,
+        scope,
+    })
+}
+
+fn non_null<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    map.get(key).filter(|v| !v.is_null())
+}
+
+fn invalid(field: &'static str, reason: &str) -> TokenResponseError {
+    TokenResponseError::InvalidField { field, reason: reason.to_owned() }
+}
+
+/// A token must be non-empty visible ASCII (RFC 6749 App. A.12, A.17: 1*VSCHAR).
+fn token_string(field: &'static str, s: &str) -> Result<String, TokenResponseError> {
+    if s.is_empty() {
+        return Err(invalid(field, "empty"));
+    }
+    if !s.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        return Err(invalid(field, "contains characters outside visible ascii"));
+    }
+    Ok(s.to_owned())
+}
+
+/// Seconds as a JSON number or a numeric string (`3600`, `"3600"`, `3600.0`).
+fn seconds(map: &Map<String, Value>, field: &'static str) -> Result<Option<u64>, TokenResponseError> {
+    match non_null(map, field) {
+        None => Ok(None),
+        Some(Value::Number(n)) => {
+            if let Some(u) = n.as_u64() {
+                Ok(Some(u))
+            } else if n.as_i64().is_some() {
+                Err(invalid(field, "negative"))
+            } else {
+                match n.as_f64() {
+                    Some(f) if f.is_finite() && f >= 0.0 && f.fract() == 0.0 => Ok(Some(f.min(u64::MAX as f64) as u64)),
+                    _ => Err(invalid(field, "not a whole non-negative number of seconds")),
+                }
+            }
+        }
+        Some(Value::String(s)) => {
+            let t = s.trim();
+            if !t.is_empty() && t.len() <= 20 && t.bytes().all(|b| b.is_ascii_digit()) {
+                t.parse::<u64>().map(Some).map_err(|_| invalid(field, "too large"))
+            } else {
+                Err(invalid(field, "not a whole non-negative number of seconds"))
+            }
+        }
+        Some(_) => Err(invalid(field, "not a number")),
+    }
+}
+
+/// What a token response is combined with to make a [`TokenSet`].
+#[derive(Clone, Debug)]
+pub(crate) struct TokenContext {
+    pub(crate) provider_id: String,
+    pub(crate) access_lifetime: Lifetime,
+    pub(crate) refresh_lifetime: Lifetime,
+    pub(crate) requested_scopes: Vec<String>,
+    pub(crate) redirect_uri: Option<String>,
+    pub(crate) authorization_code: Option<AuthorizationCode>,
+    pub(crate) params: BTreeMap<String, String>,
+    /// The token set being refreshed: its refresh token is kept when the response has none.
+    pub(crate) previous: Option<TokenSet>,
+}
+
+fn expiry(issued_at: Timestamp, secs: Option<u64>, default: Lifetime) -> Option<Timestamp> {
+    match (secs, default) {
+        (Some(s), _) => Some(issued_at.plus_secs(s)),
+        (None, Lifetime::Secs(s)) => Some(issued_at.plus_secs(s)),
+        (None, Lifetime::Never) => None,
+    }
+}
+
+impl TokenContext {
+    /// Combines a response with the context. Refresh rule (RFC 6749 §6): a response with a
+    /// refresh token replaces the old one (which is then discarded); one without keeps it.
+    pub(crate) fn into_token_set(self, response: TokenResponse, issued_at: Timestamp) -> TokenSet {
+        let TokenResponse { access_token, token_type, expires_in, refresh_token, refresh_expires_in, scope } = response;
+        let (refresh_token, refresh_expires_at) = match (refresh_token, &self.previous) {
+            (Some(rt), _) => (Some(rt), expiry(issued_at, refresh_expires_in, self.refresh_lifetime)),
+            (None, Some(prev)) => (prev.refresh_token.clone(), prev.refresh_expires_at),
+            (None, None) => (None, None),
+        };
+        let scopes = scope.unwrap_or_else(|| match &self.previous {
+            Some(prev) => prev.scopes.clone(),
+            None => self.requested_scopes.clone(),
+        });
+        TokenSet {
+            provider_id: self.provider_id,
+            access_token,
+            refresh_token,
+            token_type,
+            scopes,
+            issued_at,
+            expires_at: expiry(issued_at, expires_in, self.access_lifetime),
+            refresh_expires_at,
+            redirect_uri: self.redirect_uri,
+            authorization_code: self.authorization_code,
+            params: self.params,
+        }
+    }
+}
