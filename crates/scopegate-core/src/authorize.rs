@@ -85,12 +85,19 @@ pub struct AuthorizationRequest<'a> {
 }
 
 /// What [`AuthorizationRequest::build`] returns.
-#[derive(Debug)]
 pub struct AuthorizationStart {
     /// The URL to open in the user's browser. It carries `state`, so show it only to that user.
     pub url: String,
     /// Keep this (in the user's session) until the callback arrives.
     pub pending: PendingAuthorization,
+}
+
+impl fmt::Debug for AuthorizationStart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.pending.state.expose_secret();
+        let url = if state.is_empty() { self.url.clone() } else { self.url.replace(state, crate::secret::REDACTED) };
+        f.debug_struct("AuthorizationStart").field("url", &url).field("pending", &self.pending).finish()
+    }
 }
 
 impl<'a> AuthorizationRequest<'a> {

@@ -77,7 +77,6 @@ enum Stage {
 }
 
 /// One token request, driven by the caller (see the module documentation).
-#[derive(Debug)]
 pub struct TokenFlow {
     grant: GrantType,
     stage: Stage,
@@ -85,6 +84,18 @@ pub struct TokenFlow {
     context: Option<TokenContext>,
     secrets: Vec<zeroize::Zeroizing<String>>,
     outcome: Option<Result<TokenSet, FlowError>>,
+}
+
+impl std::fmt::Debug for TokenFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `secrets` holds raw values for snippet redaction: never printed.
+        f.debug_struct("TokenFlow")
+            .field("grant", &self.grant)
+            .field("stage", &self.stage)
+            .field("context", &self.context)
+            .field("outcome", &self.outcome)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TokenFlow {

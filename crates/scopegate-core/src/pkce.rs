@@ -54,7 +54,7 @@ mod tests {
         ];
         let verifier = verifier_from_bytes(&octets);
         assert_eq!(verifier.expose_secret(), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
-        assert_eq!(s256_challenge(&verifier), "E9Melhoa2OwvFrEMTJguCQHo4-7ZCUn3FA5gBCEPi1c");
+        assert_eq!(s256_challenge(&verifier), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     }
 
     #[test]
