@@ -51,7 +51,10 @@ fn yuvo_authorization_url_keeps_trailing_slash() {
 #[test]
 fn yotpo_install_link_keeps_its_fragment_route() {
     let s = start(&provider("yotpo"));
-    assert_eq!(s.url, format!("https://integrations-center.yotpo.com/app/#/install/applications/{CLIENT_ID}?state={STATE}"));
+    assert_eq!(
+        s.url,
+        format!("https://integrations-center.yotpo.com/app/#/install/applications/{CLIENT_ID}?state={STATE}")
+    );
     let parsed = url::Url::parse(&s.url).unwrap();
     assert_eq!(parsed.query(), None, "the state lives inside the fragment route");
     assert_eq!(parsed.fragment(), Some(format!("/install/applications/{CLIENT_ID}?state={STATE}").as_str()));
@@ -72,7 +75,11 @@ fn pkce_adds_an_s256_challenge() {
     let verifier = s.pending.verifier().expect("PKCE on");
     assert_eq!(verifier.expose_secret(), pkce::base64url(&VERIFIER_BYTES));
     let challenge = pkce::s256_challenge(verifier);
-    assert!(s.url.ends_with(&format!("&state={STATE}&code_challenge={challenge}&code_challenge_method=S256")), "{}", s.url);
+    assert!(
+        s.url.ends_with(&format!("&state={STATE}&code_challenge={challenge}&code_challenge_method=S256")),
+        "{}",
+        s.url
+    );
     assert!(!s.url.contains(verifier.expose_secret()), "the verifier never leaves in the URL");
 }
 
@@ -110,7 +117,10 @@ fn client_config_rejects_bad_values() {
     assert_eq!(ClientConfig::new("a\nb").unwrap_err(), UsageError::InvalidClientId);
     for bad in ["not a url", "http://app.example/cb", "https://app.example/cb#frag", "ftp://x/"] {
         assert!(
-            matches!(ClientConfig::new("c").unwrap().with_redirect_uri(bad), Err(UsageError::InvalidRedirectUri { .. })),
+            matches!(
+                ClientConfig::new("c").unwrap().with_redirect_uri(bad),
+                Err(UsageError::InvalidRedirectUri { .. })
+            ),
             "{bad}"
         );
     }
@@ -129,7 +139,10 @@ fn callback_returns_code_and_kept_params() {
     let mut pa = pending(&p);
     // The document's example, with its formatting debris removed.
     let g = pa
-        .handle_callback(&format!("{REDIRECT}?code=TEMPCODE&app_key=STORE42&state={STATE}&other=ignored"), T0.plus_secs(1))
+        .handle_callback(
+            &format!("{REDIRECT}?code=TEMPCODE&app_key=STORE42&state={STATE}&other=ignored"),
+            T0.plus_secs(1),
+        )
         .unwrap();
     assert_eq!(g.code.expose_secret(), "TEMPCODE");
     assert_eq!(g.params.get("app_key").map(String::as_str), Some("STORE42"));
@@ -202,7 +215,11 @@ fn callback_access_denied_is_typed() {
     let mut pa = pending(&provider("yuvo"));
     let e = pa.handle_callback(&format!("{REDIRECT}?error=access_denied&state={STATE}"), T0).unwrap_err();
     match e {
-        CallbackError::Denied(AuthorizationError { code: AuthorizationErrorCode::AccessDenied, description: None, .. }) => {}
+        CallbackError::Denied(AuthorizationError {
+            code: AuthorizationErrorCode::AccessDenied,
+            description: None,
+            ..
+        }) => {}
         other => panic!("{other:?}"),
     }
     assert!(pa.is_used(), "a genuine answer uses the authorization up");
@@ -223,7 +240,12 @@ fn every_rfc6749_authorization_error_is_mapped_with_its_description() {
     for (code, expected) in cases {
         let mut pa = pending(&provider("yuvo"));
         let e = pa
-            .handle_callback(&format!("?error={code}&error_description=The+user+said+no&error_uri=https%3A%2F%2Fd.example&state={STATE}"), T0)
+            .handle_callback(
+                &format!(
+                    "?error={code}&error_description=The+user+said+no&error_uri=https%3A%2F%2Fd.example&state={STATE}"
+                ),
+                T0,
+            )
             .unwrap_err();
         let CallbackError::Denied(ae) = e else { panic!("{code}: {e:?}") };
         assert_eq!(ae.code, expected);
@@ -269,7 +291,9 @@ fn malformed_callbacks_are_rejected() {
 fn provider_error_text_is_sanitized() {
     let mut pa = pending(&provider("yuvo"));
     let long = "x".repeat(1000);
-    let e = pa.handle_callback(&format!("?error=access_denied&error_description=%07bell{long}&state={STATE}"), T0).unwrap_err();
+    let e = pa
+        .handle_callback(&format!("?error=access_denied&error_description=%07bell{long}&state={STATE}"), T0)
+        .unwrap_err();
     let CallbackError::Denied(ae) = e else { panic!() };
     let d = ae.description.unwrap();
     assert!(!d.contains('\u{7}'));

@@ -6,7 +6,8 @@ use common::*;
 use scopegate_core::flow::basic_authorization;
 use scopegate_core::prelude::*;
 
-const BASIC: &str = "Basic ZGFmNGJhMzEwZmU0NDk2MWZhYmM4MGNlMmQxZjY3Y2Q6NmM1NzM2NTRmNDNiYzA1YzEzYzZiMGQwYmM2NWQ2YTYtU0VDUkVU";
+const BASIC: &str =
+    "Basic ZGFmNGJhMzEwZmU0NDk2MWZhYmM4MGNlMmQxZjY3Y2Q6NmM1NzM2NTRmNDNiYzA1YzEzYzZiMGQwYmM2NWQ2YTYtU0VDUkVU";
 const REDIRECT_ENC: &str = "https%3A%2F%2Fapp.example%2Fyotpo_integration%2Fcallback";
 
 fn headers(req: &HttpRequest) -> Vec<(String, String)> {
@@ -69,7 +70,10 @@ fn yespo_refresh_request_sends_code_and_redirect_uri_as_documented() {
     let req = first_request(&mut flow);
     assert_eq!(req.url().as_str(), "https://uaa.yespo.io/uaa/oauth/token");
     assert_eq!(headers(&req), basic_headers());
-    assert_eq!(body_string(&req), format!("grant_type=refresh_token&refresh_token=RT1&code=CODE1&redirect_uri={REDIRECT_ENC}"));
+    assert_eq!(
+        body_string(&req),
+        format!("grant_type=refresh_token&refresh_token=RT1&code=CODE1&redirect_uri={REDIRECT_ENC}")
+    );
 }
 
 #[test]
@@ -84,7 +88,10 @@ fn reteno_requests_go_to_retenos_token_endpoint() {
     let mut flow = TokenFlow::refresh(&p, &client(), &tokens).unwrap();
     let req = first_request(&mut flow);
     assert_eq!(req.url().as_str(), "https://uaa.reteno.com/uaa/oauth/token");
-    assert_eq!(body_string(&req), format!("grant_type=refresh_token&refresh_token=RT1&code=CODE1&redirect_uri={REDIRECT_ENC}"));
+    assert_eq!(
+        body_string(&req),
+        format!("grant_type=refresh_token&refresh_token=RT1&code=CODE1&redirect_uri={REDIRECT_ENC}")
+    );
 }
 
 #[test]
@@ -96,7 +103,9 @@ fn yotpo_code_exchange_sends_credentials_in_the_body() {
     assert_eq!(headers(&req), body_headers());
     assert_eq!(
         body_string(&req),
-        format!("client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}&grant_type=authorization_code&code=TEMP&redirect_uri={REDIRECT_ENC}")
+        format!(
+            "client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}&grant_type=authorization_code&code=TEMP&redirect_uri={REDIRECT_ENC}"
+        )
     );
 }
 
@@ -156,7 +165,10 @@ fn pkce_verifier_is_sent_with_the_code() {
     let req = first_request(&mut flow);
     assert_eq!(
         body_string(&req),
-        format!("grant_type=authorization_code&code=C&redirect_uri={REDIRECT_ENC}&code_verifier={}", verifier.expose_secret())
+        format!(
+            "grant_type=authorization_code&code=C&redirect_uri={REDIRECT_ENC}&code_verifier={}",
+            verifier.expose_secret()
+        )
     );
 }
 
@@ -180,7 +192,10 @@ fn literal_and_client_id_extra_params() {
         .with_overrides("[token.extra_params.client_credentials]\naudience = \"api\"\ncid = \"{client_id}\"", "t")
         .unwrap();
     let mut flow = TokenFlow::client_credentials(&p, &client(), &[]).unwrap();
-    assert_eq!(body_string(&first_request(&mut flow)), format!("grant_type=client_credentials&audience=api&cid={CLIENT_ID}"));
+    assert_eq!(
+        body_string(&first_request(&mut flow)),
+        format!("grant_type=client_credentials&audience=api&cid={CLIENT_ID}")
+    );
 }
 
 #[test]

@@ -75,7 +75,9 @@ fn expires_in_as_number_or_numeric_string() {
 
 #[test]
 fn absent_expires_in_takes_the_profile_default() {
-    let t = exchange(&provider("yespo"), json(200, r#"{"access_token":"a","token_type":"bearer","refresh_token":"r"}"#)).unwrap();
+    let t =
+        exchange(&provider("yespo"), json(200, r#"{"access_token":"a","token_type":"bearer","refresh_token":"r"}"#))
+            .unwrap();
     assert_eq!(t.expires_at, Some(T0.plus_secs(172_800)));
     let t = yuvo_ok(r#"{"access_token":"a","token_type":"bearer","expires_in":null}"#);
     assert_eq!(t.expires_at, Some(T0.plus_secs(3600)), "null is absent");
@@ -173,7 +175,8 @@ fn non_2xx_without_oauth_error_reports_the_status() {
 
 #[test]
 fn redirect_answer_is_reported_not_followed() {
-    let answer = HttpResponse::new(302, Vec::new()).with_header("Location", "https://elsewhere.example/login?code=leak");
+    let answer =
+        HttpResponse::new(302, Vec::new()).with_header("Location", "https://elsewhere.example/login?code=leak");
     let e = match exchange(&provider("yuvo"), answer) {
         Err(FlowError::Response(e)) => e,
         other => panic!("{other:?}"),
@@ -184,10 +187,13 @@ fn redirect_answer_is_reported_not_followed() {
 #[test]
 fn refresh_without_refresh_token_keeps_the_old_one() {
     let p = provider("yuvo");
-    let first = yuvo_ok(r#"{"access_token":"AT1","token_type":"Bearer","refresh_token":"RT1","expires_in":3600,"scope":"s1"}"#);
+    let first =
+        yuvo_ok(r#"{"access_token":"AT1","token_type":"Bearer","refresh_token":"RT1","expires_in":3600,"scope":"s1"}"#);
     let mut flow = TokenFlow::refresh(&p, &client(), &first).unwrap();
     let later = T0.plus_secs(3000);
-    let second = drive(&mut flow, later, json(200, r#"{"access_token":"AT2","token_type":"Bearer","expires_in":3600}"#)).unwrap();
+    let second =
+        drive(&mut flow, later, json(200, r#"{"access_token":"AT2","token_type":"Bearer","expires_in":3600}"#))
+            .unwrap();
     assert_eq!(second.access_token.expose_secret(), "AT2");
     assert_eq!(second.refresh_token, first.refresh_token, "kept (RFC 6749 §6)");
     assert_eq!(second.refresh_expires_at, first.refresh_expires_at);
@@ -199,10 +205,16 @@ fn refresh_without_refresh_token_keeps_the_old_one() {
 fn refresh_with_refresh_token_replaces_the_old_one() {
     let p = provider("yespo");
     let mut flow = TokenFlow::authorization_code(&p, &client(), grant(&p, "C")).unwrap();
-    let first = drive(&mut flow, T0, json(200, r#"{"access_token":"AT1","token_type":"bearer","refresh_token":"RT1"}"#)).unwrap();
+    let first =
+        drive(&mut flow, T0, json(200, r#"{"access_token":"AT1","token_type":"bearer","refresh_token":"RT1"}"#))
+            .unwrap();
     let mut flow = TokenFlow::refresh(&p, &client(), &first).unwrap();
-    let second = drive(&mut flow, T0.plus_secs(10), json(200, r#"{"access_token":"AT2","token_type":"bearer","refresh_token":"RT2"}"#))
-        .unwrap();
+    let second = drive(
+        &mut flow,
+        T0.plus_secs(10),
+        json(200, r#"{"access_token":"AT2","token_type":"bearer","refresh_token":"RT2"}"#),
+    )
+    .unwrap();
     assert_eq!(second.refresh_token.as_ref().unwrap().expose_secret(), "RT2");
     assert_eq!(second.refresh_expires_at, Some(T0.plus_secs(10 + 2_592_000)));
     assert_eq!(second.authorization_code, first.authorization_code, "Yespo's next refresh needs it again");
