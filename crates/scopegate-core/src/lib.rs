@@ -1,7 +1,7 @@
 //! # scopegate-core
 //!
 //! The sans-IO core of scopegate: provider profiles, the OAuth 2.0 flows, token parsing, the
-//! token lifecycle and (later) the permission matrix. It is written once and wrapped by the
+//! token lifecycle and the permission matrix. It is written once and wrapped by the
 //! `scopegate` crate (transports, stores), the C ABI and the Python package.
 //!
 //! ## The I/O contract
@@ -62,6 +62,7 @@ pub mod error;
 pub mod flow;
 pub mod http;
 pub mod lifecycle;
+pub mod matrix;
 pub mod method;
 pub mod pkce;
 pub mod profile;
@@ -79,6 +80,7 @@ pub mod prelude {
     pub use crate::flow::{FlowError, TokenFlow};
     pub use crate::http::{HttpRequest, HttpResponse};
     pub use crate::lifecycle::{ApiVerdict, Connection, ReauthorizationReason, TokenState};
+    pub use crate::matrix::{Decision, PermissionMatrix, Policy, RejectReason, Rights};
     pub use crate::method::Method;
     pub use crate::profile::{GrantType, ProfileError, Provider};
     pub use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, PkceVerifier, RefreshToken, State};

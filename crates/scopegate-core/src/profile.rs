@@ -12,14 +12,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use url::Url;
 
+use crate::matrix::{PermissionMatrix, Policy, Rights, UnknownRight};
 use crate::method::Method;
 
 /// Largest profile text accepted, in bytes.
-pub const MAX_PROFILE_BYTES: usize = 256 * 1024;
+pub const MAX_PROFILE_BYTES: usize = 1024 * 1024;
 /// Most access rights one profile may declare (rights sets are 64-bit sets).
 pub const MAX_RIGHTS: usize = 64;
 /// Default for how long a pending authorization stays usable (RFC 6749 §4.1.2 recommends that
@@ -167,6 +169,7 @@ enum RawLifetime {
 #[serde(deny_unknown_fields)]
 struct RawApi {
     base_url: Option<String>,
+    extra_base_urls: Option<Vec<String>>,
     verify: Option<String>,
 }
 
@@ -320,6 +323,9 @@ pub struct VerifyCall {
 pub struct ApiConfig {
     /// Base URL that relative API paths are resolved against (always ends with `/`).
     pub base_url: Url,
+    /// Other base URLs the same API methods are served under (Yespo: `/api/v2` beside `/api/v1`).
+    /// The permission check accepts paths under any of them.
+    pub extra_base_urls: Vec<Url>,
     /// The verification call, when the provider documents one.
     pub verify: Option<VerifyCall>,
 }
@@ -406,6 +412,7 @@ pub struct Provider {
     lifecycle: LifecyclePolicy,
     rights: Vec<Right>,
     groups: Vec<Group>,
+    matrix: Arc<PermissionMatrix>,
     raw: toml::Table,
 }
 
@@ -596,6 +603,22 @@ impl Provider {
     /// Index of a right by id.
     pub fn right_index(&self, id: &str) -> Option<usize> {
         self.rights.iter().position(|r| r.id == id)
+    }
+    /// The compiled permission matrix (empty when the profile has no rights and groups).
+    pub fn matrix(&self) -> &Arc<PermissionMatrix> {
+        &self.matrix
+    }
+    /// Whether the profile has an API-method matrix to check calls against.
+    pub fn has_matrix(&self) -> bool {
+        !self.groups.is_empty()
+    }
+    /// The rights set with these ids.
+    pub fn rights_from_ids<S: AsRef<str>>(&self, ids: impl IntoIterator<Item = S>) -> Result<Rights, UnknownRight> {
+        self.matrix.rights_from_ids(ids)
+    }
+    /// A policy for a rights set: the fastest `allows(method, path)`.
+    pub fn policy(&self, rights: Rights) -> Policy {
+        Policy::new(Arc::clone(&self.matrix), rights)
     }
 }
 
@@ -863,13 +886,10 @@ impl Validator<'_> {
             Some(api) => {
                 let base =
                     api.base_url.ok_or_else(|| missing(o, "api.base_url", "the base URL of the provider's API"))?;
-                let mut base_url = self.url("api.base_url", &base)?;
-                if base_url.query().is_some() || base_url.fragment().is_some() {
-                    return Err(invalid(o, "api.base_url", "must not have a query or fragment"));
-                }
-                if !base_url.path().ends_with('/') {
-                    let p = format!("{}/", base_url.path());
-                    base_url.set_path(&p);
+                let base_url = self.base_url("api.base_url", &base)?;
+                let mut extra_base_urls = Vec::new();
+                for (i, u) in api.extra_base_urls.unwrap_or_default().iter().enumerate() {
+                    extra_base_urls.push(self.base_url(&format!("api.extra_base_urls[{i}]"), u)?);
                 }
                 let verify = match api.verify {
                     None => None,
@@ -885,7 +905,7 @@ impl Validator<'_> {
                         Some(VerifyCall { method, url: self.url("api.verify", u.trim())? })
                     }
                 };
-                Some(ApiConfig { base_url, verify })
+                Some(ApiConfig { base_url, extra_base_urls, verify })
             }
         };
 
@@ -900,6 +920,9 @@ impl Validator<'_> {
         };
 
         let (rights, groups) = self.matrix(raw.rights.unwrap_or_default(), raw.groups.unwrap_or_default())?;
+        let bases: Vec<&Url> =
+            api.iter().flat_map(|a| std::iter::once(&a.base_url).chain(&a.extra_base_urls)).collect();
+        let matrix = Arc::new(PermissionMatrix::build(&rights, &groups, &bases));
 
         Ok(Provider {
             id,
@@ -923,8 +946,21 @@ impl Validator<'_> {
             lifecycle,
             rights,
             groups,
+            matrix,
             raw: table,
         })
+    }
+
+    fn base_url(&self, field: &str, text: &str) -> Result<Url, ProfileError> {
+        let mut url = self.url(field, text)?;
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid(self.origin, field, "must not have a query or fragment"));
+        }
+        if !url.path().ends_with('/') {
+            let p = format!("{}/", url.path());
+            url.set_path(&p);
+        }
+        Ok(url)
     }
 
     fn install_link(&self, template: &str) -> Result<String, ProfileError> {

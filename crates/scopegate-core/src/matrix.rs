@@ -1,0 +1,891 @@
+//! The permission matrix: "may a token with these rights call `METHOD path`?"
+//!
+//! A profile's rights and API-method groups are compiled into a [`PermissionMatrix`] when the
+//! profile loads. [`PermissionMatrix::check`] answers without allocating, in tens of
+//! nanoseconds; [`Policy::allows`] is the same check reduced to a `bool` for one fixed rights set.
+//!
+//! ## Path rules (fail closed)
+//!
+//! The path may be bare (`contact/42`), carry an API base path (`/api/v1/contact/42`) or be a
+//! full URL under an API base URL (`https://yespo.io/api/v1/contact/42`). A query string or
+//! fragment is ignored. Everything else that could make the checker and the server disagree is
+//! rejected with a [`RejectReason`], never guessed:
+//!
+//! - **method case**: method names are case-sensitive (RFC 9110 §9.1); `get` is rejected
+//!   ([`RejectReason::MethodCase`]), not read as `GET`;
+//! - **trailing slash**: `contact/42/` is rejected ([`RejectReason::TrailingSlash`]): templates
+//!   have none, and servers differ on whether `x/` is `x`;
+//! - static segments compare byte for byte, case-sensitively (RFC 3986 §6.2.2.1);
+//! - dot segments (`.`, `..`), empty segments (`//`), raw control bytes, NUL, non-ASCII bytes,
+//!   characters outside RFC 3986 `pchar`, a `:` in the first segment of a bare path (it would read
+//!   as a scheme), malformed `%` escapes and escapes of `/`, `\`, `%`, `.`, other unreserved
+//!   characters or control bytes; a URL on another scheme, host or port, or with user info;
+//!   more than [`MAX_PATH_BYTES`] bytes or [`MAX_SEGMENTS`] segments.
+//!
+//! A `{param}` matches exactly one non-empty segment; static segments win over parameters at the
+//! same position, with backtracking (`contact/token/x` still matches `contact/{id}/x`).
+
+use std::fmt;
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::method::Method;
+use crate::profile::{Group, Right, TemplateSegment};
+
+/// Longest path (after an API base is removed) the checker accepts.
+pub const MAX_PATH_BYTES: usize = 2048;
+/// Most segments a path may have.
+pub const MAX_SEGMENTS: usize = 32;
+
+const NONE: u32 = u32::MAX;
+/// Above this many static children a node's children are found through the hashed index.
+const LINEAR_LIMIT: u32 = 8;
+/// Profiles with at most this many rights get an exact least-rights answer.
+const EXACT_LIMIT: usize = 16;
+
+/// A set of a profile's rights (bit `i` is the profile's `i`-th right).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Rights(u64);
+
+impl Rights {
+    /// No rights.
+    pub const EMPTY: Rights = Rights(0);
+
+    /// The set with these bits.
+    pub const fn from_bits(bits: u64) -> Self {
+        Self(bits)
+    }
+    /// The bits.
+    pub const fn bits(self) -> u64 {
+        self.0
+    }
+    /// The set holding only right `index`.
+    pub const fn single(index: usize) -> Self {
+        Self(1u64 << index)
+    }
+    /// Whether right `index` is in the set.
+    pub const fn contains(self, index: usize) -> bool {
+        index < 64 && self.0 & (1u64 << index) != 0
+    }
+    /// Union.
+    pub const fn union(self, other: Rights) -> Self {
+        Self(self.0 | other.0)
+    }
+    /// Whether the sets share a right.
+    pub const fn intersects(self, other: Rights) -> bool {
+        self.0 & other.0 != 0
+    }
+    /// Whether empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    /// Number of rights.
+    pub const fn len(self) -> u32 {
+        self.0.count_ones()
+    }
+    /// Indexes of the rights, ascending.
+    pub fn indices(self) -> impl Iterator<Item = usize> {
+        (0..64).filter(move |i| self.contains(*i))
+    }
+}
+
+/// Why a request path was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// The method is not an HTTP method the checker knows.
+    UnknownMethod,
+    /// The method is known but not upper case.
+    MethodCase,
+    /// Nothing left after the API base was removed.
+    EmptyPath,
+    /// Longer than [`MAX_PATH_BYTES`].
+    TooLong,
+    /// More than [`MAX_SEGMENTS`] segments.
+    TooManySegments,
+    /// An empty segment (`//`, or a leading `/` that is not an API base path).
+    EmptySegment,
+    /// A `.` or `..` segment.
+    DotSegment,
+    /// A trailing `/`.
+    TrailingSlash,
+    /// A raw control byte (NUL included).
+    ControlByte,
+    /// A raw byte outside ASCII.
+    NonAscii,
+    /// A raw character that RFC 3986 does not allow in a path segment.
+    ForbiddenCharacter,
+    /// A `%` not followed by two hex digits.
+    MalformedPercent,
+    /// `%2F` or `%5C`: an encoded `/` or `\`.
+    EncodedSlash,
+    /// `%25`: an encoded `%` (double encoding).
+    EncodedPercent,
+    /// `%2E`: an encoded `.`.
+    EncodedDot,
+    /// An encoded unreserved character (letter, digit, `-`, `_`, `~`): would hide a static
+    /// segment from the checker but not from the server.
+    EncodedUnreserved,
+    /// An encoded control byte.
+    EncodedControl,
+    /// A `:` in the first segment of a bare path (reads as a URL scheme).
+    SchemeLike,
+    /// A full URL on another scheme, host or port than the API.
+    OtherOrigin,
+    /// A full URL with user info (`user@host`).
+    UserInfo,
+    /// An absolute path or URL outside every API base path.
+    NotUnderApiBase,
+}
+
+impl RejectReason {
+    /// A short lowercase explanation.
+    pub const fn message(self) -> &'static str {
+        match self {
+            Self::UnknownMethod => "unknown http method",
+            Self::MethodCase => "http methods are case-sensitive: use upper case (GET, PUT, ...)",
+            Self::EmptyPath => "the path is empty",
+            Self::TooLong => "the path is too long",
+            Self::TooManySegments => "the path has too many segments",
+            Self::EmptySegment => "the path has an empty segment (`//` or a stray leading `/`)",
+            Self::DotSegment => "the path has a `.` or `..` segment",
+            Self::TrailingSlash => "the path ends with `/`: remove the trailing slash",
+            Self::ControlByte => "the path contains a control byte",
+            Self::NonAscii => "the path contains non-ascii bytes: percent-encode them",
+            Self::ForbiddenCharacter => "the path contains a character not allowed in a url path",
+            Self::MalformedPercent => "the path has a `%` not followed by two hex digits",
+            Self::EncodedSlash => "the path has an encoded `/` or `\\` (%2F, %5C)",
+            Self::EncodedPercent => "the path has an encoded `%` (%25): double encoding",
+            Self::EncodedDot => "the path has an encoded `.` (%2E)",
+            Self::EncodedUnreserved => "the path percent-encodes a letter, digit, `-`, `_` or `~`",
+            Self::EncodedControl => "the path has an encoded control byte",
+            Self::SchemeLike => "the first path segment contains `:` and reads as a url scheme",
+            Self::OtherOrigin => "the url is not on the provider's api host",
+            Self::UserInfo => "the url carries user info (`user@host`)",
+            Self::NotUnderApiBase => "the path is not under the provider's api base path",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+/// An endpoint of the matrix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointInfo {
+    /// The method.
+    pub method: Method,
+    /// The template (`contact/{id}`).
+    pub template: String,
+    /// Index of its group in [`PermissionMatrix::groups`].
+    pub group: usize,
+    /// Whether the provider marks it deprecated.
+    pub deprecated: bool,
+    /// Whether its group needs no right.
+    pub open: bool,
+    /// The rights that open it (empty for an open group, or a group no right opens).
+    pub allowed_by: Rights,
+}
+
+/// A group of the matrix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupInfo {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Needs no right.
+    pub open: bool,
+}
+
+/// A right of the matrix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RightInfo {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+}
+
+/// The answer to a permission check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision<'m> {
+    /// The rights allow the call.
+    Allowed(&'m EndpointInfo),
+    /// The endpoint exists and the rights do not open it; `would_allow` lists the rights that
+    /// would (empty when no right of the profile opens it).
+    Denied {
+        /// The endpoint.
+        endpoint: &'m EndpointInfo,
+        /// Rights that would allow it.
+        would_allow: Rights,
+    },
+    /// No endpoint of the matrix matches (fail closed).
+    UnknownEndpoint,
+    /// The path (or method) was rejected.
+    Rejected(RejectReason),
+}
+
+impl Decision<'_> {
+    /// Whether the call is allowed.
+    pub const fn is_allowed(&self) -> bool {
+        matches!(self, Decision::Allowed(_))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Node {
+    param: u32,
+    endpoint: u32,
+    edges_start: u32,
+    edges_len: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Edge {
+    prefix: u64,
+    len: u32,
+    off: u32,
+    child: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Base {
+    /// `scheme://host[:port]`, lower case, default port removed; empty when unknown.
+    origin: String,
+    /// Path with leading and trailing `/` (`/api/v1/`, or `/`).
+    path: String,
+}
+
+/// A compiled permission matrix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PermissionMatrix {
+    rights: Vec<RightInfo>,
+    groups: Vec<GroupInfo>,
+    endpoints: Vec<EndpointInfo>,
+    roots: [u32; 7],
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+    arena: Vec<u8>,
+    /// Open addressing: (hash of (node, segment), edge index + 1); 0 = empty slot.
+    index: Vec<(u64, u32)>,
+    index_mask: usize,
+    bases: Vec<Base>,
+}
+
+/// One validated segment: byte range in the relative path.
+#[derive(Clone, Copy, Default)]
+struct Seg {
+    start: u16,
+    end: u16,
+}
+
+struct Segs {
+    items: [Seg; MAX_SEGMENTS],
+    len: usize,
+}
+
+#[inline]
+fn prefix_word(seg: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    let n = seg.len().min(8);
+    buf[..n].copy_from_slice(&seg[..n]);
+    u64::from_le_bytes(buf)
+}
+
+#[inline]
+fn hash_segment(node: u32, seg: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = (node as u64 ^ (seg.len() as u64) << 32).wrapping_mul(K);
+    let mut chunks = seg.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    h = (h.rotate_left(5) ^ prefix_word(chunks.remainder())).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+// Byte classes of a path segment.
+const C_OK: u8 = 0; // unreserved, sub-delims, '@'
+const C_SLASH: u8 = 1;
+const C_PERCENT: u8 = 2;
+const C_COLON: u8 = 3;
+const C_CONTROL: u8 = 4;
+const C_NON_ASCII: u8 = 5;
+const C_FORBIDDEN: u8 = 6;
+
+const CLASS: [u8; 256] = {
+    let mut t = [C_FORBIDDEN; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c < 0x20 || c == 0x7f {
+            C_CONTROL
+        } else if c >= 0x80 {
+            C_NON_ASCII
+        } else if c.is_ascii_alphanumeric() {
+            C_OK
+        } else {
+            match c {
+                b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';'
+                | b'=' | b'@' => C_OK,
+                b'/' => C_SLASH,
+                b'%' => C_PERCENT,
+                b':' => C_COLON,
+                _ => C_FORBIDDEN,
+            }
+        };
+        b += 1;
+    }
+    t
+};
+
+#[inline]
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Splits a relative path into segments, validating every byte.
+#[inline]
+fn split(path: &[u8], segs: &mut Segs) -> Result<(), RejectReason> {
+    if path.is_empty() {
+        return Err(RejectReason::EmptyPath);
+    }
+    if path.len() > MAX_PATH_BYTES {
+        return Err(RejectReason::TooLong);
+    }
+    let mut start = 0usize;
+    let mut first = true;
+    let mut i = 0usize;
+    while i < path.len() {
+        let b = path[i];
+        match CLASS[b as usize] {
+            C_OK => {}
+            C_SLASH => {
+                push(path, start, i, segs, i + 1 == path.len())?;
+                first = false;
+                start = i + 1;
+            }
+            C_PERCENT => {
+                let (Some(h), Some(l)) =
+                    (path.get(i + 1).copied().and_then(hex), path.get(i + 2).copied().and_then(hex))
+                else {
+                    return Err(RejectReason::MalformedPercent);
+                };
+                let d = h << 4 | l;
+                if d == b'/' || d == b'\\' {
+                    return Err(RejectReason::EncodedSlash);
+                }
+                if d == b'%' {
+                    return Err(RejectReason::EncodedPercent);
+                }
+                if d == b'.' {
+                    return Err(RejectReason::EncodedDot);
+                }
+                if d.is_ascii_alphanumeric() || d == b'-' || d == b'_' || d == b'~' {
+                    return Err(RejectReason::EncodedUnreserved);
+                }
+                if d < 0x20 || d == 0x7f {
+                    return Err(RejectReason::EncodedControl);
+                }
+                i += 2;
+            }
+            C_COLON => {
+                if first {
+                    return Err(RejectReason::SchemeLike);
+                }
+            }
+            C_CONTROL => return Err(RejectReason::ControlByte),
+            C_NON_ASCII => return Err(RejectReason::NonAscii),
+            _ => return Err(RejectReason::ForbiddenCharacter),
+        }
+        i += 1;
+    }
+    if path[path.len() - 1] == b'/' {
+        return Err(RejectReason::TrailingSlash);
+    }
+    push(path, start, path.len(), segs, false)
+}
+
+#[inline]
+fn push(path: &[u8], start: usize, end: usize, segs: &mut Segs, trailing: bool) -> Result<(), RejectReason> {
+    let seg = &path[start..end];
+    match seg {
+        [] if trailing && start > 0 => return Err(RejectReason::TrailingSlash),
+        [] => return Err(RejectReason::EmptySegment),
+        [b'.'] | [b'.', b'.'] => return Err(RejectReason::DotSegment),
+        _ => {}
+    }
+    if segs.len == MAX_SEGMENTS {
+        return Err(RejectReason::TooManySegments);
+    }
+    segs.items[segs.len] = Seg { start: start as u16, end: end as u16 };
+    segs.len += 1;
+    Ok(())
+}
+
+fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
+    s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+impl PermissionMatrix {
+    /// Compiles rights and groups; `bases` are the API base URLs paths may be given under.
+    pub(crate) fn build(rights: &[Right], groups: &[Group], bases: &[&Url]) -> PermissionMatrix {
+        let mut group_rights = vec![Rights::EMPTY; groups.len()];
+        for (ri, r) in rights.iter().enumerate() {
+            for (gi, gr) in group_rights.iter_mut().enumerate() {
+                if r.all_groups || r.groups.contains(&gi) {
+                    *gr = gr.union(Rights::single(ri));
+                }
+            }
+        }
+        let mut endpoints = Vec::new();
+        // Build-time trie: children as vectors, flattened afterwards.
+        struct BNode {
+            param: u32,
+            endpoint: u32,
+            statics: Vec<(Vec<u8>, u32)>,
+        }
+        let mut bnodes: Vec<BNode> = Vec::new();
+        let mut roots = [NONE; 7];
+        for (gi, g) in groups.iter().enumerate() {
+            for ep in &g.endpoints {
+                let root = &mut roots[ep.method.index()];
+                if *root == NONE {
+                    *root = bnodes.len() as u32;
+                    bnodes.push(BNode { param: NONE, endpoint: NONE, statics: Vec::new() });
+                }
+                let mut node = *root as usize;
+                for seg in &ep.segments {
+                    let next = match seg {
+                        TemplateSegment::Static(s) => {
+                            bnodes[node].statics.iter().find(|(k, _)| k.as_slice() == s.as_bytes()).map(|(_, c)| *c)
+                        }
+                        TemplateSegment::Param(_) => Some(bnodes[node].param).filter(|p| *p != NONE),
+                    };
+                    node = match next {
+                        Some(c) => c as usize,
+                        None => {
+                            let c = bnodes.len() as u32;
+                            bnodes.push(BNode { param: NONE, endpoint: NONE, statics: Vec::new() });
+                            match seg {
+                                TemplateSegment::Static(s) => bnodes[node].statics.push((s.as_bytes().to_vec(), c)),
+                                TemplateSegment::Param(_) => bnodes[node].param = c,
+                            }
+                            c as usize
+                        }
+                    };
+                }
+                // Profile validation rejects two templates of one shape, so this is free.
+                bnodes[node].endpoint = endpoints.len() as u32;
+                endpoints.push(EndpointInfo {
+                    method: ep.method,
+                    template: ep.template.clone(),
+                    group: gi,
+                    deprecated: ep.deprecated,
+                    open: g.open,
+                    allowed_by: if g.open { Rights::EMPTY } else { group_rights[gi] },
+                });
+            }
+        }
+        let mut nodes = Vec::with_capacity(bnodes.len());
+        let mut edges = Vec::new();
+        let mut arena = Vec::new();
+        for n in &bnodes {
+            nodes.push(Node {
+                param: n.param,
+                endpoint: n.endpoint,
+                edges_start: edges.len() as u32,
+                edges_len: n.statics.len() as u32,
+            });
+            for (seg, child) in &n.statics {
+                edges.push(Edge {
+                    prefix: prefix_word(seg),
+                    len: seg.len() as u32,
+                    off: arena.len() as u32,
+                    child: *child,
+                });
+                arena.extend_from_slice(seg);
+            }
+        }
+        let hashed: usize = nodes.iter().filter(|n| n.edges_len > LINEAR_LIMIT).map(|n| n.edges_len as usize).sum();
+        let size = (hashed * 2).next_power_of_two().max(1);
+        let mut index = vec![(0u64, 0u32); if hashed == 0 { 0 } else { size }];
+        for (ni, n) in nodes.iter().enumerate() {
+            if n.edges_len <= LINEAR_LIMIT {
+                continue;
+            }
+            for ei in n.edges_start..n.edges_start + n.edges_len {
+                let e = &edges[ei as usize];
+                let h = hash_segment(ni as u32, &arena[e.off as usize..(e.off + e.len) as usize]);
+                let mut slot = h as usize & (size - 1);
+                while index[slot].1 != 0 {
+                    slot = (slot + 1) & (size - 1);
+                }
+                index[slot] = (h, ei + 1);
+            }
+        }
+        let bases = bases
+            .iter()
+            .map(|u| {
+                let mut origin = format!("{}://{}", u.scheme(), u.host_str().unwrap_or("").to_ascii_lowercase());
+                if let Some(p) = u.port() {
+                    origin.push_str(&format!(":{p}"));
+                }
+                let mut path = u.path().to_owned();
+                if !path.ends_with('/') {
+                    path.push('/');
+                }
+                Base { origin, path }
+            })
+            .collect();
+        PermissionMatrix {
+            rights: rights.iter().map(|r| RightInfo { id: r.id.clone(), title: r.title.clone() }).collect(),
+            groups: groups
+                .iter()
+                .map(|g| GroupInfo { id: g.id.clone(), title: g.title.clone(), open: g.open })
+                .collect(),
+            endpoints,
+            roots,
+            nodes,
+            edges,
+            arena,
+            index_mask: size - 1,
+            index,
+            bases,
+        }
+    }
+
+    /// The rights, in profile order (bit `i` of [`Rights`] is `rights()[i]`).
+    pub fn rights(&self) -> &[RightInfo] {
+        &self.rights
+    }
+    /// The groups.
+    pub fn groups(&self) -> &[GroupInfo] {
+        &self.groups
+    }
+    /// Every endpoint.
+    pub fn endpoints(&self) -> &[EndpointInfo] {
+        &self.endpoints
+    }
+    /// Every right of the profile.
+    pub fn all_rights(&self) -> Rights {
+        Rights(if self.rights.len() >= 64 { u64::MAX } else { (1u64 << self.rights.len()) - 1 })
+    }
+
+    /// The rights set with these ids.
+    pub fn rights_from_ids<S: AsRef<str>>(&self, ids: impl IntoIterator<Item = S>) -> Result<Rights, UnknownRight> {
+        let mut set = Rights::EMPTY;
+        for id in ids {
+            let id = id.as_ref().trim();
+            let i = self.rights.iter().position(|r| r.id == id).ok_or_else(|| UnknownRight {
+                id: id.chars().take(64).collect(),
+                known: self.rights.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", "),
+            })?;
+            set = set.union(Rights::single(i));
+        }
+        Ok(set)
+    }
+
+    /// The ids of a rights set.
+    pub fn right_ids(&self, rights: Rights) -> Vec<&str> {
+        rights.indices().filter_map(|i| self.rights.get(i)).map(|r| r.id.as_str()).collect()
+    }
+
+    /// May a token with `rights` call `method path`? Allocation-free.
+    pub fn check(&self, rights: Rights, method: &str, path: &str) -> Decision<'_> {
+        let Some(m) = Method::from_bytes(method.as_bytes()) else {
+            let lower_known = Method::ALL.iter().any(|k| k.as_str().eq_ignore_ascii_case(method));
+            return Decision::Rejected(if lower_known {
+                RejectReason::MethodCase
+            } else {
+                RejectReason::UnknownMethod
+            });
+        };
+        self.check_method(rights, m, path)
+    }
+
+    /// [`check`](Self::check) with a parsed method.
+    pub fn check_method(&self, rights: Rights, method: Method, path: &str) -> Decision<'_> {
+        let rel = match self.relative(path.as_bytes()) {
+            Ok(r) => r,
+            Err(reason) => return Decision::Rejected(reason),
+        };
+        let mut segs = Segs { items: [Seg::default(); MAX_SEGMENTS], len: 0 };
+        if let Err(reason) = split(rel, &mut segs) {
+            return Decision::Rejected(reason);
+        }
+        let root = self.roots[method.index()];
+        if root == NONE {
+            return Decision::UnknownEndpoint;
+        }
+        match self.walk(root, rel, &segs, 0) {
+            None => Decision::UnknownEndpoint,
+            Some(e) => {
+                let ep = &self.endpoints[e as usize];
+                if ep.open || ep.allowed_by.intersects(rights) {
+                    Decision::Allowed(ep)
+                } else {
+                    Decision::Denied { endpoint: ep, would_allow: ep.allowed_by }
+                }
+            }
+        }
+    }
+
+    /// Removes the query/fragment and any API origin and base path.
+    #[inline]
+    fn relative<'p>(&self, path: &'p [u8]) -> Result<&'p [u8], RejectReason> {
+        if path.len() > MAX_PATH_BYTES + 512 {
+            return Err(RejectReason::TooLong);
+        }
+        let end = path.iter().position(|&b| b == b'?' || b == b'#').unwrap_or(path.len());
+        let path = &path[..end];
+        match path.first() {
+            Some(b'/') => self.strip_base(path),
+            Some(b'h' | b'H')
+                if starts_with_ignore_case(path, b"http://") || starts_with_ignore_case(path, b"https://") =>
+            {
+                let scheme_len = if path[4] == b':' { 4 } else { 5 };
+                let after = &path[scheme_len + 3..];
+                let auth_len = after.iter().position(|&b| b == b'/').unwrap_or(after.len());
+                let authority = &after[..auth_len];
+                if authority.contains(&b'@') {
+                    return Err(RejectReason::UserInfo);
+                }
+                let scheme = &path[..scheme_len];
+                let default_port: &[u8] = if scheme_len == 4 { b":80" } else { b":443" };
+                let authority = authority.strip_suffix(default_port).unwrap_or(authority);
+                let same = |b: &Base| {
+                    let o = b.origin.as_bytes();
+                    o.len() == scheme_len + 3 + authority.len()
+                        && o[..scheme_len].eq_ignore_ascii_case(scheme)
+                        && o[scheme_len + 3..].eq_ignore_ascii_case(authority)
+                };
+                if !self.bases.iter().any(same) {
+                    return Err(RejectReason::OtherOrigin);
+                }
+                self.strip_base(&after[auth_len..])
+            }
+            _ => Ok(path),
+        }
+    }
+
+    #[inline]
+    fn strip_base<'p>(&self, path: &'p [u8]) -> Result<&'p [u8], RejectReason> {
+        if self.bases.is_empty() {
+            return path.strip_prefix(b"/").ok_or(RejectReason::EmptyPath);
+        }
+        for b in &self.bases {
+            if let Some(rest) = path.strip_prefix(b.path.as_bytes()) {
+                return Ok(rest);
+            }
+            // the base path itself without its trailing slash: nothing left
+            if path == &b.path.as_bytes()[..b.path.len() - 1] {
+                return Err(RejectReason::EmptyPath);
+            }
+        }
+        Err(RejectReason::NotUnderApiBase)
+    }
+
+    #[inline]
+    fn static_child(&self, node: u32, n: &Node, seg: &[u8]) -> u32 {
+        if n.edges_len == 0 {
+            return NONE;
+        }
+        if n.edges_len <= LINEAR_LIMIT {
+            let prefix = prefix_word(seg);
+            let edges = &self.edges[n.edges_start as usize..(n.edges_start + n.edges_len) as usize];
+            for e in edges {
+                if e.prefix == prefix
+                    && e.len as usize == seg.len()
+                    && (seg.len() <= 8 || &self.arena[e.off as usize..e.off as usize + seg.len()] == seg)
+                {
+                    return e.child;
+                }
+            }
+            return NONE;
+        }
+        let h = hash_segment(node, seg);
+        let mut slot = h as usize & self.index_mask;
+        loop {
+            let (key, ei) = self.index[slot];
+            if ei == 0 {
+                return NONE;
+            }
+            if key == h {
+                let e = &self.edges[(ei - 1) as usize];
+                if e.len as usize == seg.len() && &self.arena[e.off as usize..e.off as usize + seg.len()] == seg {
+                    return e.child;
+                }
+            }
+            slot = (slot + 1) & self.index_mask;
+        }
+    }
+
+    /// Static-first depth-first match. Each trie node is reached by one choice sequence only,
+    /// so the work is bounded by the number of nodes, whatever the path.
+    fn walk(&self, node: u32, path: &[u8], segs: &Segs, i: usize) -> Option<u32> {
+        let n = &self.nodes[node as usize];
+        if i == segs.len {
+            return (n.endpoint != NONE).then_some(n.endpoint);
+        }
+        let s = segs.items[i];
+        let seg = &path[s.start as usize..s.end as usize];
+        let child = self.static_child(node, n, seg);
+        if child != NONE {
+            if let Some(found) = self.walk(child, path, segs, i + 1) {
+                return Some(found);
+            }
+        }
+        if n.param != NONE {
+            return self.walk(n.param, path, segs, i + 1);
+        }
+        None
+    }
+
+    /// Endpoints a rights set allows (open groups included).
+    pub fn allowed_endpoints(&self, rights: Rights) -> impl Iterator<Item = &EndpointInfo> {
+        self.endpoints.iter().filter(move |e| e.open || e.allowed_by.intersects(rights))
+    }
+
+    /// The smallest rights set that allows every call, or the calls no right allows.
+    ///
+    /// Among sets of the smallest size, the one opening the fewest endpoints wins (least
+    /// privilege: `events_and_contacts` rather than `full_api`), then the one whose rights come
+    /// first in the profile. Exact for every profile with up to 16 rights; above that a greedy
+    /// cover is returned.
+    pub fn least_rights<M: AsRef<str>, P: AsRef<str>>(&self, calls: &[(M, P)]) -> Result<Rights, Vec<Uncovered>> {
+        let mut needs: Vec<Rights> = Vec::new();
+        let mut uncovered = Vec::new();
+        for (i, (m, p)) in calls.iter().enumerate() {
+            let reason = match self.check(Rights::EMPTY, m.as_ref(), p.as_ref()) {
+                Decision::Allowed(_) => continue,
+                Decision::Denied { would_allow, .. } if !would_allow.is_empty() => {
+                    needs.push(would_allow);
+                    continue;
+                }
+                Decision::Denied { .. } => UncoveredReason::NoRightOpensIt,
+                Decision::UnknownEndpoint => UncoveredReason::UnknownEndpoint,
+                Decision::Rejected(r) => UncoveredReason::Rejected(r),
+            };
+            uncovered.push(Uncovered { index: i, reason });
+        }
+        if !uncovered.is_empty() {
+            return Err(uncovered);
+        }
+        needs.sort_by_key(|r| r.0);
+        needs.dedup();
+        if needs.is_empty() {
+            return Ok(Rights::EMPTY);
+        }
+        let n = self.rights.len();
+        let covers = |s: Rights| needs.iter().all(|need| need.intersects(s));
+        let opened = |s: Rights| self.allowed_endpoints(s).count();
+        if n <= EXACT_LIMIT {
+            // (size, endpoints opened, earlier rights first) -- smaller is better
+            let mut best: Option<((u32, usize, std::cmp::Reverse<u64>), Rights)> = None;
+            for bits in 1u64..(1u64 << n) {
+                let s = Rights(bits);
+                if best.is_some_and(|((size, _, _), _)| s.len() > size) || !covers(s) {
+                    continue;
+                }
+                let key = (s.len(), opened(s), std::cmp::Reverse(bits.reverse_bits()));
+                if best.is_none_or(|(b, _)| key < b) {
+                    best = Some((key, s));
+                }
+            }
+            return Ok(best.map_or(Rights::EMPTY, |(_, s)| s));
+        }
+        let mut chosen = Rights::EMPTY;
+        let mut left = needs;
+        while !left.is_empty() {
+            let pick = (0..n)
+                .max_by_key(|&i| (left.iter().filter(|nd| nd.contains(i)).count(), std::cmp::Reverse(i)))
+                .unwrap_or(0);
+            chosen = chosen.union(Rights::single(pick));
+            left.retain(|nd| !nd.contains(pick));
+        }
+        Ok(chosen)
+    }
+}
+
+/// A call [`PermissionMatrix::least_rights`] cannot cover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Uncovered {
+    /// Position of the call in the input.
+    pub index: usize,
+    /// Why.
+    pub reason: UncoveredReason,
+}
+
+/// Why no right allows a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UncoveredReason {
+    /// No endpoint of the matrix matches.
+    UnknownEndpoint,
+    /// The call was rejected.
+    Rejected(RejectReason),
+    /// The endpoint exists, and no right of the profile opens its group.
+    NoRightOpensIt,
+}
+
+impl fmt::Display for UncoveredReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownEndpoint => f.write_str("no endpoint of the provider's matrix matches"),
+            Self::Rejected(r) => write!(f, "rejected: {r}"),
+            Self::NoRightOpensIt => f.write_str("no right of the provider opens this endpoint's group"),
+        }
+    }
+}
+
+/// A right id that the profile does not define.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown right `{id}` (rights of this provider: {known})")]
+pub struct UnknownRight {
+    /// The id given.
+    pub id: String,
+    /// The profile's right ids, comma separated.
+    pub known: String,
+}
+
+/// One rights set bound to a matrix: the fastest "may I call this?" for hot paths.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    matrix: Arc<PermissionMatrix>,
+    rights: Rights,
+}
+
+impl Policy {
+    /// A policy for `rights` on `matrix`.
+    pub fn new(matrix: Arc<PermissionMatrix>, rights: Rights) -> Self {
+        Self { matrix, rights }
+    }
+    /// The rights.
+    pub fn rights(&self) -> Rights {
+        self.rights
+    }
+    /// The matrix.
+    pub fn matrix(&self) -> &PermissionMatrix {
+        &self.matrix
+    }
+    /// Whether the call is allowed. Allocation-free.
+    #[inline]
+    pub fn allows(&self, method: &str, path: &str) -> bool {
+        self.matrix.check(self.rights, method, path).is_allowed()
+    }
+    /// The detailed decision.
+    pub fn check(&self, method: &str, path: &str) -> Decision<'_> {
+        self.matrix.check(self.rights, method, path)
+    }
+}
