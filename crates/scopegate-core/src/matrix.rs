@@ -277,24 +277,38 @@ pub struct PermissionMatrix {
     bases: Vec<Base>,
 }
 
-/// One validated segment: byte range in the relative path.
-#[derive(Clone, Copy, Default)]
-struct Seg {
-    start: u16,
-    end: u16,
+/// Byte-slice equality without a libc call (segments are short).
+#[inline]
+fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        if x != y {
+            return false;
+        }
+    }
+    prefix_word(ca.remainder()) == prefix_word(cb.remainder())
 }
 
-struct Segs {
-    items: [Seg; MAX_SEGMENTS],
-    len: usize,
-}
-
+/// The first 8 bytes of `seg`, little endian, zero padded: overlapping loads, no byte loop.
 #[inline]
 fn prefix_word(seg: &[u8]) -> u64 {
-    let mut buf = [0u8; 8];
-    let n = seg.len().min(8);
-    buf[..n].copy_from_slice(&seg[..n]);
-    u64::from_le_bytes(buf)
+    let n = seg.len();
+    if let Some(head) = seg.first_chunk::<8>() {
+        return u64::from_le_bytes(*head);
+    }
+    if n >= 4 {
+        let lo = u32::from_le_bytes([seg[0], seg[1], seg[2], seg[3]]) as u64;
+        let hi = u32::from_le_bytes([seg[n - 4], seg[n - 3], seg[n - 2], seg[n - 1]]) as u64;
+        return lo | hi << (8 * (n - 4));
+    }
+    if n == 0 {
+        return 0;
+    }
+    seg[0] as u64 | (seg[n / 2] as u64) << (8 * (n / 2)) | (seg[n - 1] as u64) << (8 * (n - 1))
 }
 
 #[inline]
@@ -318,6 +332,7 @@ const C_COLON: u8 = 3;
 const C_CONTROL: u8 = 4;
 const C_NON_ASCII: u8 = 5;
 const C_FORBIDDEN: u8 = 6;
+const C_END: u8 = 7; // '?' or '#': the path ends here
 
 const CLASS: [u8; 256] = {
     let mut t = [C_FORBIDDEN; 256];
@@ -337,6 +352,7 @@ const CLASS: [u8; 256] = {
                 b'/' => C_SLASH,
                 b'%' => C_PERCENT,
                 b':' => C_COLON,
+                b'?' | b'#' => C_END,
                 _ => C_FORBIDDEN,
             }
         };
@@ -355,82 +371,118 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// Splits a relative path into segments, validating every byte.
-#[inline]
-fn split(path: &[u8], segs: &mut Segs) -> Result<(), RejectReason> {
-    if path.is_empty() {
-        return Err(RejectReason::EmptyPath);
+/// Splits a relative path into validated segments on demand: the walk asks for the next
+/// segment only when it needs it, so every byte is read once.
+struct Scanner<'p> {
+    path: &'p [u8],
+    pos: usize,
+    /// Segment `i` spans `starts[i]..ends[i]`.
+    starts: [u16; MAX_SEGMENTS],
+    ends: [u16; MAX_SEGMENTS],
+    len: usize,
+    /// The whole path (up to `?`/`#`) has been scanned.
+    done: bool,
+}
+
+impl<'p> Scanner<'p> {
+    #[inline]
+    fn new(path: &'p [u8]) -> Self {
+        Scanner { path, pos: 0, starts: [0; MAX_SEGMENTS], ends: [0; MAX_SEGMENTS], len: 0, done: false }
     }
-    if path.len() > MAX_PATH_BYTES {
-        return Err(RejectReason::TooLong);
-    }
-    let mut start = 0usize;
-    let mut first = true;
-    let mut i = 0usize;
-    while i < path.len() {
-        let b = path[i];
-        match CLASS[b as usize] {
-            C_OK => {}
-            C_SLASH => {
-                push(path, start, i, segs, i + 1 == path.len())?;
-                first = false;
-                start = i + 1;
+
+    /// Scans and records the next segment.
+    #[inline]
+    fn next(&mut self) -> Result<(), RejectReason> {
+        let path = self.path;
+        let n = path.len();
+        let start = self.pos;
+        let mut i = start;
+        let end_class = loop {
+            // Ordinary bytes, 8 at a time, then one at a time.
+            while let Some(chunk) = path.get(i..).and_then(|r| r.first_chunk::<8>()) {
+                let mut acc = 0u8;
+                for &b in chunk {
+                    acc |= CLASS[b as usize];
+                }
+                if acc != C_OK {
+                    break;
+                }
+                i += 8;
             }
-            C_PERCENT => {
-                let (Some(h), Some(l)) =
-                    (path.get(i + 1).copied().and_then(hex), path.get(i + 2).copied().and_then(hex))
-                else {
-                    return Err(RejectReason::MalformedPercent);
-                };
-                let d = h << 4 | l;
-                if d == b'/' || d == b'\\' {
-                    return Err(RejectReason::EncodedSlash);
-                }
-                if d == b'%' {
-                    return Err(RejectReason::EncodedPercent);
-                }
-                if d == b'.' {
-                    return Err(RejectReason::EncodedDot);
-                }
-                if d.is_ascii_alphanumeric() || d == b'-' || d == b'_' || d == b'~' {
-                    return Err(RejectReason::EncodedUnreserved);
-                }
-                if d < 0x20 || d == 0x7f {
-                    return Err(RejectReason::EncodedControl);
-                }
-                i += 2;
-            }
-            C_COLON => {
-                if first {
-                    return Err(RejectReason::SchemeLike);
+            match path[i.min(n)..].iter().position(|&b| CLASS[b as usize] != C_OK) {
+                Some(k) => i += k,
+                None => {
+                    i = n;
+                    break C_END;
                 }
             }
-            C_CONTROL => return Err(RejectReason::ControlByte),
-            C_NON_ASCII => return Err(RejectReason::NonAscii),
-            _ => return Err(RejectReason::ForbiddenCharacter),
+            match CLASS[path[i] as usize] {
+                C_SLASH => break C_SLASH,
+                C_END => break C_END,
+                C_PERCENT => {
+                    let (Some(h), Some(l)) =
+                        (path.get(i + 1).copied().and_then(hex), path.get(i + 2).copied().and_then(hex))
+                    else {
+                        return Err(RejectReason::MalformedPercent);
+                    };
+                    check_escape(h << 4 | l)?;
+                    i += 3;
+                }
+                C_COLON if self.len > 0 => i += 1,
+                C_COLON => return Err(RejectReason::SchemeLike),
+                C_CONTROL => return Err(RejectReason::ControlByte),
+                C_NON_ASCII => return Err(RejectReason::NonAscii),
+                _ => return Err(RejectReason::ForbiddenCharacter),
+            }
+        };
+        if i > MAX_PATH_BYTES {
+            return Err(RejectReason::TooLong);
         }
-        i += 1;
+        match &path[start..i] {
+            [] if self.len == 0 && end_class == C_END => return Err(RejectReason::EmptyPath),
+            [] if end_class == C_END => return Err(RejectReason::TrailingSlash),
+            [] => return Err(RejectReason::EmptySegment),
+            [b'.'] | [b'.', b'.'] => return Err(RejectReason::DotSegment),
+            _ => {}
+        }
+        if self.len == MAX_SEGMENTS {
+            return Err(RejectReason::TooManySegments);
+        }
+        self.starts[self.len] = start as u16;
+        self.ends[self.len] = i as u16;
+        self.len += 1;
+        self.pos = i + 1;
+        self.done = end_class == C_END;
+        Ok(())
     }
-    if path[path.len() - 1] == b'/' {
-        return Err(RejectReason::TrailingSlash);
+
+    /// Validates the rest of the path (so that a rejection wins over "unknown endpoint").
+    #[cold]
+    fn finish(&mut self) -> Result<(), RejectReason> {
+        while !self.done {
+            self.next()?;
+        }
+        Ok(())
     }
-    push(path, start, path.len(), segs, false)
 }
 
 #[inline]
-fn push(path: &[u8], start: usize, end: usize, segs: &mut Segs, trailing: bool) -> Result<(), RejectReason> {
-    let seg = &path[start..end];
-    match seg {
-        [] if trailing && start > 0 => return Err(RejectReason::TrailingSlash),
-        [] => return Err(RejectReason::EmptySegment),
-        [b'.'] | [b'.', b'.'] => return Err(RejectReason::DotSegment),
-        _ => {}
+fn check_escape(d: u8) -> Result<(), RejectReason> {
+    if d == b'/' || d == b'\\' {
+        return Err(RejectReason::EncodedSlash);
     }
-    if segs.len == MAX_SEGMENTS {
-        return Err(RejectReason::TooManySegments);
+    if d == b'%' {
+        return Err(RejectReason::EncodedPercent);
     }
-    segs.items[segs.len] = Seg { start: start as u16, end: end as u16 };
-    segs.len += 1;
+    if d == b'.' {
+        return Err(RejectReason::EncodedDot);
+    }
+    if d.is_ascii_alphanumeric() || d == b'-' || d == b'_' || d == b'~' {
+        return Err(RejectReason::EncodedUnreserved);
+    }
+    if d < 0x20 || d == 0x7f {
+        return Err(RejectReason::EncodedControl);
+    }
     Ok(())
 }
 
@@ -498,6 +550,8 @@ impl PermissionMatrix {
                 });
             }
         }
+        // `walk` packs node indexes into 24 bits; profiles are far below that (64 rights, 1 MiB).
+        assert!(bnodes.len() < 1 << 24, "permission matrix too large");
         let mut nodes = Vec::with_capacity(bnodes.len());
         let mut edges = Vec::new();
         let mut arena = Vec::new();
@@ -621,17 +675,17 @@ impl PermissionMatrix {
             Ok(r) => r,
             Err(reason) => return Decision::Rejected(reason),
         };
-        let mut segs = Segs { items: [Seg::default(); MAX_SEGMENTS], len: 0 };
-        if let Err(reason) = split(rel, &mut segs) {
-            return Decision::Rejected(reason);
-        }
         let root = self.roots[method.index()];
-        if root == NONE {
-            return Decision::UnknownEndpoint;
-        }
-        match self.walk(root, rel, &segs, 0) {
-            None => Decision::UnknownEndpoint,
-            Some(e) => {
+        let found = if root == NONE {
+            Err(Scanner::new(rel).finish().err())
+        } else {
+            match self.walk_greedy(root, rel) {
+                Some(e) => Ok(e),
+                None => self.walk_slow(root, rel),
+            }
+        };
+        match found {
+            Ok(e) => {
                 let ep = &self.endpoints[e as usize];
                 if ep.open || ep.allowed_by.intersects(rights) {
                     Decision::Allowed(ep)
@@ -639,17 +693,73 @@ impl PermissionMatrix {
                     Decision::Denied { endpoint: ep, would_allow: ep.allowed_by }
                 }
             }
+            Err(Some(reason)) => Decision::Rejected(reason),
+            Err(None) => Decision::UnknownEndpoint,
+        }
+    }
+
+    /// The fast path: follow the static child where there is one, else the `{param}`, scanning
+    /// and validating each segment once, storing nothing. This is the first branch the full
+    /// static-first search would try, so an endpoint found here is the search's answer. `None`
+    /// (a dead end, a rejection, or anything unusual) hands over to [`walk_slow`](Self::walk_slow),
+    /// which starts again from the beginning and owns every verdict but this one.
+    #[inline]
+    fn walk_greedy(&self, root: u32, path: &[u8]) -> Option<u32> {
+        let n = path.len();
+        let mut node = root;
+        let mut i = 0usize;
+        let mut segments = 0usize;
+        loop {
+            let start = i;
+            // Ordinary bytes only: anything else (`%`, `:`, a bad byte) goes to the slow path.
+            i += path[i..].iter().position(|&b| CLASS[b as usize] != C_OK).unwrap_or(n - i);
+            let last = match path.get(i) {
+                None | Some(b'?' | b'#') => true,
+                Some(b'/') => false,
+                Some(_) => return None,
+            };
+            let len = i - start;
+            if len <= 2 && (len == 0 || path[start] == b'.' && (len == 1 || path[start + 1] == b'.')) {
+                return None;
+            }
+            if i > MAX_PATH_BYTES {
+                return None;
+            }
+            segments += 1;
+            if segments > MAX_SEGMENTS {
+                return None;
+            }
+            let nd = &self.nodes[node as usize];
+            let child = if nd.edges_len == 0 { NONE } else { self.static_child(node, nd, path, start, i) };
+            node = if child != NONE { child } else { nd.param };
+            if node == NONE {
+                return None;
+            }
+            if last {
+                let e = self.nodes[node as usize].endpoint;
+                return (e != NONE).then_some(e);
+            }
+            i += 1;
+            if i == n || matches!(path[i], b'?' | b'#') {
+                return None; // trailing slash
+            }
+        }
+    }
+
+    /// The full static-first depth-first search, with validation of every byte.
+    #[cold]
+    fn walk_slow(&self, root: u32, path: &[u8]) -> Result<u32, Option<RejectReason>> {
+        let mut scan = Scanner::new(path);
+        match self.walk(root, &mut scan) {
+            Some(Ok(e)) => Ok(e),
+            Some(Err(reason)) => Err(Some(reason)),
+            None => Err(scan.finish().err()),
         }
     }
 
     /// Removes the query/fragment and any API origin and base path.
     #[inline]
     fn relative<'p>(&self, path: &'p [u8]) -> Result<&'p [u8], RejectReason> {
-        if path.len() > MAX_PATH_BYTES + 512 {
-            return Err(RejectReason::TooLong);
-        }
-        let end = path.iter().position(|&b| b == b'?' || b == b'#').unwrap_or(path.len());
-        let path = &path[..end];
         match path.first() {
             Some(b'/') => self.strip_base(path),
             Some(b'h' | b'H')
@@ -657,7 +767,7 @@ impl PermissionMatrix {
             {
                 let scheme_len = if path[4] == b':' { 4 } else { 5 };
                 let after = &path[scheme_len + 3..];
-                let auth_len = after.iter().position(|&b| b == b'/').unwrap_or(after.len());
+                let auth_len = after.iter().position(|&b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(after.len());
                 let authority = &after[..auth_len];
                 if authority.contains(&b'@') {
                     return Err(RejectReason::UserInfo);
@@ -697,18 +807,23 @@ impl PermissionMatrix {
         Err(RejectReason::NotUnderApiBase)
     }
 
-    #[inline]
-    fn static_child(&self, node: u32, n: &Node, seg: &[u8]) -> u32 {
-        if n.edges_len == 0 {
-            return NONE;
-        }
+    /// The static child of `node` for segment `path[start..end]`, or [`NONE`].
+    #[inline(always)]
+    fn static_child(&self, node: u32, n: &Node, path: &[u8], start: usize, end: usize) -> u32 {
+        let seg = &path[start..end];
         if n.edges_len <= LINEAR_LIMIT {
-            let prefix = prefix_word(seg);
+            // The segment's first 8 bytes, zero padded: one load and a mask when the buffer
+            // has 8 bytes left.
+            let prefix = match path.get(start..).and_then(|r| r.first_chunk::<8>()) {
+                Some(w) if seg.len() >= 8 => u64::from_le_bytes(*w),
+                Some(w) => u64::from_le_bytes(*w) & ((1u64 << (8 * seg.len())) - 1),
+                None => prefix_word(seg),
+            };
             let edges = &self.edges[n.edges_start as usize..(n.edges_start + n.edges_len) as usize];
             for e in edges {
                 if e.prefix == prefix
                     && e.len as usize == seg.len()
-                    && (seg.len() <= 8 || &self.arena[e.off as usize..e.off as usize + seg.len()] == seg)
+                    && (seg.len() <= 8 || eq_bytes(&self.arena[e.off as usize..(e.off + e.len) as usize], seg))
                 {
                     return e.child;
                 }
@@ -724,7 +839,7 @@ impl PermissionMatrix {
             }
             if key == h {
                 let e = &self.edges[(ei - 1) as usize];
-                if e.len as usize == seg.len() && &self.arena[e.off as usize..e.off as usize + seg.len()] == seg {
+                if eq_bytes(&self.arena[e.off as usize..(e.off + e.len) as usize], seg) {
                     return e.child;
                 }
             }
@@ -732,25 +847,56 @@ impl PermissionMatrix {
         }
     }
 
-    /// Static-first depth-first match. Each trie node is reached by one choice sequence only,
-    /// so the work is bounded by the number of nodes, whatever the path.
-    fn walk(&self, node: u32, path: &[u8], segs: &Segs, i: usize) -> Option<u32> {
-        let n = &self.nodes[node as usize];
-        if i == segs.len {
-            return (n.endpoint != NONE).then_some(n.endpoint);
-        }
-        let s = segs.items[i];
-        let seg = &path[s.start as usize..s.end as usize];
-        let child = self.static_child(node, n, seg);
-        if child != NONE {
-            if let Some(found) = self.walk(child, path, segs, i + 1) {
-                return Some(found);
+    /// Static-first depth-first match, iterative: when a node offers both a static child and a
+    /// `{param}`, the param branch is pushed as the alternative to come back to. Each trie node
+    /// is reached by one choice sequence only, so the work is bounded by the number of nodes,
+    /// whatever the path. Segments are scanned (validated) as the walk reaches them.
+    #[inline]
+    fn walk(&self, root: u32, scan: &mut Scanner<'_>) -> Option<Result<u32, RejectReason>> {
+        // Pending alternatives, packed as node << 8 | segment index (at most one per segment).
+        let mut pending = [0u32; MAX_SEGMENTS];
+        let mut sp = 0usize;
+        let mut node = root;
+        let mut i = 0usize;
+        loop {
+            if i == scan.len && !scan.done {
+                if let Err(reason) = scan.next() {
+                    return Some(Err(reason));
+                }
             }
+            let n = &self.nodes[node as usize];
+            if i == scan.len {
+                if n.endpoint != NONE {
+                    return Some(Ok(n.endpoint));
+                }
+            } else {
+                let child = if n.edges_len == 0 {
+                    NONE
+                } else {
+                    self.static_child(node, n, scan.path, scan.starts[i] as usize, scan.ends[i] as usize)
+                };
+                if child != NONE {
+                    if n.param != NONE {
+                        pending[sp] = n.param << 8 | (i as u32 + 1);
+                        sp += 1;
+                    }
+                    node = child;
+                    i += 1;
+                    continue;
+                }
+                if n.param != NONE {
+                    node = n.param;
+                    i += 1;
+                    continue;
+                }
+            }
+            if sp == 0 {
+                return None;
+            }
+            sp -= 1;
+            node = pending[sp] >> 8;
+            i = (pending[sp] & 0xff) as usize;
         }
-        if n.param != NONE {
-            return self.walk(n.param, path, segs, i + 1);
-        }
-        None
     }
 
     /// Endpoints a rights set allows (open groups included).
@@ -792,8 +938,9 @@ impl PermissionMatrix {
         let covers = |s: Rights| needs.iter().all(|need| need.intersects(s));
         let opened = |s: Rights| self.allowed_endpoints(s).count();
         if n <= EXACT_LIMIT {
-            // (size, endpoints opened, earlier rights first) -- smaller is better
-            let mut best: Option<((u32, usize, std::cmp::Reverse<u64>), Rights)> = None;
+            // (size, endpoints opened, earlier rights first): smaller is better
+            type Rank = (u32, usize, std::cmp::Reverse<u64>);
+            let mut best: Option<(Rank, Rights)> = None;
             for bits in 1u64..(1u64 << n) {
                 let s = Rights(bits);
                 if best.is_some_and(|((size, _, _), _)| s.len() > size) || !covers(s) {
@@ -887,5 +1034,33 @@ impl Policy {
     /// The detailed decision.
     pub fn check(&self, method: &str, path: &str) -> Decision<'_> {
         self.matrix.check(self.rights, method, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_word_matches_a_zero_padded_load() {
+        let data = b"abcdefghijkl";
+        for len in 0..=data.len() {
+            let seg = &data[..len];
+            let mut buf = [0u8; 8];
+            buf[..len.min(8)].copy_from_slice(&seg[..len.min(8)]);
+            assert_eq!(prefix_word(seg), u64::from_le_bytes(buf), "len {len}");
+        }
+    }
+
+    #[test]
+    fn eq_bytes_is_equality() {
+        let a = b"subscriptions-and-more";
+        for i in 0..a.len() {
+            for j in 0..a.len() {
+                assert_eq!(eq_bytes(&a[..i], &a[..j]), a[..i] == a[..j]);
+                assert_eq!(eq_bytes(&a[i..], &a[j..]), a[i..] == a[j..]);
+            }
+        }
+        assert!(!eq_bytes(b"subscriptionX", b"subscriptionY"));
     }
 }

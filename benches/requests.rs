@@ -1,0 +1,80 @@
+//! The benchmark's request set, shared with the zero-allocation test: every Yespo route once,
+//! with realistic parameter values, plus unknown routes, 64 in all.
+#![allow(dead_code, unreachable_pub)]
+
+/// (method, path) pairs.
+pub fn yespo_batch64() -> Vec<(&'static str, &'static str)> {
+    vec![
+        // 1. General
+        ("GET", "version"),
+        ("GET", "account/info"),
+        ("GET", "balance"),
+        ("GET", "subscriptions"),
+        ("GET", "addressbooks"),
+        ("POST", "messages/email"),
+        ("GET", "messages/email"),
+        ("GET", "messages/email/48213"),
+        ("DELETE", "messages/email/48213"),
+        ("PUT", "messages/email/48213"),
+        ("DELETE", "messages/email/48213/en"),
+        ("PUT", "messages/email/48213/uk"),
+        ("GET", "messages/email/48213/viewLink"),
+        ("GET", "messages/sms"),
+        ("GET", "messages/sms/9921"),
+        ("GET", "interfaces/email"),
+        ("GET", "interfaces/sms"),
+        ("GET", "callouts/sms"),
+        ("GET", "contact/token/activated/3f2a9c1e-7b4d-4e8a-9f00-1234567890ab/884422"),
+        ("PUT", "contact/token/activated/3f2a9c1e-7b4d-4e8a-9f00-1234567890ab/884422"),
+        ("PUT", "interactions/5c1d2e3f/status"),
+        // 2. Updating contacts
+        ("POST", "contacts"),
+        ("POST", "contacts/upload"),
+        ("GET", "importstatus/a81f3c0e-55b2-4d0b-8f8e-0e3b0c9d2a11"),
+        ("POST", "contact"),
+        ("PUT", "contact/12345"),
+        ("DELETE", "contact/12345"),
+        ("PUT", "contact/12345/subscriptions"),
+        ("POST", "contact/subscribe"),
+        ("POST", "emails/unsubscribed/add"),
+        ("POST", "emails/unsubscribed/delete"),
+        ("POST", "group/771/contacts/detach"),
+        // 3. Reading contacts
+        ("GET", "contacts"),
+        ("GET", "contact/12345"),
+        ("GET", "contacts/email"),
+        ("GET", "contact/12345/subscriptions"),
+        ("GET", "groups"),
+        ("GET", "group/771/contacts"),
+        // 4. Activity
+        ("GET", "contacts/activity"),
+        // 5. Events
+        ("POST", "event"),
+        ("POST", "past_events"),
+        ("DELETE", "past_events"),
+        // 6. Messages
+        ("POST", "message/3301/smartsend"),
+        ("POST", "message/3301/send"),
+        ("GET", "message/status"),
+        ("POST", "message/email"),
+        ("GET", "message/email/status"),
+        ("POST", "message/sms"),
+        ("GET", "message/sms/status"),
+        ("POST", "message/viber"),
+        ("GET", "message/viber/status"),
+        ("POST", "broadcast"),
+        ("GET", "broadcast/88120"),
+        ("DELETE", "broadcast/88120"),
+        ("GET", "broadcasts"),
+        // unknown routes
+        ("GET", "contacts/export"),
+        ("PATCH", "contact/12345"),
+        ("GET", "orders/551"),
+        ("POST", "message/3301/cancel"),
+        ("GET", "contact/12345/activity"),
+        ("DELETE", "groups"),
+        ("GET", "messages/email/48213/preview/html"),
+        ("PUT", "event"),
+        ("GET", "segments/list"),
+    ]
+}
