@@ -466,6 +466,61 @@ impl<'p> Scanner<'p> {
     }
 }
 
+/// No template for the method: the answer is "unknown endpoint" unless the path is rejected.
+#[cold]
+#[inline(never)]
+fn no_method_templates(path: &[u8]) -> Option<RejectReason> {
+    Scanner::new(path).finish().err()
+}
+
+/// What the greedy walk concluded.
+enum Greedy {
+    /// This endpoint (the full search's answer).
+    Found(u32),
+    /// No endpoint matches, and the path is valid: final.
+    Unknown,
+    /// Let the full search decide.
+    Unsure,
+}
+
+/// After a dead end with nothing to backtrack to, the answer is "unknown endpoint" if the rest of
+/// the path (from `start`, `done` segments already counted) is plainly valid; anything unusual
+/// goes to the full search, which names the reason.
+#[inline]
+fn rest_is_plain(path: &[u8], mut start: usize, mut done: usize) -> Greedy {
+    loop {
+        let Some(end) = scan_ordinary(path, start) else { return Greedy::Unsure };
+        let len = end - start;
+        if len <= 2 && (len == 0 || path[start] == b'.' && (len == 1 || path[start + 1] == b'.')) {
+            return Greedy::Unsure;
+        }
+        done += 1;
+        if done > MAX_SEGMENTS {
+            return Greedy::Unsure;
+        }
+        match path.get(end) {
+            Some(b'/') => {
+                start = end + 1;
+                if matches!(path.get(start), None | Some(b'?' | b'#')) {
+                    return Greedy::Unsure; // trailing slash
+                }
+            }
+            _ => return Greedy::Unknown,
+        }
+    }
+}
+
+/// End of the segment starting at `start` when it holds only ordinary bytes and ends at `/`,
+/// `?`, `#` or the end of the path; `None` for anything else (the slow path decides).
+#[inline(always)]
+fn scan_ordinary(path: &[u8], start: usize) -> Option<usize> {
+    let rest = &path[start..];
+    match rest.iter().position(|&b| CLASS[b as usize] != C_OK) {
+        None => Some(path.len()),
+        Some(k) => matches!(rest[k], b'/' | b'?' | b'#').then_some(start + k),
+    }
+}
+
 #[inline]
 fn check_escape(d: u8) -> Result<(), RejectReason> {
     if d == b'/' || d == b'\\' {
@@ -677,11 +732,12 @@ impl PermissionMatrix {
         };
         let root = self.roots[method.index()];
         let found = if root == NONE {
-            Err(Scanner::new(rel).finish().err())
+            Err(no_method_templates(rel))
         } else {
             match self.walk_greedy(root, rel) {
-                Some(e) => Ok(e),
-                None => self.walk_slow(root, rel),
+                Greedy::Found(e) => Ok(e),
+                Greedy::Unknown => Err(None),
+                Greedy::Unsure => self.walk_slow(root, rel),
             }
         };
         match found {
@@ -704,50 +760,131 @@ impl PermissionMatrix {
     /// (a dead end, a rejection, or anything unusual) hands over to [`walk_slow`](Self::walk_slow),
     /// which starts again from the beginning and owns every verdict but this one.
     #[inline]
-    fn walk_greedy(&self, root: u32, path: &[u8]) -> Option<u32> {
+    fn walk_greedy(&self, root: u32, path: &[u8]) -> Greedy {
         let n = path.len();
+        if n > MAX_PATH_BYTES {
+            return Greedy::Unsure;
+        }
         let mut node = root;
         let mut i = 0usize;
         let mut segments = 0usize;
+        // Whether a static branch was taken where a `{param}` was the alternative: then a dead end
+        // needs the full search; otherwise it is final.
+        let mut forked = false;
         loop {
             let start = i;
-            // Ordinary bytes only: anything else (`%`, `:`, a bad byte) goes to the slow path.
-            i += path[i..].iter().position(|&b| CLASS[b as usize] != C_OK).unwrap_or(n - i);
-            let last = match path.get(i) {
-                None | Some(b'?' | b'#') => true,
-                Some(b'/') => false,
-                Some(_) => return None,
-            };
-            let len = i - start;
-            if len <= 2 && (len == 0 || path[start] == b'.' && (len == 1 || path[start + 1] == b'.')) {
-                return None;
+            let nd = &self.nodes[node as usize];
+            let mut next = NONE;
+            let mut end = None;
+            if nd.edges_len != 0 {
+                if nd.edges_len <= LINEAR_LIMIT {
+                    // A static segment is valid by construction: compare it in place, no scan.
+                    if let Some((child, len)) = self.static_direct(nd, &path[start..]) {
+                        next = child;
+                        end = Some(start + len);
+                    }
+                } else {
+                    let Some(e) = scan_ordinary(path, start) else { return Greedy::Unsure };
+                    end = Some(e);
+                    next = self.static_hashed(node, &path[start..e]);
+                }
             }
-            if i > MAX_PATH_BYTES {
-                return None;
+            if next != NONE {
+                forked |= nd.param != NONE;
+            } else {
+                next = nd.param;
+                if next == NONE {
+                    return if forked { Greedy::Unsure } else { rest_is_plain(path, start, segments) };
+                }
+                let e = match end {
+                    Some(e) => e,
+                    None => match scan_ordinary(path, start) {
+                        Some(e) => e,
+                        None => return Greedy::Unsure,
+                    },
+                };
+                let len = e - start;
+                if len <= 2 && (len == 0 || path[start] == b'.' && (len == 1 || path[start + 1] == b'.')) {
+                    return Greedy::Unsure;
+                }
+                end = Some(e);
             }
             segments += 1;
             if segments > MAX_SEGMENTS {
-                return None;
+                return Greedy::Unsure;
             }
-            let nd = &self.nodes[node as usize];
-            let child = if nd.edges_len == 0 { NONE } else { self.static_child(node, nd, path, start, i) };
-            node = if child != NONE { child } else { nd.param };
-            if node == NONE {
-                return None;
-            }
-            if last {
-                let e = self.nodes[node as usize].endpoint;
-                return (e != NONE).then_some(e);
+            node = next;
+            i = end.unwrap_or(start);
+            match path.get(i) {
+                None | Some(b'?' | b'#') => {
+                    let e = self.nodes[node as usize].endpoint;
+                    return if e != NONE {
+                        Greedy::Found(e)
+                    } else if forked {
+                        Greedy::Unsure
+                    } else {
+                        Greedy::Unknown
+                    };
+                }
+                _ => {} // `/` (scan_ordinary stops only at `/`, `?`, `#` or the end)
             }
             i += 1;
             if i == n || matches!(path[i], b'?' | b'#') {
-                return None; // trailing slash
+                return Greedy::Unsure; // trailing slash
             }
+        }
+    }
+
+    /// The static child whose text is at the start of `rest`, followed by the end of the path,
+    /// `/`, `?` or `#`; with its length.
+    #[inline(always)]
+    fn static_direct(&self, nd: &Node, rest: &[u8]) -> Option<(u32, usize)> {
+        let head = rest.first_chunk::<8>().map(|w| u64::from_le_bytes(*w));
+        let edges = &self.edges[nd.edges_start as usize..(nd.edges_start + nd.edges_len) as usize];
+        for e in edges {
+            let len = e.len as usize;
+            match rest.get(len) {
+                None if rest.len() == len => {}
+                Some(b'/' | b'?' | b'#') => {}
+                _ => continue,
+            }
+            let prefix = match head {
+                Some(w) if len >= 8 => w,
+                Some(w) => w & ((1u64 << (8 * len)) - 1),
+                None => prefix_word(&rest[..len]),
+            };
+            if prefix == e.prefix
+                && (len <= 8 || eq_bytes(&self.arena[e.off as usize..e.off as usize + len], &rest[..len]))
+            {
+                return Some((e.child, len));
+            }
+        }
+        None
+    }
+
+    /// The static child of a node with many children, through the hashed index.
+    #[inline]
+    fn static_hashed(&self, node: u32, seg: &[u8]) -> u32 {
+        let h = hash_segment(node, seg);
+        let mut slot = h as usize & self.index_mask;
+        loop {
+            let (key, ei) = self.index[slot];
+            if ei == 0 {
+                return NONE;
+            }
+            if key == h {
+                let e = &self.edges[(ei - 1) as usize];
+                if eq_bytes(&self.arena[e.off as usize..(e.off + e.len) as usize], seg) {
+                    return e.child;
+                }
+            }
+            slot = (slot + 1) & self.index_mask;
         }
     }
 
     /// The full static-first depth-first search, with validation of every byte.
     #[cold]
+    #[inline(never)]
     fn walk_slow(&self, root: u32, path: &[u8]) -> Result<u32, Option<RejectReason>> {
         let mut scan = Scanner::new(path);
         match self.walk(root, &mut scan) {
@@ -757,9 +894,17 @@ impl PermissionMatrix {
         }
     }
 
-    /// Removes the query/fragment and any API origin and base path.
-    #[inline]
+    /// Removes any API origin and base path (a bare path is returned as it is).
+    #[inline(always)]
     fn relative<'p>(&self, path: &'p [u8]) -> Result<&'p [u8], RejectReason> {
+        match path.first() {
+            Some(b'/' | b'h' | b'H') => self.relative_rooted(path),
+            _ => Ok(path),
+        }
+    }
+
+    #[inline(never)]
+    fn relative_rooted<'p>(&self, path: &'p [u8]) -> Result<&'p [u8], RejectReason> {
         match path.first() {
             Some(b'/') => self.strip_base(path),
             Some(b'h' | b'H')
