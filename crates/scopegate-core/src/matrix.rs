@@ -248,6 +248,8 @@ struct Node {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Edge {
     prefix: u64,
+    /// Selects the first `min(len, 8)` bytes of a word.
+    mask: u64,
     len: u32,
     off: u32,
     child: u32,
@@ -274,6 +276,8 @@ pub struct PermissionMatrix {
     /// Open addressing: (hash of (node, segment), edge index + 1); 0 = empty slot.
     index: Vec<(u64, u32)>,
     index_mask: usize,
+    /// `64 - log2(index.len())`: the slot of hash `h` is `h >> index_shift`.
+    index_shift: u32,
     bases: Vec<Base>,
 }
 
@@ -311,17 +315,25 @@ fn prefix_word(seg: &[u8]) -> u64 {
     seg[0] as u64 | (seg[n / 2] as u64) << (8 * (n / 2)) | (seg[n - 1] as u64) << (8 * (n - 1))
 }
 
-#[inline]
-fn hash_segment(node: u32, seg: &[u8]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = (node as u64 ^ (seg.len() as u64) << 32).wrapping_mul(K);
-    let mut chunks = seg.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+/// Hash of a static segment for the hashed child index: node, length and first 8 bytes
+/// (longer segments that share those are told apart by a full comparison).
+#[inline(always)]
+fn mix(node: u32, len: usize, prefix: u64) -> u64 {
+    // Slots are taken from the high bits (Fibonacci hashing): they depend on every input bit,
+    // where the low bits of a product see only the low (first) bytes of the segment.
+    (((node as u64) << 32 | len as u64) ^ prefix.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ prefix.wrapping_mul(0x517c_c1b7_2722_0a95)
+}
+
+/// The first `min(len, 8)` bytes of `path[start..start + len]` as a zero-padded word: one load
+/// and a mask when the buffer has 8 bytes left.
+#[inline(always)]
+fn load_prefix(path: &[u8], start: usize, len: usize) -> u64 {
+    match path.get(start..).and_then(|r| r.first_chunk::<8>()) {
+        Some(w) if len >= 8 => u64::from_le_bytes(*w),
+        Some(w) => u64::from_le_bytes(*w) & ((1u64 << (8 * len)) - 1),
+        None => prefix_word(&path[start..start + len]),
     }
-    h = (h.rotate_left(5) ^ prefix_word(chunks.remainder())).wrapping_mul(K);
-    h ^ (h >> 29)
 }
 
 // Byte classes of a path segment.
@@ -620,6 +632,7 @@ impl PermissionMatrix {
             for (seg, child) in &n.statics {
                 edges.push(Edge {
                     prefix: prefix_word(seg),
+                    mask: if seg.len() >= 8 { u64::MAX } else { (1u64 << (8 * seg.len())) - 1 },
                     len: seg.len() as u32,
                     off: arena.len() as u32,
                     child: *child,
@@ -628,7 +641,7 @@ impl PermissionMatrix {
             }
         }
         let hashed: usize = nodes.iter().filter(|n| n.edges_len > LINEAR_LIMIT).map(|n| n.edges_len as usize).sum();
-        let size = (hashed * 2).next_power_of_two().max(1);
+        let size = (hashed * 2).next_power_of_two().max(2);
         let mut index = vec![(0u64, 0u32); if hashed == 0 { 0 } else { size }];
         for (ni, n) in nodes.iter().enumerate() {
             if n.edges_len <= LINEAR_LIMIT {
@@ -636,8 +649,8 @@ impl PermissionMatrix {
             }
             for ei in n.edges_start..n.edges_start + n.edges_len {
                 let e = &edges[ei as usize];
-                let h = hash_segment(ni as u32, &arena[e.off as usize..(e.off + e.len) as usize]);
-                let mut slot = h as usize & (size - 1);
+                let h = mix(ni as u32, e.len as usize, e.prefix);
+                let mut slot = (h >> (64 - size.trailing_zeros())) as usize & (size - 1);
                 while index[slot].1 != 0 {
                     slot = (slot + 1) & (size - 1);
                 }
@@ -670,6 +683,7 @@ impl PermissionMatrix {
             edges,
             arena,
             index_mask: size - 1,
+            index_shift: 64 - size.trailing_zeros(),
             index,
             bases,
         }
@@ -786,7 +800,7 @@ impl PermissionMatrix {
                 } else {
                     let Some(e) = scan_ordinary(path, start) else { return Greedy::Unsure };
                     end = Some(e);
-                    next = self.static_hashed(node, &path[start..e]);
+                    next = self.static_hashed(node, path, start, e);
                 }
             }
             if next != NONE {
@@ -839,23 +853,23 @@ impl PermissionMatrix {
     /// `/`, `?` or `#`; with its length.
     #[inline(always)]
     fn static_direct(&self, nd: &Node, rest: &[u8]) -> Option<(u32, usize)> {
-        let head = rest.first_chunk::<8>().map(|w| u64::from_le_bytes(*w));
+        // The next 8 bytes (zero padded near the end of the path): each edge compares its masked
+        // prefix first, then that its text ends where the segment does.
+        let head = match rest.first_chunk::<8>() {
+            Some(w) => u64::from_le_bytes(*w),
+            None => prefix_word(rest),
+        };
         let edges = &self.edges[nd.edges_start as usize..(nd.edges_start + nd.edges_len) as usize];
         for e in edges {
-            let len = e.len as usize;
-            match rest.get(len) {
-                None if rest.len() == len => {}
-                Some(b'/' | b'?' | b'#') => {}
-                _ => continue,
+            if head & e.mask != e.prefix {
+                continue;
             }
-            let prefix = match head {
-                Some(w) if len >= 8 => w,
-                Some(w) => w & ((1u64 << (8 * len)) - 1),
-                None => prefix_word(&rest[..len]),
+            let len = e.len as usize;
+            let ends = match rest.get(len) {
+                None => rest.len() == len,
+                Some(b) => matches!(b, b'/' | b'?' | b'#'),
             };
-            if prefix == e.prefix
-                && (len <= 8 || eq_bytes(&self.arena[e.off as usize..e.off as usize + len], &rest[..len]))
-            {
+            if ends && (len <= 8 || eq_bytes(&self.arena[e.off as usize..e.off as usize + len], &rest[..len])) {
                 return Some((e.child, len));
             }
         }
@@ -864,9 +878,11 @@ impl PermissionMatrix {
 
     /// The static child of a node with many children, through the hashed index.
     #[inline]
-    fn static_hashed(&self, node: u32, seg: &[u8]) -> u32 {
-        let h = hash_segment(node, seg);
-        let mut slot = h as usize & self.index_mask;
+    fn static_hashed(&self, node: u32, path: &[u8], start: usize, end: usize) -> u32 {
+        let len = end - start;
+        let prefix = load_prefix(path, start, len);
+        let h = mix(node, len, prefix);
+        let mut slot = (h >> self.index_shift) as usize & self.index_mask;
         loop {
             let (key, ei) = self.index[slot];
             if ei == 0 {
@@ -874,7 +890,10 @@ impl PermissionMatrix {
             }
             if key == h {
                 let e = &self.edges[(ei - 1) as usize];
-                if eq_bytes(&self.arena[e.off as usize..(e.off + e.len) as usize], seg) {
+                if e.len as usize == len
+                    && e.prefix == prefix
+                    && (len <= 8 || eq_bytes(&self.arena[e.off as usize..(e.off + e.len) as usize], &path[start..end]))
+                {
                     return e.child;
                 }
             }
@@ -952,44 +971,23 @@ impl PermissionMatrix {
         Err(RejectReason::NotUnderApiBase)
     }
 
-    /// The static child of `node` for segment `path[start..end]`, or [`NONE`].
-    #[inline(always)]
+    /// The static child of `node` for segment `path[start..end]`, or [`NONE`] (slow path).
     fn static_child(&self, node: u32, n: &Node, path: &[u8], start: usize, end: usize) -> u32 {
+        if n.edges_len > LINEAR_LIMIT {
+            return self.static_hashed(node, path, start, end);
+        }
         let seg = &path[start..end];
-        if n.edges_len <= LINEAR_LIMIT {
-            // The segment's first 8 bytes, zero padded: one load and a mask when the buffer
-            // has 8 bytes left.
-            let prefix = match path.get(start..).and_then(|r| r.first_chunk::<8>()) {
-                Some(w) if seg.len() >= 8 => u64::from_le_bytes(*w),
-                Some(w) => u64::from_le_bytes(*w) & ((1u64 << (8 * seg.len())) - 1),
-                None => prefix_word(seg),
-            };
-            let edges = &self.edges[n.edges_start as usize..(n.edges_start + n.edges_len) as usize];
-            for e in edges {
-                if e.prefix == prefix
-                    && e.len as usize == seg.len()
-                    && (seg.len() <= 8 || eq_bytes(&self.arena[e.off as usize..(e.off + e.len) as usize], seg))
-                {
-                    return e.child;
-                }
+        let prefix = load_prefix(path, start, seg.len());
+        let edges = &self.edges[n.edges_start as usize..(n.edges_start + n.edges_len) as usize];
+        for e in edges {
+            if e.prefix == prefix
+                && e.len as usize == seg.len()
+                && (seg.len() <= 8 || eq_bytes(&self.arena[e.off as usize..(e.off + e.len) as usize], seg))
+            {
+                return e.child;
             }
-            return NONE;
         }
-        let h = hash_segment(node, seg);
-        let mut slot = h as usize & self.index_mask;
-        loop {
-            let (key, ei) = self.index[slot];
-            if ei == 0 {
-                return NONE;
-            }
-            if key == h {
-                let e = &self.edges[(ei - 1) as usize];
-                if eq_bytes(&self.arena[e.off as usize..(e.off + e.len) as usize], seg) {
-                    return e.child;
-                }
-            }
-            slot = (slot + 1) & self.index_mask;
-        }
+        NONE
     }
 
     /// Static-first depth-first match, iterative: when a node offers both a static child and a

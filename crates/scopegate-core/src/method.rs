@@ -46,20 +46,38 @@ impl Method {
         self as usize
     }
 
-    /// Parses an upper-case method name from bytes, without allocating.
+    /// Parses an upper-case method name from bytes, without allocating (one packed-word
+    /// comparison per method).
+    #[inline]
     pub fn from_bytes(b: &[u8]) -> Option<Method> {
-        Some(match b {
-            b"GET" => Method::Get,
-            b"HEAD" => Method::Head,
-            b"POST" => Method::Post,
-            b"PUT" => Method::Put,
-            b"PATCH" => Method::Patch,
-            b"DELETE" => Method::Delete,
-            b"OPTIONS" => Method::Options,
-            _ => return None,
-        })
+        if b.len() < 3 || b.len() > 7 {
+            return None;
+        }
+        let w = pack(b);
+        Method::ALL.iter().copied().find(|m| PACKED[m.index()] == w)
     }
 }
+
+/// Bytes of a name of at most 8 bytes, little endian, zero padded.
+const fn pack(b: &[u8]) -> u64 {
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < b.len() && i < 8 {
+        w |= (b[i] as u64) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
+const PACKED: [u64; 7] = {
+    let mut t = [0u64; 7];
+    let mut i = 0;
+    while i < 7 {
+        t[i] = pack(Method::ALL[i].as_str().as_bytes());
+        i += 1;
+    }
+    t
+};
 
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
