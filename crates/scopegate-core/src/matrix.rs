@@ -485,6 +485,31 @@ fn no_method_templates(path: &[u8]) -> Option<RejectReason> {
     Scanner::new(path).finish().err()
 }
 
+/// Index of the first `/`, `?` or `#` at or after `start`, or the path's length: eight bytes at
+/// a time (exact zero-byte detection on the word xor each terminator).
+#[inline(always)]
+fn segment_end(path: &[u8], start: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    #[inline(always)]
+    fn zero_bytes(v: u64) -> u64 {
+        v.wrapping_sub(ONES) & !v & HIGH
+    }
+    let mut i = start;
+    while let Some(c) = path.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*c);
+        let t = zero_bytes(w ^ (b'/' as u64 * ONES))
+            | zero_bytes(w ^ (b'?' as u64 * ONES))
+            | zero_bytes(w ^ (b'#' as u64 * ONES));
+        if t != 0 {
+            // The lowest flagged byte is exact (false positives only follow a true one).
+            return i + (t.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    path[i..].iter().position(|&b| matches!(b, b'/' | b'?' | b'#')).map_or(path.len(), |k| i + k)
+}
+
 /// What the greedy walk concluded.
 enum Greedy {
     /// This endpoint (the full search's answer).
@@ -798,9 +823,13 @@ impl PermissionMatrix {
                         end = Some(start + len);
                     }
                 } else {
-                    let Some(e) = scan_ordinary(path, start) else { return Greedy::Unsure };
-                    end = Some(e);
+                    // Find the end with a word-wide search; a static hit is valid by
+                    // construction, a miss is scanned (validated) below as a `{param}`.
+                    let e = segment_end(path, start);
                     next = self.static_hashed(node, path, start, e);
+                    if next != NONE {
+                        end = Some(e);
+                    }
                 }
             }
             if next != NONE {
@@ -1192,6 +1221,31 @@ mod tests {
             let mut buf = [0u8; 8];
             buf[..len.min(8)].copy_from_slice(&seg[..len.min(8)]);
             assert_eq!(prefix_word(seg), u64::from_le_bytes(buf), "len {len}");
+        }
+    }
+
+    #[test]
+    fn segment_end_finds_the_first_terminator() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"abc",
+            b"abc/def",
+            b"abcdefgh/x",
+            b"abcdefghijklmno?q",
+            b"a#b",
+            b"abcdefghijklmnopqrstu",
+            b"/x",
+            b"abcdefg/",
+            b"\x00\x01\xff/",
+            b"abcdefgh\x2e\x2f",
+            b"\x30\x2e\x2f\x2f/",
+        ];
+        for c in cases {
+            for start in 0..=c.len() {
+                let expected =
+                    c[start..].iter().position(|&b| matches!(b, b'/' | b'?' | b'#')).map_or(c.len(), |k| start + k);
+                assert_eq!(segment_end(c, start), expected, "{c:?} from {start}");
+            }
         }
     }
 

@@ -53,20 +53,29 @@ impl Method {
         if b.len() < 3 || b.len() > 7 {
             return None;
         }
-        let w = pack(b);
+        // Overlapping loads: bytes 0..4 and the last 4 (3-byte names: 0..2 and the last 2).
+        let n = b.len();
+        let w = if n >= 4 {
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64
+                | (u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64) << (8 * (n - 4))
+        } else {
+            u16::from_le_bytes([b[0], b[1]]) as u64 | (u16::from_le_bytes([b[n - 2], b[n - 1]]) as u64) << (8 * (n - 2))
+        };
+        // The length goes in byte 7 (names are at most 7 bytes): `GET\0` is not `GET`.
+        let w = w | (n as u64) << 56;
         Method::ALL.iter().copied().find(|m| PACKED[m.index()] == w)
     }
 }
 
-/// Bytes of a name of at most 8 bytes, little endian, zero padded.
+/// Bytes of a name of at most 7 bytes, little endian, zero padded, with the length in byte 7.
 const fn pack(b: &[u8]) -> u64 {
     let mut w = 0u64;
     let mut i = 0;
-    while i < b.len() && i < 8 {
+    while i < b.len() && i < 7 {
         w |= (b[i] as u64) << (8 * i);
         i += 1;
     }
-    w
+    w | (b.len() as u64) << 56
 }
 
 const PACKED: [u64; 7] = {
@@ -94,5 +103,23 @@ impl FromStr for Method {
     type Err = UnknownMethod;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Method::from_bytes(s.as_bytes()).ok_or_else(|| UnknownMethod(s.chars().take(16).collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_round_trips_and_near_misses_do_not() {
+        for m in Method::ALL {
+            assert_eq!(Method::from_bytes(m.as_str().as_bytes()), Some(m));
+            assert_eq!(m.as_str().parse::<Method>(), Ok(m));
+        }
+        for bad in
+            ["", "G", "GE", "get", "Get", "GETS", "PUTT", "POS", "DELET", "OPTION", "OPTIONSS", "GET\0", "PU", "TRACE"]
+        {
+            assert_eq!(Method::from_bytes(bad.as_bytes()), None, "{bad:?}");
+        }
     }
 }
