@@ -40,7 +40,7 @@ pub const MAX_SEGMENTS: usize = 32;
 
 const NONE: u32 = u32::MAX;
 /// Above this many static children a node's children are found through the hashed index.
-const LINEAR_LIMIT: u32 = 8;
+const LINEAR_LIMIT: u32 = 16;
 /// Profiles with at most this many rights get an exact least-rights answer.
 const EXACT_LIMIT: usize = 16;
 
