@@ -852,10 +852,9 @@ impl PermissionMatrix {
                 }
                 end = Some(e);
             }
+            // No segment count check: templates have at most MAX_SEGMENTS segments (profile
+            // validation), and each segment here descends one trie level.
             segments += 1;
-            if segments > MAX_SEGMENTS {
-                return Greedy::Unsure;
-            }
             node = next;
             i = end.unwrap_or(start);
             match path.get(i) {
@@ -871,10 +870,9 @@ impl PermissionMatrix {
                 }
                 _ => {} // `/` (scan_ordinary stops only at `/`, `?`, `#` or the end)
             }
+            // After `/`. A trailing slash leaves an empty segment, which no branch accepts (no
+            // static is empty, a param needs a byte): the full search then names it.
             i += 1;
-            if i == n || matches!(path[i], b'?' | b'#') {
-                return Greedy::Unsure; // trailing slash
-            }
         }
     }
 

@@ -1074,6 +1074,9 @@ pub(crate) fn parse_endpoint(text: &str) -> Result<EndpointTemplate, String> {
     }
     let mut segments = Vec::new();
     let mut names = BTreeSet::new();
+    if path.split('/').count() > crate::matrix::MAX_SEGMENTS {
+        return Err(format!("the path has more than {} segments", crate::matrix::MAX_SEGMENTS));
+    }
     for seg in path.split('/') {
         if seg.is_empty() {
             return Err("the path has an empty segment (`//`)".into());
