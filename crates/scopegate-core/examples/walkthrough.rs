@@ -185,6 +185,25 @@ fn main() -> ExitCode {
                 if ok { Ok(format!("{limit} x 401 -> {state:?}")) } else { Err(format!("{verdicts:?} -> {state:?}")) },
             );
         }
+        // The permission matrix: may a token with these rights call this endpoint?
+        if provider.has_matrix() {
+            let m = provider.matrix();
+            let outcome = provider.rights_from_ids(["events_and_contacts"]).map_err(|e| e.to_string()).and_then(|ec| {
+                let allowed = m.check(ec, "PUT", "contact/12345/subscriptions");
+                let denied = m.check(ec, "POST", "message/email");
+                let least = m.least_rights(&[("PUT", "contact/1"), ("POST", "event")]);
+                match (allowed, denied, least) {
+                    (Decision::Allowed(a), Decision::Denied { would_allow, .. }, Ok(least)) => Ok(format!(
+                        "PUT contact/12345/subscriptions allowed ({}), POST message/email denied (needs one of {:?}), least rights for PUT contact/1 + POST event: {:?}",
+                        m.groups()[a.group].id,
+                        m.right_ids(would_allow),
+                        m.right_ids(least)
+                    )),
+                    other => Err(format!("unexpected decisions {other:?}")),
+                }
+            });
+            steps.check(id, "permission check", outcome);
+        }
         // The user refusing consent.
         let mut pending = match AuthorizationRequest::new(&provider, &client).build(t0) {
             Ok(s) => s.pending,

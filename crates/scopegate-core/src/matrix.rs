@@ -24,6 +24,25 @@
 //!
 //! A `{param}` matches exactly one non-empty segment; static segments win over parameters at the
 //! same position, with backtracking (`contact/token/x` still matches `contact/{id}/x`).
+//!
+//! ```
+//! use scopegate_core::prelude::*;
+//!
+//! let yespo = Provider::builtin("yespo")?;
+//! let rights = yespo.rights_from_ids(["events_and_contacts"])?;
+//! let policy = yespo.policy(rights);
+//! assert!(policy.allows("PUT", "contact/12345/subscriptions"));
+//! assert!(policy.allows("PUT", "https://yespo.io/api/v1/contact/12345/subscriptions?x=1"));
+//! assert!(!policy.allows("POST", "message/email")); // needs `messages` or `full_api`
+//! assert!(!policy.allows("GET", "contact/../contacts")); // rejected: dot segment
+//! match policy.check("POST", "message/email") {
+//!     Decision::Denied { would_allow, .. } => {
+//!         assert_eq!(yespo.matrix().right_ids(would_allow), ["full_api", "messages"])
+//!     }
+//!     other => panic!("{other:?}"),
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 use std::sync::Arc;
