@@ -770,6 +770,7 @@ impl PermissionMatrix {
     }
 
     /// May a token with `rights` call `method path`? Allocation-free.
+    #[inline]
     pub fn check(&self, rights: Rights, method: &str, path: &str) -> Decision<'_> {
         let Some(m) = Method::from_bytes(method.as_bytes()) else {
             let lower_known = Method::ALL.iter().any(|k| k.as_str().eq_ignore_ascii_case(method));
@@ -783,6 +784,7 @@ impl PermissionMatrix {
     }
 
     /// [`check`](Self::check) with a parsed method.
+    #[inline]
     pub fn check_method(&self, rights: Rights, method: Method, path: &str) -> Decision<'_> {
         let rel = match self.relative(path.as_bytes()) {
             Ok(r) => r,
