@@ -51,20 +51,44 @@ pub struct HttpRequest {
     url: Url,
     headers: Vec<Field>,
     form: Vec<Field>,
+    raw_body: Option<Zeroizing<Vec<u8>>>,
     follow_redirects: bool,
     max_response_bytes: usize,
 }
 
 impl HttpRequest {
-    pub(crate) fn new(method: Method, url: Url) -> Self {
+    /// A request with no headers and no body. Redirects are never followed.
+    pub fn new(method: Method, url: Url) -> Self {
         Self {
             method,
             url,
             headers: Vec::new(),
             form: Vec::new(),
+            raw_body: None,
             follow_redirects: false,
             max_response_bytes: MAX_RESPONSE_BYTES,
         }
+    }
+
+    /// Adds a header whose value is not secret.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.header(name, value, false);
+        self
+    }
+
+    /// Adds `Authorization: Bearer <token>` (redacted in `Debug`).
+    pub fn with_bearer(mut self, token: &crate::secret::AccessToken) -> Self {
+        self.header("Authorization", format!("Bearer {}", token.expose_secret()), true);
+        self
+    }
+
+    /// Sets a raw body (e.g. JSON) with its content type; replaces any form parameters.
+    /// The body is zeroized on drop and shown only by length in `Debug`.
+    pub fn with_body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        self.form.clear();
+        self.header("Content-Type", content_type, false);
+        self.raw_body = Some(Zeroizing::new(body.into()));
+        self
     }
 
     pub(crate) fn header(&mut self, name: &str, value: impl Into<String>, secret: bool) {
@@ -107,8 +131,12 @@ impl HttpRequest {
         self.form_params().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
-    /// The body: the form parameters `application/x-www-form-urlencoded` (empty when none).
+    /// The body: the raw body when one was set, else the form parameters
+    /// `application/x-www-form-urlencoded` (empty when none).
     pub fn body(&self) -> Zeroizing<Vec<u8>> {
+        if let Some(raw) = &self.raw_body {
+            return raw.clone();
+        }
         let mut ser = url::form_urlencoded::Serializer::new(String::new());
         for f in &self.form {
             ser.append_pair(&f.name, &f.value);
@@ -125,6 +153,17 @@ impl HttpRequest {
     pub fn max_response_bytes(&self) -> usize {
         self.max_response_bytes
     }
+}
+
+/// Whether a URL may be used by a transport: https anywhere, plain http only to a loopback host,
+/// no user info. `Err` says why not.
+pub fn check_url_policy(url: &Url) -> Result<(), String> {
+    crate::profile::check_endpoint_url(url)
+}
+
+/// Whether the URL's host is a loopback address or `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    crate::profile::is_loopback_host(url)
 }
 
 /// A URL with the values of secret-named query parameters replaced by `[redacted]`.
@@ -152,6 +191,7 @@ impl fmt::Debug for HttpRequest {
             .field("url", &redacted_url(&self.url))
             .field("headers", &self.headers.iter().map(|h| (h.name.clone(), show(h))).collect::<Vec<_>>())
             .field("form", &self.form.iter().map(|p| (p.name.clone(), show(p))).collect::<Vec<_>>())
+            .field("raw_body_len", &self.raw_body.as_ref().map(|b| b.len()))
             .field("follow_redirects", &self.follow_redirects)
             .finish()
     }

@@ -69,6 +69,7 @@ pub mod profile;
 pub mod secret;
 pub mod time;
 pub mod token;
+pub mod transport;
 
 /// The types most callers need.
 pub mod prelude {
@@ -86,4 +87,5 @@ pub mod prelude {
     pub use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, PkceVerifier, RefreshToken, State};
     pub use crate::time::Timestamp;
     pub use crate::token::{OAuthError, TokenErrorCode, TokenResponseError, TokenSet};
+    pub use crate::transport::{Transport, TransportError};
 }

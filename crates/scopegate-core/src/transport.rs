@@ -1,0 +1,109 @@
+//! The transport contract: how a caller's HTTP client plugs into scopegate.
+//!
+//! The core builds [`HttpRequest`]s and reads [`HttpResponse`]s; a [`Transport`] moves them.
+//! `scopegate::UreqTransport` is the default one; anything implementing the trait can replace it
+//! (a test double, an async runtime's client behind a blocking shim, a corporate proxy client).
+//!
+//! A transport must:
+//! - never follow redirects ([`HttpRequest::follow_redirects`] is `false` for every request the
+//!   core builds): answer the 3xx response as it is;
+//! - stop reading a body past [`HttpRequest::max_response_bytes`] and report
+//!   [`TransportError::BodyTooLarge`];
+//! - say, when it fails, whether the request may have reached the server
+//!   ([`TransportError::may_have_been_sent`]): a code exchange or a refresh that may have been
+//!   received must not be sent again (the code or the old refresh token may already be spent);
+//! - never put a secret (header values, body) into an error.
+
+use crate::http::{HttpRequest, HttpResponse};
+
+/// Sends one request and returns the response (whatever its status).
+pub trait Transport: Send + Sync {
+    /// Sends `request`. A non-2xx answer is a response, not an error.
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+impl<T: Transport + ?Sized> Transport for &T {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        (**self).send(request)
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        (**self).send(request)
+    }
+}
+
+/// A request could not be completed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// Plain http to a host that is not loopback: refused before any connection.
+    #[error("refusing plain http to {host}: only loopback hosts (127.0.0.1, ::1, localhost) may use http")]
+    InsecureScheme {
+        /// The host.
+        host: String,
+    },
+    /// The URL cannot be used (no host, unsupported scheme, ...).
+    #[error("cannot send to this url: {reason}")]
+    InvalidUrl {
+        /// Why.
+        reason: String,
+    },
+    /// No connection could be made (refused, unreachable, DNS failure): nothing was sent.
+    #[error("could not connect to {host}: {reason}")]
+    Connect {
+        /// The host.
+        host: String,
+        /// The system's reason.
+        reason: String,
+    },
+    /// TLS failed (certificate not trusted, handshake error): nothing was sent.
+    #[error("tls with {host} failed: {reason}")]
+    Tls {
+        /// The host.
+        host: String,
+        /// Why.
+        reason: String,
+    },
+    /// The connect or total timeout passed.
+    #[error("request to {host} timed out ({phase})")]
+    Timeout {
+        /// The host.
+        host: String,
+        /// `connect` (nothing sent) or `response` (the request may have been received).
+        phase: &'static str,
+    },
+    /// The response body is larger than the request allows.
+    #[error("response body from {host} is larger than {limit} bytes")]
+    BodyTooLarge {
+        /// The host.
+        host: String,
+        /// The limit.
+        limit: usize,
+    },
+    /// Anything else, after the connection was made.
+    #[error("request to {host} failed: {reason}")]
+    Io {
+        /// The host.
+        host: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl TransportError {
+    /// Whether the server may have received the request. `false` only when the failure happened
+    /// before anything was written (no connection, TLS failure, refused scheme, bad URL, connect
+    /// timeout): only then may a code exchange or refresh be retried.
+    pub fn may_have_been_sent(&self) -> bool {
+        match self {
+            TransportError::InsecureScheme { .. }
+            | TransportError::InvalidUrl { .. }
+            | TransportError::Connect { .. }
+            | TransportError::Tls { .. } => false,
+            TransportError::Timeout { phase, .. } => *phase != "connect",
+            TransportError::BodyTooLarge { .. } | TransportError::Io { .. } => true,
+        }
+    }
+}
