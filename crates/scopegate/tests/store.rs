@@ -1,0 +1,195 @@
+//! Token stores: round trips, isolation, the locked update (single flight), SQLite file rules.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use scopegate::{MemoryStore, SqliteStore, StoreError, StoreKey, TokenStore, Update, UpdateError};
+use scopegate_core::prelude::*;
+
+fn temp_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("scopegate-store-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("tokens.sqlite3")
+}
+
+fn tokens(n: u32) -> TokenSet {
+    let mut params = BTreeMap::new();
+    params.insert("app_key".to_owned(), "STORE42".to_owned());
+    TokenSet {
+        provider_id: "yespo".into(),
+        access_token: AccessToken::new(format!("AT{n}")),
+        refresh_token: Some(RefreshToken::new(format!("RT{n}"))),
+        token_type: "Bearer".into(),
+        scopes: vec!["UseRestApi".into(), "x".into()],
+        issued_at: Timestamp::from_unix_secs(1_800_000_000),
+        expires_at: Some(Timestamp::from_unix_secs(1_800_003_600)),
+        refresh_expires_at: None,
+        redirect_uri: Some("https://app.example/cb".into()),
+        authorization_code: Some(AuthorizationCode::new("CODE")),
+        params,
+    }
+}
+
+fn key() -> StoreKey {
+    StoreKey::new("yespo", "client-1", "default")
+}
+
+fn round_trip(store: &dyn TokenStore) {
+    assert_eq!(store.load(&key()).unwrap(), None);
+    store.save(&key(), &tokens(1)).unwrap();
+    assert_eq!(store.load(&key()).unwrap(), Some(tokens(1)));
+    let other = StoreKey::new("yespo", "client-1", "second-account");
+    assert_eq!(store.load(&other).unwrap(), None, "keys are isolated");
+    store.save(&other, &tokens(2)).unwrap();
+    store.save(&key(), &tokens(3)).unwrap();
+    assert_eq!(store.load(&key()).unwrap(), Some(tokens(3)));
+    assert_eq!(store.load(&other).unwrap(), Some(tokens(2)));
+    assert_eq!(store.keys().unwrap(), vec![key(), other.clone()]);
+    assert!(store.delete(&other).unwrap());
+    assert!(!store.delete(&other).unwrap());
+    assert_eq!(store.keys().unwrap(), vec![key()]);
+}
+
+#[test]
+fn memory_store_round_trips() {
+    round_trip(&MemoryStore::new());
+}
+
+#[test]
+fn sqlite_store_round_trips_and_survives_reopening() {
+    let path = temp_path("roundtrip");
+    round_trip(&SqliteStore::open(&path).unwrap());
+    let again = SqliteStore::open(&path).unwrap();
+    assert_eq!(again.load(&key()).unwrap(), Some(tokens(3)), "on disk");
+}
+
+#[cfg(unix)]
+#[test]
+fn sqlite_file_is_private_and_in_wal_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = temp_path("mode");
+    let store = SqliteStore::open(&path).unwrap();
+    store.save(&key(), &tokens(1)).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "created owner-only");
+    assert_eq!(rusqlite_journal_mode(&path), "wal");
+    // schema version recorded
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+}
+
+fn rusqlite_journal_mode(path: &std::path::Path) -> String {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0)).unwrap()
+}
+
+#[test]
+fn sqlite_refuses_a_newer_schema() {
+    let path = temp_path("schema");
+    drop(SqliteStore::open(&path).unwrap());
+    // pretend a newer scopegate wrote it
+    set_user_version(&path, 99);
+    match SqliteStore::open(&path) {
+        Err(StoreError::NewerSchema { found: 99, supported: 1, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+fn set_user_version(path: &std::path::Path, v: i64) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(&format!("PRAGMA user_version = {v};")).unwrap();
+}
+
+#[test]
+fn an_aborted_update_writes_nothing() {
+    for store in
+        [Box::new(MemoryStore::new()) as Box<dyn TokenStore>, Box::new(SqliteStore::open(temp_path("abort")).unwrap())]
+    {
+        store.save(&key(), &tokens(1)).unwrap();
+        let r = store.update(&key(), &mut |_| Err(std::io::Error::other("refresh failed").into()));
+        match r {
+            Err(UpdateError::Aborted(e)) => assert_eq!(e.0.to_string(), "refresh failed"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(store.load(&key()).unwrap(), Some(tokens(1)));
+    }
+}
+
+/// N threads all find the token "expired" and want to refresh: inside `update`, only the first
+/// does; the others see its result.
+fn single_flight(store: Arc<dyn TokenStore>, threads: usize) -> usize {
+    store.save(&key(), &tokens(1)).unwrap();
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let refreshes = Arc::clone(&refreshes);
+            thread::spawn(move || {
+                store
+                    .update(&key(), &mut |cur| {
+                        let cur = cur.expect("present");
+                        if cur.access_token.expose_secret() == "AT1" {
+                            refreshes.fetch_add(1, Ordering::SeqCst);
+                            thread::sleep(Duration::from_millis(20)); // the network call
+                            Ok(Update::Put(Box::new(tokens(2))))
+                        } else {
+                            Ok(Update::Keep)
+                        }
+                    })
+                    .unwrap()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for h in handles {
+        let got = h.join().unwrap();
+        assert_eq!(got.access_token.expose_secret(), "AT2", "every caller gets the new token");
+        assert_eq!(got.refresh_token.as_ref().unwrap().expose_secret(), "RT2");
+    }
+    refreshes.load(Ordering::SeqCst)
+}
+
+#[test]
+fn memory_store_update_is_single_flight() {
+    assert_eq!(single_flight(Arc::new(MemoryStore::new()), 32), 1);
+}
+
+#[test]
+fn sqlite_store_update_is_single_flight_across_handles() {
+    // Two handles on one file behave like two processes: each has its own connection, and the
+    // database lock (BEGIN IMMEDIATE) orders them.
+    let path = temp_path("flight");
+    let a: Arc<dyn TokenStore> = Arc::new(SqliteStore::open(&path).unwrap());
+    assert_eq!(single_flight(Arc::clone(&a), 16), 1);
+    let b = SqliteStore::open(&path).unwrap();
+    let refreshes = AtomicUsize::new(0);
+    let got = b
+        .update(&key(), &mut |cur| {
+            if cur.unwrap().access_token.expose_secret() == "AT1" {
+                refreshes.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(Update::Keep)
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.access_token.expose_secret(), "AT2", "the other handle sees the committed rotation");
+    assert_eq!(refreshes.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn unreadable_rows_are_an_error_not_a_silent_none() {
+    let path = temp_path("corrupt");
+    let store = SqliteStore::open(&path).unwrap();
+    store.save(&key(), &tokens(1)).unwrap();
+    drop(store);
+    rusqlite::Connection::open(&path).unwrap().execute_batch("UPDATE tokens SET params = 'not json';").unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    let err = store.load(&key()).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(!err.to_string().contains("AT1"), "no token value in errors: {err}");
+}
