@@ -1,0 +1,293 @@
+//! The blocking client against an in-process fake provider (the transport is pluggable).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use scopegate::{Client, ClientError, MemoryStore, SqliteStore, TokenStore};
+use scopegate_core::prelude::*;
+
+/// A provider: token endpoint with refresh rotation (a used refresh token is dead), an API that
+/// checks the bearer token, request counters, and scripted failures.
+#[derive(Default)]
+struct FakeProvider {
+    state: Mutex<State>,
+    token_requests: AtomicUsize,
+    api_requests: AtomicUsize,
+    /// Transport failures to inject before the next token request: (may have been sent).
+    fail_next: Mutex<Vec<bool>>,
+    /// Status to answer the next API calls with, in order (then 200).
+    api_script: Mutex<Vec<u16>>,
+    /// Answer the next token requests with 503 + Retry-After: 0.
+    busy: AtomicUsize,
+}
+
+#[derive(Default)]
+struct State {
+    issued: u32,
+    live_refresh: Vec<String>,
+    live_access: Vec<String>,
+}
+
+impl FakeProvider {
+    fn issue(&self, st: &mut State, expires_in: u64) -> HttpResponse {
+        st.issued += 1;
+        let (at, rt) = (format!("AT{}", st.issued), format!("RT{}", st.issued));
+        st.live_access.push(at.clone());
+        st.live_refresh.push(rt.clone());
+        HttpResponse::new(
+            200,
+            format!(
+                r#"{{"access_token":"{at}","token_type":"Bearer","refresh_token":"{rt}","expires_in":{expires_in}}}"#
+            ),
+        )
+    }
+}
+
+impl Transport for FakeProvider {
+    fn send(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        let host = req.url().host_str().unwrap_or("").to_owned();
+        if req.url().path().ends_with("/token") {
+            if let Some(sent) = self.fail_next.lock().unwrap().pop() {
+                return Err(if sent {
+                    TransportError::Timeout { host, phase: "response" }
+                } else {
+                    TransportError::Connect { host, reason: "refused".into() }
+                });
+            }
+            self.token_requests.fetch_add(1, Ordering::SeqCst);
+            if self.busy.load(Ordering::SeqCst) > 0 {
+                self.busy.fetch_sub(1, Ordering::SeqCst);
+                return Ok(HttpResponse::new(503, "busy").with_header("Retry-After", "0"));
+            }
+            thread::sleep(Duration::from_millis(15)); // widen any race
+            let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body()).into_owned().collect();
+            let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            let mut st = self.state.lock().unwrap();
+            return Ok(match get("grant_type").as_deref() {
+                Some("authorization_code") => self.issue(&mut st, 3600),
+                Some("refresh_token") => {
+                    let rt = get("refresh_token").unwrap_or_default();
+                    match st.live_refresh.iter().position(|r| *r == rt) {
+                        Some(i) => {
+                            st.live_refresh.remove(i);
+                            self.issue(&mut st, 3600)
+                        }
+                        None => HttpResponse::new(400, r#"{"error":"invalid_grant"}"#),
+                    }
+                }
+                _ => HttpResponse::new(400, r#"{"error":"unsupported_grant_type"}"#),
+            });
+        }
+        self.api_requests.fetch_add(1, Ordering::SeqCst);
+        if let Some(status) = self.api_script.lock().unwrap().pop() {
+            return Ok(HttpResponse::new(status, "scripted"));
+        }
+        let bearer = req.header_value("authorization").unwrap_or("").trim_start_matches("Bearer ").to_owned();
+        let ok = self.state.lock().unwrap().live_access.contains(&bearer);
+        Ok(if ok {
+            HttpResponse::new(200, format!("{{\"path\":\"{}\"}}", req.url().path()))
+        } else {
+            HttpResponse::new(401, "")
+        })
+    }
+}
+
+const T0: u64 = 1_800_000_000;
+
+fn setup(provider_id: &str, store: Arc<dyn TokenStore>) -> (Arc<FakeProvider>, Arc<Client>, Arc<AtomicUsize>) {
+    let provider = Provider::builtin(provider_id)
+        .unwrap()
+        .with_overrides("[token]\nurl = \"https://auth.test/oauth/token\"\n", "test")
+        .unwrap();
+    let fake = Arc::new(FakeProvider::default());
+    let config =
+        ClientConfig::new("cid").unwrap().with_secret("csecret").with_redirect_uri("https://app.test/cb").unwrap();
+    let clock = Arc::new(AtomicUsize::new(T0 as usize));
+    let c = Arc::clone(&clock);
+    let client = Client::new(provider, config, fake.clone(), store, "default")
+        .with_clock(move || Timestamp::from_unix_secs(c.load(Ordering::SeqCst) as u64));
+    (fake, Arc::new(client), clock)
+}
+
+fn login(client: &Client) -> TokenSet {
+    let AuthorizationStart { mut pending, .. } = client.authorization_request().unwrap();
+    let state = pending.state().expose_secret().to_owned();
+    let extra = if client.provider().id() == "yotpo" { "&app_key=STORE42" } else { "" };
+    client.exchange(&mut pending, &format!("https://app.test/cb?code=C&state={state}{extra}")).unwrap()
+}
+
+#[test]
+fn exchange_stores_and_a_valid_token_needs_no_network() {
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let (fake, client, _) = setup("yuvo", store.clone());
+    let t = login(&client);
+    assert_eq!(store.load(client.key()).unwrap(), Some(t.clone()), "stored before returning");
+    assert_eq!(client.access_token().unwrap(), t);
+    assert_eq!(fake.token_requests.load(Ordering::SeqCst), 1);
+}
+
+/// (With a MemoryStore, loads wait behind the refresh in progress; the re-check under the lock
+/// is what matters across SQLite handles, see the next test, which fails without it.)
+#[test]
+fn thirty_two_threads_on_an_expired_token_make_one_refresh() {
+    let (fake, client, clock) = setup("yespo", Arc::new(MemoryStore::new()));
+    login(&client);
+    clock.store((T0 + 172_800) as usize, Ordering::SeqCst); // well past expiry
+    let handles: Vec<_> = (0..32)
+        .map(|_| {
+            let client = Arc::clone(&client);
+            thread::spawn(move || client.access_token())
+        })
+        .collect();
+    let tokens: Vec<TokenSet> = handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+    assert_eq!(fake.token_requests.load(Ordering::SeqCst), 2, "one exchange + exactly one refresh");
+    assert!(tokens.iter().all(|t| t.access_token.expose_secret() == "AT2"));
+    assert_eq!(client.stored().unwrap().unwrap().refresh_token.unwrap().expose_secret(), "RT2");
+}
+
+#[test]
+fn sixteen_threads_on_two_sqlite_handles_make_one_refresh() {
+    let dir = std::env::temp_dir().join(format!("scopegate-client-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("t.sqlite3");
+    let (fake, a, clock) = setup("yespo", Arc::new(SqliteStore::open(&path).unwrap()));
+    login(&a);
+    // a second "process": another store handle and client on the same file and provider
+    let b = Arc::new(
+        Client::new(
+            a.provider().clone(),
+            ClientConfig::new("cid").unwrap().with_secret("csecret").with_redirect_uri("https://app.test/cb").unwrap(),
+            fake.clone(),
+            Arc::new(SqliteStore::open(&path).unwrap()),
+            "default",
+        )
+        .with_clock(move || Timestamp::from_unix_secs(T0 + 172_800)),
+    );
+    clock.store((T0 + 172_800) as usize, Ordering::SeqCst);
+    let handles: Vec<_> = (0..16)
+        .map(|i| {
+            let c = if i % 2 == 0 { Arc::clone(&a) } else { Arc::clone(&b) };
+            thread::spawn(move || c.access_token())
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap().unwrap().access_token.expose_secret(), "AT2");
+    }
+    assert_eq!(fake.token_requests.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn invalid_grant_asks_for_reauthorization_and_keeps_the_stored_token() {
+    let (fake, client, clock) = setup("yespo", Arc::new(MemoryStore::new()));
+    let t = login(&client);
+    fake.state.lock().unwrap().live_refresh.clear(); // the provider revoked it
+    clock.store((T0 + 172_800) as usize, Ordering::SeqCst);
+    match client.access_token() {
+        Err(ClientError::ReauthorizationRequired { reason: ReauthorizationReason::InvalidGrant, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(client.stored().unwrap(), Some(t), "nothing already stored is lost");
+}
+
+#[test]
+fn permission_pre_check_refuses_locally() {
+    let (fake, client, _) = setup("yespo", Arc::new(MemoryStore::new()));
+    let rights = client.provider().rights_from_ids(["events"]).unwrap();
+    let client = Client::new(
+        client.provider().clone(),
+        ClientConfig::new("cid").unwrap().with_secret("csecret").with_redirect_uri("https://app.test/cb").unwrap(),
+        fake.clone(),
+        Arc::new(MemoryStore::new()),
+        "default",
+    )
+    .with_rights(rights)
+    .with_clock(|| Timestamp::from_unix_secs(T0));
+    login(&client);
+    match client.request(Method::Put, "contact/42", None) {
+        Err(ClientError::PermissionDenied { would_allow, .. }) => {
+            assert_eq!(would_allow, "full_api, events_and_contacts")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(client.request(Method::Get, "contact/../x", None), Err(ClientError::PathRejected(_))));
+    assert!(matches!(client.request(Method::Get, "nope", None), Err(ClientError::UnknownEndpoint { .. })));
+    assert_eq!(fake.api_requests.load(Ordering::SeqCst), 0, "no network call");
+    let ok = client.request(Method::Post, "event", Some(b"{}")).unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.body(), br#"{"path":"/api/v1/event"}"#);
+    let v = client.request(Method::Get, "/api/v2/version", None).unwrap();
+    assert_eq!(v.body(), br#"{"path":"/api/v2/version"}"#);
+}
+
+#[test]
+fn a_401_gets_one_refresh_and_one_retry() {
+    let (fake, client, _) = setup("yuvo", Arc::new(MemoryStore::new()));
+    login(&client);
+    fake.api_script.lock().unwrap().push(401);
+    let r = client.request(Method::Get, "companies", None).unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(fake.token_requests.load(Ordering::SeqCst), 2, "exchange + one refresh");
+    assert_eq!(fake.api_requests.load(Ordering::SeqCst), 2);
+    // two 401s in a row: refreshed once, the second 401 is returned
+    fake.api_script.lock().unwrap().extend([401, 401]);
+    assert_eq!(client.request(Method::Get, "companies", None).unwrap().status(), 401);
+    assert_eq!(fake.token_requests.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn yotpo_three_401s_ask_for_reinstall() {
+    let (fake, client, _) = setup("yotpo", Arc::new(MemoryStore::new()));
+    let t = login(&client);
+    assert_eq!(t.params.get("app_key").map(String::as_str), Some("STORE42"));
+    fake.api_script.lock().unwrap().extend([401, 401, 401]);
+    let url = "https://api.yotpo.test/v1/anything";
+    assert_eq!(client.request(Method::Get, url, None).unwrap().status(), 401);
+    assert_eq!(client.request(Method::Get, url, None).unwrap().status(), 401);
+    match client.request(Method::Get, url, None) {
+        Err(ClientError::ReauthorizationRequired {
+            reason: ReauthorizationReason::RepeatedUnauthorized { count: 3 },
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fake.token_requests.load(Ordering::SeqCst), 1, "Yotpo has no refresh");
+    assert!(client.forget().unwrap());
+    assert!(matches!(client.access_token(), Err(ClientError::NotAuthorized { .. })));
+}
+
+#[test]
+fn only_unsent_failures_and_busy_answers_are_retried() {
+    let (fake, client, clock) = setup("yespo", Arc::new(MemoryStore::new()));
+    login(&client);
+    clock.store((T0 + 172_800) as usize, Ordering::SeqCst);
+    // two connection failures (nothing sent), then success
+    fake.fail_next.lock().unwrap().extend([false, false]);
+    assert_eq!(client.access_token().unwrap().access_token.expose_secret(), "AT2");
+    // a timeout after sending: never resent
+    clock.store((T0 + 2 * 172_800) as usize, Ordering::SeqCst);
+    let before = fake.token_requests.load(Ordering::SeqCst);
+    fake.fail_next.lock().unwrap().push(true);
+    assert!(matches!(client.access_token(), Err(ClientError::Flow(FlowError::Transport { .. }))));
+    assert_eq!(fake.token_requests.load(Ordering::SeqCst), before, "not resent");
+    assert!(fake.fail_next.lock().unwrap().is_empty());
+    // 503 + Retry-After twice, then served: three tries
+    fake.busy.store(2, Ordering::SeqCst);
+    let before = fake.token_requests.load(Ordering::SeqCst);
+    assert!(client.access_token().is_ok());
+    assert_eq!(fake.token_requests.load(Ordering::SeqCst), before + 3);
+    // busy three times: gives up after three tries
+    clock.store((T0 + 3 * 172_800) as usize, Ordering::SeqCst);
+    fake.busy.store(5, Ordering::SeqCst);
+    let before = fake.token_requests.load(Ordering::SeqCst);
+    assert!(client.access_token().is_err());
+    assert_eq!(fake.token_requests.load(Ordering::SeqCst), before + 3);
+}
+
+#[test]
+fn no_stored_token_is_a_clear_error() {
+    let (_fake, client, _) = setup("yuvo", Arc::new(MemoryStore::new()));
+    let e = client.access_token().unwrap_err();
+    assert_eq!(e.to_string(), "no token stored for yuvo/default: log in first");
+}
