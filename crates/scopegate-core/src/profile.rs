@@ -131,6 +131,7 @@ struct RawProfile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAuthorization {
+    loopback_any_port: Option<bool>,
     url: Option<String>,
     install_link: Option<String>,
     pkce: Option<String>,
@@ -398,6 +399,7 @@ pub struct Provider {
     pkce: PkceMode,
     scopes: Vec<String>,
     pending_max_age_secs: u64,
+    loopback_any_port: bool,
     keep_callback_params: Vec<String>,
     require_callback_params: Vec<String>,
     token_url: Option<Url>,
@@ -535,6 +537,11 @@ impl Provider {
     /// How long a pending authorization stays usable, in seconds.
     pub fn pending_max_age_secs(&self) -> u64 {
         self.pending_max_age_secs
+    }
+    /// Whether the provider accepts a loopback redirect URI on any port (RFC 8252 §7.3), so a
+    /// loopback login may listen on an ephemeral port (redirect URI with port 0).
+    pub fn loopback_any_port(&self) -> bool {
+        self.loopback_any_port
     }
     /// Callback parameters kept besides `code` (Yotpo: `app_key`).
     pub fn keep_callback_params(&self) -> &[String] {
@@ -932,6 +939,7 @@ impl Validator<'_> {
             pkce,
             scopes,
             pending_max_age_secs,
+            loopback_any_port: a.loopback_any_port.unwrap_or(false),
             keep_callback_params,
             require_callback_params,
             token_url,

@@ -171,6 +171,27 @@ impl Client {
         &self.provider
     }
 
+    /// The app registration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// A client like this one (same transport, store, account, rights and clock) with another
+    /// redirect URI (the loopback login's actual port).
+    pub fn with_redirect_uri(&self, uri: &str) -> Result<Client, ClientError> {
+        Ok(Client {
+            provider: self.provider.clone(),
+            config: self.config.clone().with_redirect_uri(uri)?,
+            transport: Arc::clone(&self.transport),
+            store: Arc::clone(&self.store),
+            key: self.key.clone(),
+            rights: self.rights,
+            refresh_margin_secs: self.refresh_margin_secs,
+            consecutive_401: Mutex::new(0),
+            clock: Arc::clone(&self.clock),
+        })
+    }
+
     /// The store key of this client's tokens.
     pub fn key(&self) -> &StoreKey {
         &self.key

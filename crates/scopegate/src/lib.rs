@@ -2,15 +2,17 @@
 //!
 //! The I/O side of scopegate: it acts on what [`scopegate_core`] decides. This crate holds the
 //! default [`UreqTransport`], the token stores ([`MemoryStore`], [`SqliteStore`]) and the
-//! blocking [`Client`]; the loopback login follows.
+//! blocking [`Client`] with its [`loopback_login`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod login;
 pub mod store;
 pub mod transport;
 
 pub use client::{Client, ClientError};
+pub use login::{Browser, LoginError, LoginOptions, loopback_login};
 pub use scopegate_core as core;
 pub use store::{MemoryStore, SqliteStore, StoreError, StoreKey, TokenStore, Update, UpdateAbort, UpdateError};
 pub use transport::{TransportConfig, UreqTransport};
