@@ -81,6 +81,22 @@ pub enum UsageError {
         /// Provider id.
         provider: String,
     },
+    /// The profile has no revocation or remove-application endpoint.
+    #[error(
+        "provider `{provider}` has no revocation or remove-application endpoint in its profile: forget the token locally, or add a [revocation] table"
+    )]
+    NoRevocationEndpoint {
+        /// Provider id.
+        provider: String,
+    },
+    /// The profile names a revocation endpoint without its URL (Yotpo's remove-application one).
+    #[error("provider `{provider}` has no revocation url configured: {hint}")]
+    RevocationEndpointNotConfigured {
+        /// Provider id.
+        provider: String,
+        /// How to configure it.
+        hint: String,
+    },
     /// A response or transport failure was handed to a flow that is not waiting for one.
     #[error("the flow is not waiting for a response (call poll_transmit first, and only once per request)")]
     NotWaitingForResponse,

@@ -252,6 +252,38 @@ fn check_provider(provider: &Provider, got: &str) -> Result<(), UsageError> {
     Ok(())
 }
 
+/// A form POST to `url` carrying the client's authentication in the profile's style (token and
+/// revocation endpoints). Returns the request and the secret, for snippet redaction.
+pub(crate) fn authenticated_post(
+    provider: &Provider,
+    client: &ClientConfig,
+    url: &url::Url,
+) -> Result<(HttpRequest, zeroize::Zeroizing<String>), UsageError> {
+    let secret =
+        client.client_secret().ok_or_else(|| UsageError::MissingClientSecret { provider: provider.id().to_owned() })?;
+    let mut req = HttpRequest::new(Method::Post, url.clone());
+    match provider.client_auth() {
+        ClientAuth::Basic => {
+            let value = basic_authorization(client.client_id(), secret.expose_secret());
+            req.header("Authorization", value, true);
+        }
+        ClientAuth::Body => {
+            req.form_param("client_id", client.client_id());
+            req.form_param("client_secret", secret.expose_secret());
+        }
+        ClientAuth::QueryUnsafe => {
+            let mut u = url.clone();
+            u.query_pairs_mut()
+                .append_pair("client_id", client.client_id())
+                .append_pair("client_secret", secret.expose_secret());
+            req = HttpRequest::new(Method::Post, u);
+        }
+    }
+    req.header("Content-Type", "application/x-www-form-urlencoded", false);
+    req.header("Accept", "application/json", false);
+    Ok((req, zeroize::Zeroizing::new(secret.expose_secret().to_owned())))
+}
+
 struct Builder {
     req: HttpRequest,
     grant: GrantType,
@@ -267,30 +299,9 @@ impl Builder {
             provider: provider.id().to_owned(),
             hint: provider.token_url_hint().unwrap_or("set token.url in a profile override").to_owned(),
         })?;
-        let secret = client
-            .client_secret()
-            .ok_or_else(|| UsageError::MissingClientSecret { provider: provider.id().to_owned() })?;
-        let mut b = Builder { req: HttpRequest::new(Method::Post, url.clone()), grant, secrets: Vec::new() };
-        b.secret(secret.expose_secret());
-        match provider.client_auth() {
-            ClientAuth::Basic => {
-                let value = basic_authorization(client.client_id(), secret.expose_secret());
-                b.req.header("Authorization", value, true);
-            }
-            ClientAuth::Body => {
-                b.req.form_param("client_id", client.client_id());
-                b.req.form_param("client_secret", secret.expose_secret());
-            }
-            ClientAuth::QueryUnsafe => {
-                let mut u = url.clone();
-                u.query_pairs_mut()
-                    .append_pair("client_id", client.client_id())
-                    .append_pair("client_secret", secret.expose_secret());
-                b.req = HttpRequest::new(Method::Post, u);
-            }
-        }
-        b.req.header("Content-Type", "application/x-www-form-urlencoded", false);
-        b.req.header("Accept", "application/json", false);
+        let (req, secret) = authenticated_post(provider, client, url)?;
+        let mut b = Builder { req, grant, secrets: Vec::new() };
+        b.secret(&secret);
         Ok(b)
     }
 

@@ -66,6 +66,7 @@ pub mod matrix;
 pub mod method;
 pub mod pkce;
 pub mod profile;
+pub mod revoke;
 pub mod secret;
 pub mod time;
 pub mod token;
@@ -84,6 +85,7 @@ pub mod prelude {
     pub use crate::matrix::{Decision, PermissionMatrix, Policy, RejectReason, Rights};
     pub use crate::method::Method;
     pub use crate::profile::{GrantType, ProfileError, Provider};
+    pub use crate::revoke::{RevocationError, RevocationFlow, Revoked};
     pub use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, PkceVerifier, RefreshToken, State};
     pub use crate::time::Timestamp;
     pub use crate::token::{OAuthError, TokenErrorCode, TokenResponseError, TokenSet};

@@ -123,6 +123,7 @@ struct RawProfile {
     callback: Option<RawCallback>,
     token: Option<RawToken>,
     api: Option<RawApi>,
+    revocation: Option<RawRevocation>,
     lifecycle: Option<RawLifecycle>,
     rights: Option<Vec<RawRight>>,
     groups: Option<Vec<RawGroup>>,
@@ -172,6 +173,15 @@ struct RawApi {
     base_url: Option<String>,
     extra_base_urls: Option<Vec<String>>,
     verify: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRevocation {
+    kind: Option<String>,
+    url: Option<String>,
+    url_hint: Option<String>,
+    method: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -389,6 +399,32 @@ pub struct LifecyclePolicy {
     pub refresh_margin_secs: u64,
 }
 
+/// How the provider ends an authorization from the app's side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RevocationKind {
+    /// An RFC 7009 revocation endpoint: `POST token=...&token_type_hint=...` with the same client
+    /// authentication as the token endpoint.
+    Rfc7009,
+    /// A "remove application" (uninstall) endpoint called with the access token as a bearer
+    /// token (Yotpo). The URL may contain `{account}` (Yotpo: the store's app_key).
+    RemoveApplication {
+        /// The HTTP method (default `POST`).
+        method: Method,
+    },
+}
+
+/// The profile's `[revocation]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    /// What kind of endpoint it is.
+    pub kind: RevocationKind,
+    /// Its URL (a template with `{account}` for [`RevocationKind::RemoveApplication`]); `None`
+    /// when the provider's document names the endpoint but not its URL.
+    pub url: Option<String>,
+    /// What to tell the user while `url` is unset.
+    pub url_hint: Option<String>,
+}
+
 /// A validated provider profile.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Provider {
@@ -411,6 +447,7 @@ pub struct Provider {
     token_type_required: bool,
     extra_params: BTreeMap<GrantType, Vec<(String, ParamValue)>>,
     api: Option<ApiConfig>,
+    revocation: Option<Revocation>,
     lifecycle: LifecyclePolicy,
     rights: Vec<Right>,
     groups: Vec<Group>,
@@ -595,7 +632,12 @@ impl Provider {
     pub fn api(&self) -> Option<&ApiConfig> {
         self.api.as_ref()
     }
-    /// Lifecycle rules.
+    /// The revocation / remove-application endpoint, when the profile has one.
+    pub fn revocation(&self) -> Option<&Revocation> {
+        self.revocation.as_ref()
+    }
+
+    /// The lifecycle rules.
     pub fn lifecycle(&self) -> LifecyclePolicy {
         self.lifecycle
     }
@@ -916,6 +958,12 @@ impl Validator<'_> {
             }
         };
 
+        // [revocation]
+        let revocation = match raw.revocation {
+            None => None,
+            Some(r) => Some(self.revocation(r)?),
+        };
+
         // [lifecycle]
         let lc = raw.lifecycle.unwrap_or_default();
         if lc.reinstall_after_consecutive_401 == Some(0) {
@@ -951,12 +999,49 @@ impl Validator<'_> {
             token_type_required: t.token_type_required.unwrap_or(true),
             extra_params,
             api,
+            revocation,
             lifecycle,
             rights,
             groups,
             matrix,
             raw: table,
         })
+    }
+
+    fn revocation(&self, r: RawRevocation) -> Result<Revocation, ProfileError> {
+        let o = self.origin;
+        let kind = match r.kind.as_deref() {
+            Some("rfc7009") => {
+                if r.method.is_some() {
+                    return Err(invalid(o, "revocation.method", "an rfc7009 endpoint is always called with POST"));
+                }
+                RevocationKind::Rfc7009
+            }
+            Some("remove_application") => {
+                let method = match r.method.as_deref() {
+                    None => Method::Post,
+                    Some(m) => m.parse::<Method>().map_err(|e| invalid(o, "revocation.method", e.to_string()))?,
+                };
+                RevocationKind::RemoveApplication { method }
+            }
+            Some(_) => return Err(invalid(o, "revocation.kind", "must be \"rfc7009\" or \"remove_application\"")),
+            None => return Err(missing(o, "revocation.kind", "\"rfc7009\" or \"remove_application\"")),
+        };
+        if let Some(u) = &r.url {
+            let template = matches!(kind, RevocationKind::RemoveApplication { .. });
+            let probe = if template { u.replace("{account}", "account") } else { u.clone() };
+            if probe.contains('{') || probe.contains('}') {
+                return Err(invalid(
+                    o,
+                    "revocation.url",
+                    "unknown placeholder (known: {account}, remove_application only)",
+                ));
+            }
+            self.url("revocation.url", &probe)?;
+        } else if r.url_hint.is_none() {
+            return Err(missing(o, "revocation.url", "the endpoint's URL (or `url_hint` saying where to find it)"));
+        }
+        Ok(Revocation { kind, url: r.url, url_hint: r.url_hint })
     }
 
     fn base_url(&self, field: &str, text: &str) -> Result<Url, ProfileError> {

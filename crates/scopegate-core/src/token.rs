@@ -255,20 +255,8 @@ pub fn parse_token_response(
         _ => None,
     };
     // An OAuth error, whatever the status (RFC 6749 §5.2 says 400/401; some servers use 200).
-    if let Some(map) = &object {
-        if let Some(err) = map.get("error") {
-            let code = match err {
-                Value::String(s) => TokenErrorCode::parse(s),
-                _ => TokenErrorCode::Other("(non-string error)".into()),
-            };
-            let text = |k: &str| map.get(k).and_then(Value::as_str).map(sanitize_text);
-            return Err(TokenResponseError::Refused(OAuthError {
-                status,
-                code,
-                description: text("error_description"),
-                uri: text("error_uri"),
-            }));
-        }
+    if let Some(e) = object.as_ref().and_then(|map| oauth_error(status, map)) {
+        return Err(TokenResponseError::Refused(e));
     }
     if !(200..300).contains(&status) {
         return Err(TokenResponseError::HttpStatus { status, snippet: redacted_snippet(body, known_secrets) });
@@ -279,6 +267,25 @@ pub fn parse_token_response(
         (None, Err(_)) => return Err(TokenResponseError::NotJson { snippet: redacted_snippet(body, known_secrets) }),
     };
     read_fields(&map, rules)
+}
+
+/// The OAuth error (`error`, `error_description`, `error_uri`) a JSON object carries, if any.
+fn oauth_error(status: u16, map: &Map<String, Value>) -> Option<OAuthError> {
+    let err = map.get("error")?;
+    let code = match err {
+        Value::String(s) => TokenErrorCode::parse(s),
+        _ => TokenErrorCode::Other("(non-string error)".into()),
+    };
+    let text = |k: &str| map.get(k).and_then(Value::as_str).map(sanitize_text);
+    Some(OAuthError { status, code, description: text("error_description"), uri: text("error_uri") })
+}
+
+/// The OAuth error in a response body, if it is a JSON object carrying `error`.
+pub(crate) fn oauth_error_in(status: u16, body: &[u8]) -> Option<OAuthError> {
+    match serde_json::from_slice::<Value>(body).ok()? {
+        Value::Object(map) => oauth_error(status, &map),
+        _ => None,
+    }
 }
 
 fn read_fields(map: &Map<String, Value>, rules: ParseRules) -> Result<TokenResponse, TokenResponseError> {

@@ -14,6 +14,7 @@ use scopegate_core::lifecycle::{ApiVerdict, ReauthorizationReason};
 use scopegate_core::matrix::{Decision, RejectReason, Rights};
 use scopegate_core::method::Method;
 use scopegate_core::profile::{GrantType, Provider};
+use scopegate_core::revoke::{RevocationError, RevocationFlow, Revoked};
 use scopegate_core::time::Timestamp;
 use scopegate_core::token::{TokenResponseError, TokenSet};
 use scopegate_core::transport::{Transport, TransportError};
@@ -44,6 +45,9 @@ pub enum ClientError {
     /// The token store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The revocation or remove-application endpoint refused (the token is still stored).
+    #[error(transparent)]
+    Revocation(#[from] RevocationError),
     /// No token is stored for this provider, client and account.
     #[error("no token stored for {provider}/{account}: log in first")]
     NotAuthorized {
@@ -299,11 +303,20 @@ impl Client {
     /// and 429/503 answers with `Retry-After`; at most 3 tries and 30 s of waiting in all.
     fn run(&self, mut flow: TokenFlow) -> Result<TokenSet, ClientError> {
         let request = flow.poll_transmit(self.now()).ok_or(UsageError::NotWaitingForResponse)?;
+        match self.send_with_retries(&request) {
+            Ok(response) => flow.handle_response(self.now(), response)?,
+            Err(e) => flow.handle_transport_error(self.now(), &e.to_string())?,
+        }
+        Ok(flow.poll_outcome().ok_or(UsageError::NotWaitingForResponse)??)
+    }
+
+    /// Sends `request`, again only when that is safe (see [`run`](Self::run)).
+    fn send_with_retries(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         let mut waited = Duration::ZERO;
         let mut tries = 0;
         loop {
             tries += 1;
-            match self.transport.send(&request) {
+            match self.transport.send(request) {
                 Ok(response) => {
                     if let Some(wait) = retry_after(&response) {
                         if tries < MAX_TRIES && waited + wait <= MAX_RETRY_WAIT {
@@ -312,21 +325,60 @@ impl Client {
                             continue;
                         }
                     }
-                    flow.handle_response(self.now(), response)?;
+                    return Ok(response);
                 }
                 Err(e) if !e.may_have_been_sent() && tries < MAX_TRIES => continue,
-                Err(e) => {
-                    flow.handle_transport_error(self.now(), &e.to_string())?;
-                }
+                Err(e) => return Err(e),
             }
-            return Ok(flow.poll_outcome().ok_or(UsageError::NotWaitingForResponse)??);
         }
     }
 
-    /// Forgets the stored token (uninstall / disconnect). Returns whether there was one.
-    /// (A provider revocation or remove-application endpoint is not in any built-in profile yet.)
+    /// Forgets the stored token locally, without telling the provider (after Yotpo's uninstall
+    /// webhook, say). Returns whether there was one.
     pub fn forget(&self) -> Result<bool, ClientError> {
+        *self.consecutive_401.lock().unwrap_or_else(|p| p.into_inner()) = 0;
         Ok(self.store.delete(&self.key)?)
+    }
+
+    /// Revokes (RFC 7009) or uninstalls (remove-application endpoint) the stored authorization,
+    /// then forgets it. Runs under the store's lock, so no refresh can rotate the token meanwhile.
+    /// When the provider refuses or cannot be reached, the token stays stored and the error says
+    /// why; a profile without such an endpoint gives [`UsageError::NoRevocationEndpoint`] (use
+    /// [`forget`](Self::forget)).
+    pub fn revoke(&self) -> Result<Revoked, ClientError> {
+        let mut outcome: Option<Result<Revoked, ClientError>> = None;
+        let result = self.store.update(&self.key, &mut |current| {
+            let Some(current) = current else {
+                outcome = Some(Err(self.not_authorized()));
+                return Ok(Update::Keep);
+            };
+            let attempt = RevocationFlow::new(&self.provider, &self.config, current, &self.key.account)
+                .map_err(ClientError::from)
+                .and_then(|flow| {
+                    let response = self.send_with_retries(flow.request())?;
+                    Ok(flow.handle_response(&response)?)
+                });
+            match attempt {
+                Ok(done) => {
+                    outcome = Some(Ok(done));
+                    Ok(Update::Delete)
+                }
+                Err(e) => {
+                    outcome = Some(Err(e));
+                    Ok(Update::Keep)
+                }
+            }
+        });
+        match result {
+            Err(UpdateError::Store(e)) => Err(e.into()),
+            Err(UpdateError::Aborted(_)) | Ok(_) => {
+                let out = outcome.unwrap_or_else(|| Err(self.not_authorized()));
+                if out.is_ok() {
+                    *self.consecutive_401.lock().unwrap_or_else(|p| p.into_inner()) = 0;
+                }
+                out
+            }
+        }
     }
 
     /// An API call: permission pre-check (when rights are configured), bearer token (refreshed

@@ -21,6 +21,9 @@ struct FakeProvider {
     api_script: Mutex<Vec<u16>>,
     /// Answer the next token requests with 503 + Retry-After: 0.
     busy: AtomicUsize,
+    /// Canned outcomes for the next token requests, in pop order.
+    token_script: Mutex<Vec<Result<HttpResponse, TransportError>>>,
+    revoke_requests: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -48,7 +51,23 @@ impl FakeProvider {
 impl Transport for FakeProvider {
     fn send(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
         let host = req.url().host_str().unwrap_or("").to_owned();
+        if req.url().path().ends_with("/revoke") {
+            self.revoke_requests.fetch_add(1, Ordering::SeqCst);
+            if let Some(canned) = self.token_script.lock().unwrap().pop() {
+                return canned;
+            }
+            let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body()).into_owned().collect();
+            let token = form.iter().find(|(n, _)| n == "token").map(|(_, v)| v.clone()).unwrap_or_default();
+            let mut st = self.state.lock().unwrap();
+            st.live_refresh.retain(|t| *t != token);
+            st.live_access.clear(); // RFC 7009 §2.1: access tokens of the grant end too
+            return Ok(HttpResponse::new(200, ""));
+        }
         if req.url().path().ends_with("/token") {
+            if let Some(canned) = self.token_script.lock().unwrap().pop() {
+                self.token_requests.fetch_add(1, Ordering::SeqCst);
+                return canned;
+            }
             if let Some(sent) = self.fail_next.lock().unwrap().pop() {
                 return Err(if sent {
                     TransportError::Timeout { host, phase: "response" }
@@ -97,9 +116,17 @@ impl Transport for FakeProvider {
 const T0: u64 = 1_800_000_000;
 
 fn setup(provider_id: &str, store: Arc<dyn TokenStore>) -> (Arc<FakeProvider>, Arc<Client>, Arc<AtomicUsize>) {
+    setup_with(provider_id, "", store)
+}
+
+fn setup_with(
+    provider_id: &str,
+    overrides: &str,
+    store: Arc<dyn TokenStore>,
+) -> (Arc<FakeProvider>, Arc<Client>, Arc<AtomicUsize>) {
     let provider = Provider::builtin(provider_id)
         .unwrap()
-        .with_overrides("[token]\nurl = \"https://auth.test/oauth/token\"\n", "test")
+        .with_overrides(&format!("[token]\nurl = \"https://auth.test/oauth/token\"\n{overrides}"), "test")
         .unwrap();
     let fake = Arc::new(FakeProvider::default());
     let config =
@@ -290,4 +317,108 @@ fn no_stored_token_is_a_clear_error() {
     let (_fake, client, _) = setup("yuvo", Arc::new(MemoryStore::new()));
     let e = client.access_token().unwrap_err();
     assert_eq!(e.to_string(), "no token stored for yuvo/default: log in first");
+}
+
+const REVOCATION: &str = "[revocation]\nkind = \"rfc7009\"\nurl = \"https://auth.test/oauth/revoke\"\n";
+
+#[test]
+fn revoke_tells_the_provider_then_forgets() {
+    let (fake, client, _) = setup_with("yuvo", REVOCATION, Arc::new(MemoryStore::new()));
+    login(&client);
+    assert_eq!(client.revoke().unwrap(), Revoked::Done);
+    assert_eq!(fake.revoke_requests.load(Ordering::SeqCst), 1);
+    assert!(client.stored().unwrap().is_none());
+    assert!(fake.state.lock().unwrap().live_refresh.is_empty(), "the refresh token was revoked");
+    assert!(matches!(client.revoke(), Err(ClientError::NotAuthorized { .. })));
+}
+
+#[test]
+fn a_refused_revocation_keeps_the_token() {
+    let (fake, client, _) = setup_with("yuvo", REVOCATION, Arc::new(MemoryStore::new()));
+    let t = login(&client);
+    fake.token_script.lock().unwrap().push(Ok(HttpResponse::new(400, r#"{"error":"unsupported_token_type"}"#)));
+    let e = client.revoke().unwrap_err();
+    assert!(matches!(e, ClientError::Revocation(RevocationError::Refused(_))), "{e}");
+    assert_eq!(client.stored().unwrap(), Some(t.clone()));
+    // Not reachable (nothing sent, three times): kept too.
+    fake.token_script.lock().unwrap().extend([
+        Err(TransportError::Connect { host: "auth.test".into(), reason: "refused".into() }),
+        Err(TransportError::Connect { host: "auth.test".into(), reason: "refused".into() }),
+        Err(TransportError::Connect { host: "auth.test".into(), reason: "refused".into() }),
+    ]);
+    assert!(matches!(client.revoke(), Err(ClientError::Transport(TransportError::Connect { .. }))));
+    assert_eq!(client.stored().unwrap(), Some(t));
+    assert_eq!(fake.revoke_requests.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn revoke_without_an_endpoint_is_a_usage_error_and_keeps_the_token() {
+    let (_fake, client, _) = setup("yuvo", Arc::new(MemoryStore::new()));
+    login(&client);
+    let e = client.revoke().unwrap_err();
+    assert!(matches!(e, ClientError::Usage(UsageError::NoRevocationEndpoint { .. })), "{e}");
+    assert!(client.stored().unwrap().is_some());
+    // Yotpo: the endpoint is documented without a URL; the hint says what to set.
+    let (_fake, client, _) = setup("yotpo", Arc::new(MemoryStore::new()));
+    login(&client);
+    let e = client.revoke().unwrap_err().to_string();
+    assert!(e.contains("[revocation] url"), "{e}");
+    assert!(client.stored().unwrap().is_some());
+}
+
+#[test]
+fn yotpo_uninstall_calls_remove_application_and_forgets() {
+    let over = "[revocation]\nurl = \"https://api.test/apps/{account}/revoke\"\nmethod = \"DELETE\"\n";
+    let (fake, client, _) = setup_with("yotpo", over, Arc::new(MemoryStore::new()));
+    login(&client);
+    assert_eq!(client.revoke().unwrap(), Revoked::Done);
+    assert!(client.stored().unwrap().is_none());
+    // Uninstalled from Yotpo's side already: 401 is taken as done.
+    login(&client);
+    fake.token_script.lock().unwrap().push(Ok(HttpResponse::new(401, "")));
+    assert_eq!(client.revoke().unwrap(), Revoked::AlreadyGone);
+    assert!(client.stored().unwrap().is_none());
+}
+
+/// Every token-endpoint failure maps to a typed error, is not retried once sent, and leaves the
+/// stored token as it was.
+#[test]
+fn token_endpoint_error_paths() {
+    let (fake, client, clock) = setup("yespo", Arc::new(MemoryStore::new()));
+    let t = login(&client);
+    clock.store((T0 + 172_800) as usize, Ordering::SeqCst);
+    let host = || "auth.test".to_owned();
+    let tls = || Err(TransportError::Tls { host: host(), reason: "invalid peer certificate: UnknownIssuer".into() });
+    // (answers in pop order, what the error says, how many requests reach the endpoint)
+    type Answer = Result<HttpResponse, TransportError>;
+    let cases: Vec<(Vec<Answer>, &str, usize)> = vec![
+        (vec![Err(TransportError::Timeout { host: host(), phase: "response" })], "timed out", 1),
+        // A failed handshake sent nothing: tried three times, then reported.
+        (vec![tls(), tls(), tls()], "tls", 3),
+        (vec![Err(TransportError::BodyTooLarge { host: host(), limit: 1 << 20 })], "larger than", 1),
+        (vec![Ok(HttpResponse::new(302, "").with_header("Location", "https://evil.test/"))], "redirect", 1),
+        (vec![Ok(HttpResponse::new(500, "internal error"))], "500", 1),
+        (vec![Ok(HttpResponse::new(502, "<html>bad gateway</html>"))], "502", 1),
+        (vec![Ok(HttpResponse::new(401, r#"{"error":"invalid_client"}"#))], "invalid_client", 1),
+    ];
+    for (canned, expect, sends) in cases {
+        let before = fake.token_requests.load(Ordering::SeqCst);
+        fake.token_script.lock().unwrap().extend(canned);
+        let e = client.access_token().expect_err(expect);
+        let text = e.to_string();
+        assert!(matches!(e, ClientError::Flow(_)), "{text}");
+        assert!(text.to_lowercase().contains(expect), "{expect}: {text}");
+        assert_eq!(fake.token_requests.load(Ordering::SeqCst), before + sends, "{expect}: tries");
+        assert!(fake.token_script.lock().unwrap().is_empty());
+        assert_eq!(client.stored().unwrap(), Some(t.clone()), "{expect}: token kept");
+    }
+    // Connection refused three times (never sent): three tries, then the error.
+    for _ in 0..3 {
+        fake.fail_next.lock().unwrap().push(false);
+    }
+    assert!(matches!(client.access_token(), Err(ClientError::Flow(FlowError::Transport { .. }))));
+    // invalid_grant: re-authorization, token kept for inspection.
+    fake.token_script.lock().unwrap().push(Ok(HttpResponse::new(400, r#"{"error":"invalid_grant"}"#)));
+    assert!(matches!(client.access_token(), Err(ClientError::ReauthorizationRequired { .. })));
+    assert_eq!(client.stored().unwrap(), Some(t));
 }

@@ -178,6 +178,50 @@ fn tls_to_a_server_that_does_not_speak_it_fails_as_tls() {
     assert!(!err.may_have_been_sent());
 }
 
+/// A real TLS server on loopback with a self-signed certificate for `localhost` and 127.0.0.1:
+/// the handshake must fail on verification (nothing sent), whatever name is used.
+#[test]
+fn a_self_signed_certificate_is_refused() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let alerts = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&alerts);
+    let h = thread::spawn(move || {
+        for _ in 0..2 {
+            let Ok((tcp, _)) = listener.accept() else { return };
+            tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let conn = rustls::ServerConnection::new(Arc::clone(&config)).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut buf = [0u8; 512];
+            // The client aborts the handshake: the server never gets a request byte.
+            let r = tls.read(&mut buf);
+            seen.lock().unwrap().push(format!("{r:?}"));
+        }
+    });
+    for host in ["localhost", "127.0.0.1"] {
+        let req = HttpRequest::new(Method::Post, url(&format!("https://{host}:{port}/oauth/token")))
+            .with_body("application/x-www-form-urlencoded", "grant_type=client_credentials");
+        let err = UreqTransport::default().send(&req).unwrap_err();
+        assert!(matches!(err, TransportError::Tls { .. }), "{host}: {err:?}");
+        assert!(err.to_string().contains("certificate"), "{host}: {err}");
+        assert!(!err.may_have_been_sent(), "{host}");
+    }
+    h.join().unwrap();
+    let alerts = alerts.lock().unwrap();
+    assert_eq!(alerts.len(), 2);
+    assert!(alerts.iter().all(|a| a.starts_with("Err")), "{alerts:?}");
+}
+
 #[test]
 fn errors_never_quote_credentials_in_the_url() {
     let port = {

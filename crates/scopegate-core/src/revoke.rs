@@ -1,0 +1,158 @@
+//! Ending an authorization from the app's side: RFC 7009 token revocation, or a provider's
+//! "remove application" (uninstall) endpoint. Sans-IO like [`TokenFlow`](crate::flow::TokenFlow):
+//! [`RevocationFlow::request`] is the request to send (never following redirects), and
+//! [`RevocationFlow::handle_response`] reads the answer.
+//!
+//! Forgetting the stored tokens is the caller's job, after a successful answer (or at once, when
+//! the user asks only for a local forget).
+
+use crate::authorize::ClientConfig;
+use crate::error::{Blame, UsageError};
+use crate::flow::authenticated_post;
+use crate::http::{HttpRequest, HttpResponse, redacted_snippet};
+use crate::profile::{Provider, RevocationKind};
+use crate::token::{OAuthError, TokenSet, oauth_error_in};
+
+/// What the provider answered to a revocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revoked {
+    /// The endpoint accepted it (RFC 7009 answers 200 for unknown tokens too, §2.2).
+    Done,
+    /// A remove-application endpoint answered 401 or 404: the app was already uninstalled.
+    AlreadyGone,
+}
+
+/// The revocation was refused or failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RevocationError {
+    /// The endpoint answered with an OAuth error (`unsupported_token_type`, `invalid_client`, ...).
+    #[error("the revocation endpoint refused: {0}")]
+    Refused(OAuthError),
+    /// The endpoint answered with a redirect (never followed).
+    #[error("the revocation endpoint answered with a redirect (http {status}); redirects are not followed")]
+    Redirect {
+        /// HTTP status.
+        status: u16,
+    },
+    /// Any other non-success status.
+    #[error("the revocation endpoint answered http {status}: {snippet}")]
+    HttpStatus {
+        /// HTTP status.
+        status: u16,
+        /// The start of the body, secrets cut out.
+        snippet: String,
+    },
+}
+
+impl RevocationError {
+    /// Who is to blame: `invalid_client` is a local misconfiguration, the rest remote.
+    pub fn blame(&self) -> Blame {
+        match self {
+            RevocationError::Refused(e) if e.code.as_str() == "invalid_client" => Blame::Local,
+            _ => Blame::Remote,
+        }
+    }
+}
+
+/// One revocation request.
+pub struct RevocationFlow {
+    request: HttpRequest,
+    remove_application: bool,
+    secrets: Vec<zeroize::Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for RevocationFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevocationFlow")
+            .field("request", &self.request)
+            .field("remove_application", &self.remove_application)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RevocationFlow {
+    /// The revocation of `tokens` for `account` (the store key's account; Yotpo: the app_key,
+    /// filled into `{account}` of a remove-application URL).
+    ///
+    /// RFC 7009: the refresh token is revoked when there is one (which, §2.1, also ends the access
+    /// tokens issued with it), else the access token; the client authenticates as at the token
+    /// endpoint. Remove application: the profile's method on its URL, access token as bearer.
+    pub fn new(
+        provider: &Provider,
+        client: &ClientConfig,
+        tokens: &TokenSet,
+        account: &str,
+    ) -> Result<Self, UsageError> {
+        if provider.id() != tokens.provider_id {
+            return Err(UsageError::ProviderMismatch {
+                expected: provider.id().to_owned(),
+                got: tokens.provider_id.clone(),
+            });
+        }
+        let r = provider
+            .revocation()
+            .ok_or_else(|| UsageError::NoRevocationEndpoint { provider: provider.id().to_owned() })?;
+        let template = r.url.as_deref().ok_or_else(|| UsageError::RevocationEndpointNotConfigured {
+            provider: provider.id().to_owned(),
+            hint: r.url_hint.clone().unwrap_or_else(|| "set revocation.url in a profile override".into()),
+        })?;
+        let bad_url = |reason: String| UsageError::RevocationEndpointNotConfigured {
+            provider: provider.id().to_owned(),
+            hint: format!("revocation.url is not usable: {reason}"),
+        };
+        match &r.kind {
+            RevocationKind::Rfc7009 => {
+                let url = url::Url::parse(template).map_err(|e| bad_url(e.to_string()))?;
+                let (mut request, secret) = authenticated_post(provider, client, &url)?;
+                let mut secrets = vec![secret];
+                match &tokens.refresh_token {
+                    Some(rt) => {
+                        request.form_param("token", rt.expose_secret());
+                        request.form_param("token_type_hint", "refresh_token");
+                        secrets.push(zeroize::Zeroizing::new(rt.expose_secret().to_owned()));
+                    }
+                    None => {
+                        request.form_param("token", tokens.access_token.expose_secret());
+                        request.form_param("token_type_hint", "access_token");
+                    }
+                }
+                secrets.push(zeroize::Zeroizing::new(tokens.access_token.expose_secret().to_owned()));
+                Ok(RevocationFlow { request, remove_application: false, secrets })
+            }
+            RevocationKind::RemoveApplication { method } => {
+                let segment: String =
+                    percent_encoding::utf8_percent_encode(account, percent_encoding::NON_ALPHANUMERIC).collect();
+                let url =
+                    url::Url::parse(&template.replace("{account}", &segment)).map_err(|e| bad_url(e.to_string()))?;
+                let request = HttpRequest::new(*method, url)
+                    .with_bearer(&tokens.access_token)
+                    .with_header("Accept", "application/json");
+                let secrets = vec![zeroize::Zeroizing::new(tokens.access_token.expose_secret().to_owned())];
+                Ok(RevocationFlow { request, remove_application: true, secrets })
+            }
+        }
+    }
+
+    /// The request to send (redirects must not be followed).
+    pub fn request(&self) -> &HttpRequest {
+        &self.request
+    }
+
+    /// Reads the endpoint's answer.
+    pub fn handle_response(self, response: &HttpResponse) -> Result<Revoked, RevocationError> {
+        let status = response.status();
+        match status {
+            200..=299 => Ok(Revoked::Done),
+            300..=399 => Err(RevocationError::Redirect { status }),
+            401 | 404 if self.remove_application => Ok(Revoked::AlreadyGone),
+            _ => {
+                if let Some(e) = oauth_error_in(status, response.body()) {
+                    return Err(RevocationError::Refused(e));
+                }
+                let secrets: Vec<&str> = self.secrets.iter().map(|s| s.as_str()).collect();
+                Err(RevocationError::HttpStatus { status, snippet: redacted_snippet(response.body(), &secrets) })
+            }
+        }
+    }
+}
