@@ -23,15 +23,19 @@ use crate::profile::{ClientAuth, GrantType, ParamValue, Provider};
 use crate::time::Timestamp;
 use crate::token::{ParseRules, TokenContext, TokenResponseError, TokenSet, parse_token_response};
 
-/// `application/x-www-form-urlencoded` encoding (RFC 6749 App. B).
-fn form_encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
+/// The bytes form-urlencoding leaves alone (RFC 6749 App. B / WHATWG): `*-._` and alphanumerics.
+const FORM_SAFE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'*').remove(b'-').remove(b'.').remove(b'_');
 
 /// `Authorization: Basic` value per RFC 6749 §2.3.1: id and secret are form-urlencoded
 /// before being joined with `:` and base64-encoded.
+///
+/// A space is written `%20`, not `+`: both decode to a space under form decoding, and `%20` also
+/// survives servers that decode with plain percent-decoding (Authlib does, which turns `+` into a
+/// literal plus and fails the secret; found by the Authlib interop test).
 pub fn basic_authorization(client_id: &str, client_secret: &str) -> String {
-    let raw = zeroize::Zeroizing::new(format!("{}:{}", form_encode(client_id), form_encode(client_secret)));
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, FORM_SAFE).to_string();
+    let raw = zeroize::Zeroizing::new(format!("{}:{}", enc(client_id), enc(client_secret)));
     format!("Basic {}", STANDARD.encode(raw.as_bytes()))
 }
 

@@ -43,12 +43,15 @@ fn tokens_after_exchange(p: &Provider) -> TokenSet {
 
 #[test]
 fn basic_authorization_form_encodes_id_and_secret() {
-    // RFC 6749 §2.3.1 / Appendix B: form-urlencode, then join with ':', then base64.
+    // RFC 6749 §2.3.1 / Appendix B: form-urlencode, then join with ':', then base64. A space is
+    // written %20 (form decoding reads it as a space; plain percent-decoding servers too).
     assert_eq!(basic_authorization(CLIENT_ID, CLIENT_SECRET), BASIC);
+    // base64 of "my%3Aclient%20id:p%40ss%20word%2B%2F%C3%A9"
     assert_eq!(
         basic_authorization("my:client id", "p@ss word+/é"),
-        "Basic bXklM0FjbGllbnQraWQ6cCU0MHNzK3dvcmQlMkIlMkYlQzMlQTk="
+        "Basic bXklM0FjbGllbnQlMjBpZDpwJTQwc3MlMjB3b3JkJTJCJTJGJUMzJUE5"
     );
+    assert_eq!(basic_authorization("a*b-c.d_e~f", "x"), "Basic YSpiLWMuZF9lJTdFZjp4");
 }
 
 #[test]

@@ -1,0 +1,440 @@
+//! Every flow of `Client` against an authorization server we did not write: Authlib (Python) on
+//! 127.0.0.1, started per test from `tests/authlib/server.py` and stopped when the test ends.
+//!
+//! The Python interpreter comes from `SCOPEGATE_TEST_PYTHON` (a venv with authlib and flask;
+//! `scripts/test` creates it). Without it the tests say so and do nothing, unless
+//! `SCOPEGATE_REQUIRE_AUTHLIB=1` (set by `scripts/test`), which makes a missing server a failure.
+//!
+//! Multi-process tests re-run this test binary as child processes (`--ignored --exact child`).
+
+#![allow(clippy::print_stderr)] // the tests report skips and measured figures
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant, SystemTime};
+
+use scopegate::{Client, ClientError, SqliteStore, TokenStore, UreqTransport};
+use scopegate_core::prelude::*;
+use scopegate_core::revoke::Revoked;
+
+const BASIC_CLIENT: (&str, &str) = ("basic-client", "basic secret:+/=");
+const POST_CLIENT: (&str, &str) = ("post-client", "post-secret");
+
+/// The Authlib server, killed on drop.
+struct Authlib {
+    child: Child,
+    port: u16,
+}
+
+impl Authlib {
+    fn start(grace: bool) -> Option<Authlib> {
+        let python = match std::env::var_os("SCOPEGATE_TEST_PYTHON") {
+            Some(p) => p,
+            None => {
+                assert!(
+                    std::env::var_os("SCOPEGATE_REQUIRE_AUTHLIB").is_none(),
+                    "SCOPEGATE_REQUIRE_AUTHLIB is set but SCOPEGATE_TEST_PYTHON is not: run scripts/test"
+                );
+                eprintln!("skipped: set SCOPEGATE_TEST_PYTHON to a python with authlib and flask (scripts/test does)");
+                return None;
+            }
+        };
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/authlib/server.py");
+        let mut cmd = Command::new(python);
+        // Deprecation warnings are errors: the server must use Authlib as documented today.
+        cmd.arg("-W").arg("error::DeprecationWarning").arg(script);
+        if grace {
+            cmd.arg("--grace");
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the authlib server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read the port");
+        let port = line
+            .strip_prefix("PORT ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("authlib server did not start: {line:?}"));
+        Some(Authlib { child, port })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn stats(&self) -> serde_json::Value {
+        let resp = UreqTransport::default()
+            .send(&HttpRequest::new(Method::Get, url::Url::parse(&self.url("/stats")).unwrap()))
+            .expect("stats");
+        serde_json::from_slice(resp.body()).expect("stats json")
+    }
+
+    fn stat(&self, name: &str) -> u64 {
+        self.stats()[name].as_u64().unwrap_or_else(|| panic!("stat {name}"))
+    }
+
+    /// A profile file for this server (written into `dir`).
+    fn profile_file(&self, dir: &Path) -> PathBuf {
+        let text = format!(
+            r#"# The Authlib test server (crates/scopegate/tests/authlib/server.py).
+id = "authlib"
+name = "Authlib test server"
+
+[authorization]
+url = "{base}/authorize"
+pkce = "S256"
+scopes = ["read"]
+loopback_any_port = true
+
+[token]
+url = "{base}/token"
+client_auth = "basic"
+grants = ["authorization_code", "refresh_token", "client_credentials"]
+
+[api]
+base_url = "{base}/api/"
+verify = "GET {base}/api/me"
+
+[revocation]
+kind = "rfc7009"
+url = "{base}/revoke"
+"#,
+            base = self.url("")
+        );
+        let path = dir.join("authlib.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for Authlib {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh directory under the target dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
+        let dir = std::env::temp_dir().join(format!("scopegate-authlib-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn provider(server: &Authlib, dir: &Path, body_auth: bool) -> Provider {
+    let p = Provider::from_file(server.profile_file(dir)).expect("profile file");
+    if body_auth { p.with_overrides("[token]\nclient_auth = \"body\"\n", "test").unwrap() } else { p }
+}
+
+fn config((id, secret): (&str, &str)) -> ClientConfig {
+    ClientConfig::new(id).unwrap().with_secret(secret).with_redirect_uri("http://127.0.0.1:45678/callback").unwrap()
+}
+
+fn client(provider: Provider, creds: (&str, &str), store: Arc<dyn TokenStore>) -> Client {
+    Client::new(provider, config(creds), Arc::new(UreqTransport::default()), store, "default")
+}
+
+/// The user's browser: follows the authorization URL (auto-approved) and returns the redirect.
+fn browser(authorization_url: &str) -> String {
+    let resp = UreqTransport::default()
+        .send(&HttpRequest::new(Method::Get, url::Url::parse(authorization_url).unwrap()))
+        .expect("authorize");
+    assert_eq!(resp.status(), 302, "{}", String::from_utf8_lossy(resp.body()));
+    resp.header("location").expect("location").to_owned()
+}
+
+fn login(client: &Client) -> TokenSet {
+    let AuthorizationStart { url, mut pending } = client.authorization_request().unwrap();
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    let callback = browser(&url);
+    client.exchange(&mut pending, &callback).expect("code exchange")
+}
+
+/// A token request outside the client (to check what the server accepts).
+fn raw_refresh(provider: &Provider, creds: (&str, &str), tokens: &TokenSet) -> Result<TokenSet, FlowError> {
+    let mut flow = TokenFlow::refresh(provider, &config(creds), tokens).unwrap();
+    let now = Timestamp::from_system_time(SystemTime::now());
+    let req = flow.poll_transmit(now).unwrap();
+    let resp = UreqTransport::default().send(&req).unwrap();
+    flow.handle_response(now, resp).unwrap();
+    flow.poll_outcome().unwrap()
+}
+
+fn me(client: &Client) -> serde_json::Value {
+    let resp = client.request(Method::Get, "me", None).expect("api call");
+    assert_eq!(resp.status(), 200, "{}", String::from_utf8_lossy(resp.body()));
+    serde_json::from_slice(resp.body()).unwrap()
+}
+
+#[test]
+fn every_flow_with_client_secret_basic_and_post() {
+    let Some(server) = Authlib::start(false) else { return };
+    let dir = TempDir::new("flows");
+    for (creds, body_auth) in [(BASIC_CLIENT, false), (POST_CLIENT, true)] {
+        let store: Arc<dyn TokenStore> = Arc::new(SqliteStore::open(dir.0.join(format!("{}.db", creds.0))).unwrap());
+        let provider = provider(&server, &dir.0, body_auth);
+        let c = client(provider.clone(), creds, store.clone());
+
+        // Authorization code with PKCE (Authlib requires it), then an API call.
+        let first = login(&c);
+        assert!(first.refresh_token.is_some());
+        assert_eq!(me(&c)["client_id"], creds.0);
+
+        // Refresh with rotation: a new refresh token, the old one refused by the server.
+        let second = c.refresh().unwrap();
+        assert_ne!(second.refresh_token, first.refresh_token, "rotated");
+        assert_eq!(store.load(c.key()).unwrap(), Some(second.clone()), "stored");
+        let err = raw_refresh(&provider, creds, &first).unwrap_err();
+        assert!(err.is_invalid_grant(), "{err}");
+        assert_eq!(me(&c)["client_id"], creds.0);
+
+        // Revocation (RFC 7009): server-side dead, locally forgotten.
+        assert_eq!(c.revoke().unwrap(), Revoked::Done);
+        assert!(c.stored().unwrap().is_none());
+        assert!(raw_refresh(&provider, creds, &second).unwrap_err().is_invalid_grant());
+        let resp = UreqTransport::default()
+            .send(
+                &HttpRequest::new(Method::Get, url::Url::parse(&server.url("/api/me")).unwrap())
+                    .with_bearer(&second.access_token),
+            )
+            .unwrap();
+        assert_eq!(resp.status(), 401, "revoking the refresh token ended its access token too");
+
+        // Client credentials.
+        let cc = c.client_credentials(&["read".into()]).unwrap();
+        assert!(cc.refresh_token.is_none());
+        assert_eq!(cc.scopes, vec!["read".to_string()]);
+        assert_eq!(me(&c)["client_id"], creds.0);
+    }
+    // The wrong secret, the wrong authentication style: invalid_client, typed.
+    let store: Arc<dyn TokenStore> = Arc::new(SqliteStore::open(dir.0.join("bad.db")).unwrap());
+    for (creds, body_auth) in [(("basic-client", "wrong"), false), (BASIC_CLIENT, true)] {
+        let c = client(provider(&server, &dir.0, body_auth), creds, store.clone());
+        match c.client_credentials(&[]) {
+            Err(ClientError::Flow(FlowError::Response(TokenResponseError::Refused(e)))) => {
+                assert_eq!(e.code.as_str(), "invalid_client");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let stats = server.stats();
+    assert_eq!(stats["by_grant"]["authorization_code"], 2);
+    assert_eq!(stats["revocations"], 2);
+}
+
+/// A clock the test moves: the stored token is expired for the client at once.
+fn client_at(client: Client, clock: Arc<AtomicU64>) -> Client {
+    client.with_clock(move || Timestamp::from_unix_secs(clock.load(Ordering::SeqCst)))
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
+}
+
+#[test]
+fn thirty_two_threads_on_an_expired_token_make_one_refresh() {
+    let Some(server) = Authlib::start(false) else { return };
+    let dir = TempDir::new("threads");
+    let store: Arc<dyn TokenStore> = Arc::new(SqliteStore::open(dir.0.join("tokens.db")).unwrap());
+    let clock = Arc::new(AtomicU64::new(now_secs()));
+    let c = Arc::new(client_at(client(provider(&server, &dir.0, false), BASIC_CLIENT, store), clock.clone()));
+    let first = login(&c);
+    clock.fetch_add(7200, Ordering::SeqCst); // an hour past expiry
+    let barrier = Arc::new(Barrier::new(32));
+    let handles: Vec<_> = (0..32)
+        .map(|_| {
+            let (c, b) = (Arc::clone(&c), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                b.wait();
+                c.access_token()
+            })
+        })
+        .collect();
+    let results: Vec<TokenSet> = handles.into_iter().map(|h| h.join().unwrap().expect("access_token")).collect();
+    assert!(results.iter().all(|t| t.access_token == results[0].access_token), "all got the same token");
+    assert_ne!(results[0].access_token, first.access_token);
+    assert_eq!(server.stat("refreshes"), 1, "exactly one refresh request");
+    assert_eq!(server.stat("invalid_grant"), 0);
+    assert_eq!(me(&c)["client_id"], BASIC_CLIENT.0, "the refreshed token works");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: this test binary run again with `--ignored --exact child --nocapture`.
+
+const CHILD_ENV: &str = "SCOPEGATE_AUTHLIB_CHILD";
+
+/// What a child does, from its environment: `access_token` (wait for the go file, then one
+/// access_token() at a clock two hours ahead) or `refresh_loop` (refresh until killed).
+#[test]
+#[ignore = "run by the multi-process tests as a child process"]
+fn child() {
+    let mode = std::env::var(CHILD_ENV).expect("run by the multi-process tests");
+    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k}"));
+    let profile = Provider::from_file(var("SG_PROFILE")).unwrap();
+    let store: Arc<dyn TokenStore> = Arc::new(SqliteStore::open(var("SG_STORE")).unwrap());
+    let clock = Arc::new(AtomicU64::new(now_secs() + 7200));
+    let c = client_at(client(profile, BASIC_CLIENT, store), clock);
+    let mut out = std::io::stdout();
+    match mode.as_str() {
+        "access_token" => {
+            let dir = PathBuf::from(var("SG_DIR"));
+            std::fs::write(dir.join(format!("ready-{}", std::process::id())), b"").unwrap();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !dir.join("go").exists() {
+                assert!(Instant::now() < deadline, "no go signal");
+                std::thread::yield_now();
+            }
+            let t = c.access_token().expect("access_token");
+            writeln!(out, "TOKEN {}", t.access_token.expose_secret()).unwrap();
+        }
+        "refresh_loop" => {
+            writeln!(out, "STARTED").unwrap();
+            out.flush().unwrap();
+            loop {
+                c.refresh().expect("refresh");
+            }
+        }
+        other => panic!("unknown child mode {other}"),
+    }
+}
+
+fn spawn_child(mode: &str, server_dir: &Path, profile: &Path, store: &Path) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "child", "--nocapture", "--test-threads", "1"])
+        .env(CHILD_ENV, mode)
+        .env("SG_PROFILE", profile)
+        .env("SG_STORE", store)
+        .env("SG_DIR", server_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn child")
+}
+
+fn read_all(stdout: Option<ChildStdout>) -> String {
+    let mut s = String::new();
+    stdout.expect("stdout").read_to_string(&mut s).unwrap();
+    s
+}
+
+#[test]
+fn four_processes_sharing_one_sqlite_store_make_one_refresh() {
+    let Some(server) = Authlib::start(false) else { return };
+    let dir = TempDir::new("procs");
+    let profile = server.profile_file(&dir.0);
+    let store_path = dir.0.join("tokens.db");
+    let store: Arc<dyn TokenStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
+    let c = client(Provider::from_file(&profile).unwrap(), BASIC_CLIENT, store.clone());
+    let first = login(&c);
+
+    let mut children: Vec<Child> = (0..4).map(|_| spawn_child("access_token", &dir.0, &profile, &store_path)).collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_dir(&dir.0)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("ready-"))
+        .count()
+        < 4
+    {
+        assert!(Instant::now() < deadline, "children did not get ready");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::fs::write(dir.0.join("go"), b"").unwrap();
+    let mut tokens = Vec::new();
+    for child in &mut children {
+        let out = read_all(child.stdout.take());
+        assert!(child.wait().unwrap().success(), "child failed: {out}");
+        // (the harness prints "test child ... " first, on the same line)
+        let t = out
+            .split_once("TOKEN ")
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no token in {out:?}"))
+            .to_owned();
+        tokens.push(t);
+    }
+    assert!(tokens.iter().all(|t| *t == tokens[0]), "every process got the same token");
+    assert_ne!(tokens[0], first.access_token.expose_secret());
+    assert_eq!(server.stat("refreshes"), 1, "exactly one refresh request");
+    assert_eq!(server.stat("invalid_grant"), 0);
+    let stored = store.load(c.key()).unwrap().unwrap();
+    assert_eq!(stored.access_token.expose_secret(), tokens[0]);
+}
+
+/// A child refreshing in a loop is killed with SIGKILL at a random moment, 20 times. Each time the
+/// store opens, passes SQLite's integrity check, holds one consistent token set, and the server
+/// accepts its refresh token.
+///
+/// The server runs with `--grace` (see server.py): when the kill lands after the server rotated
+/// the refresh token and before the child committed the new one, no client can get that token
+/// back; the server's reuse interval is what saves the connection, and the test counts how often
+/// it was needed.
+#[test]
+fn sigkill_in_a_refresh_loop_never_corrupts_the_store() {
+    let Some(server) = Authlib::start(true) else { return };
+    let dir = TempDir::new("sigkill");
+    let profile = server.profile_file(&dir.0);
+    let store_path = dir.0.join("tokens.db");
+    {
+        let store: Arc<dyn TokenStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
+        login(&client(Provider::from_file(&profile).unwrap(), BASIC_CLIENT, store));
+    }
+    let mut seed = now_secs() ^ u64::from(std::process::id());
+    for round in 0..20 {
+        let before = server.stat("refreshes");
+        let mut child = spawn_child("refresh_loop", &dir.0, &profile, &store_path);
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("STARTED") {
+            line.clear();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "round {round}: the child ended before starting");
+        }
+        // Let it refresh for 20-120 ms (xorshift), then SIGKILL.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let deadline = Instant::now() + Duration::from_millis(20 + seed % 100);
+        while server.stat("refreshes") == before || Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        child.kill().unwrap(); // SIGKILL on Unix
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "round {round}: killed");
+
+        let conn = rusqlite::Connection::open(&store_path).unwrap();
+        let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(check, "ok", "round {round}");
+        drop(conn);
+        let store: Arc<dyn TokenStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
+        let keys = store.keys().unwrap();
+        assert_eq!(keys.len(), 1, "round {round}: one token set");
+        let c = client(Provider::from_file(&profile).unwrap(), BASIC_CLIENT, store.clone());
+        let stored = store.load(c.key()).unwrap().expect("a token set");
+        assert_eq!(stored.provider_id, "authlib");
+        assert!(stored.refresh_token.is_some());
+        // The server accepts the stored refresh token (through the client, which stores the next).
+        let next = c.refresh().unwrap_or_else(|e| panic!("round {round}: server refused the stored token: {e}"));
+        assert_eq!(store.load(c.key()).unwrap(), Some(next));
+    }
+    let stats = server.stats();
+    assert_eq!(stats["invalid_grant"], 0, "{stats}");
+    eprintln!(
+        "sigkill: {} refreshes in 20 rounds; the server's reuse interval was needed {} times",
+        stats["refreshes"], stats["grace_used"]
+    );
+}
