@@ -438,3 +438,33 @@ fn sigkill_in_a_refresh_loop_never_corrupts_the_store() {
         stats["refreshes"], stats["grace_used"]
     );
 }
+
+/// RFC 8252 loopback login end to end: the "browser" (a thread) follows the authorization URL to
+/// Authlib, which redirects to our listener on an ephemeral port (the profile allows any port).
+#[test]
+fn loopback_login_against_authlib() {
+    let Some(server) = Authlib::start(false) else { return };
+    let dir = TempDir::new("login");
+    let store: Arc<dyn TokenStore> = Arc::new(SqliteStore::open(dir.0.join("tokens.db")).unwrap());
+    // Port 0: any free port (the profile allows it), put into the redirect URI sent.
+    let c = client(provider(&server, &dir.0, false), BASIC_CLIENT, store)
+        .with_redirect_uri("http://127.0.0.1:0/callback")
+        .unwrap();
+    let options = scopegate::LoginOptions { timeout: Duration::from_secs(20), browser: scopegate::Browser::PrintOnly };
+    let mut page = None;
+    let tokens = scopegate::loopback_login(&c, &options, |url, _opened| {
+        let url = url.to_owned();
+        page = Some(std::thread::spawn(move || {
+            let callback = browser(&url);
+            assert!(callback.starts_with("http://127.0.0.1:"), "{callback}");
+            assert!(!callback.starts_with("http://127.0.0.1:0/"), "the real port: {callback}");
+            UreqTransport::default().send(&HttpRequest::new(Method::Get, url::Url::parse(&callback).unwrap())).unwrap()
+        }));
+    })
+    .expect("login");
+    let answer = page.expect("the url was shown").join().unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(String::from_utf8_lossy(answer.body()).to_lowercase().contains("you can close"), "success page");
+    assert_eq!(c.stored().unwrap(), Some(tokens));
+    assert_eq!(me(&c)["client_id"], BASIC_CLIENT.0);
+}
