@@ -121,8 +121,10 @@ impl RevocationFlow {
                 Ok(RevocationFlow { request, remove_application: false, secrets })
             }
             RevocationKind::RemoveApplication { method } => {
-                let segment: String =
-                    percent_encoding::utf8_percent_encode(account, percent_encoding::NON_ALPHANUMERIC).collect();
+                // One path segment: everything but RFC 3986's unreserved characters is escaped.
+                const SEGMENT: &percent_encoding::AsciiSet =
+                    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+                let segment: String = percent_encoding::utf8_percent_encode(account, SEGMENT).collect();
                 let url =
                     url::Url::parse(&template.replace("{account}", &segment)).map_err(|e| bad_url(e.to_string()))?;
                 let request = HttpRequest::new(*method, url)

@@ -88,10 +88,10 @@ fn yotpo_remove_application_needs_its_url() {
 fn yotpo_remove_application_request_and_answers() {
     let p = yotpo_with_removal("https://api.yotpo.test/apps/{account}/remove", Some("DELETE"));
     let t = tokens(&p, false);
-    let flow = || RevocationFlow::new(&p, &client(), &t, "STORE 42/x").unwrap();
+    let flow = || RevocationFlow::new(&p, &client(), &t, "STORE-4.2_~ 42/x").unwrap();
     let f = flow();
     assert_eq!(f.request().method(), Method::Delete);
-    assert_eq!(f.request().url().as_str(), "https://api.yotpo.test/apps/STORE%2042%2Fx/remove");
+    assert_eq!(f.request().url().as_str(), "https://api.yotpo.test/apps/STORE-4.2_~%2042%2Fx/remove");
     assert_eq!(f.request().header_value("Authorization"), Some("Bearer AT-SECRET-1"));
     assert!(!format!("{f:?}").contains("AT-SECRET-1"));
     assert_eq!(flow().handle_response(&HttpResponse::new(204, "")), Ok(Revoked::Done));
