@@ -858,25 +858,30 @@ fn sandbox(port: u16, consent: &str) -> Result<u8> {
         other => return Err(Fail::input(format!("--consent {other}: use page, approve or deny"))),
     };
     let sb = scopegate_sandbox::Sandbox::start_on(port, consent).map_err(|e| Fail::failed(e.to_string()))?;
-    println!("sandbox listening on {}", sb.base_url());
+    // Written, not println!: whoever started us may stop reading, and the sandbox must go on.
+    use std::io::Write as _;
+    let mut text = format!("sandbox listening on {}\n", sb.base_url());
     for id in scopegate_sandbox::PROVIDERS {
         if let Ok(p) = sb.profile(id) {
             let auth = match p.authorization() {
                 AuthorizationEndpoint::Url(u) => u.to_string(),
                 AuthorizationEndpoint::InstallLink(t) => t.clone(),
             };
-            println!("  {id:<7} authorize {auth}");
+            text.push_str(&format!("  {id:<7} authorize {auth}\n"));
         }
     }
-    println!(
-        "app: client id {} / secret {} (or register yours: POST {}/_sandbox/register)",
+    text.push_str(&format!(
+        "app: client id {} / secret {} (or register yours: POST {}/_sandbox/register)\n",
         scopegate_sandbox::SANDBOX_CLIENT_ID,
         scopegate_sandbox::SANDBOX_CLIENT_SECRET,
         sb.base_url()
-    );
-    println!("use it: scopegate login --provider yespo --sandbox {} ; stop with Ctrl-C", sb.base_url());
-    use std::io::Write as _;
-    let _ = std::io::stdout().flush();
+    ));
+    text.push_str(&format!(
+        "use it: scopegate login --provider yespo --sandbox {} ; stop with Ctrl-C\n",
+        sb.base_url()
+    ));
+    let mut out = std::io::stdout();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     loop {
         std::thread::park();
     }

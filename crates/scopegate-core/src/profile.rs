@@ -704,8 +704,42 @@ fn parse_table(text: &str, origin: &str) -> Result<toml::Table, ProfileError> {
         ProfileError::Parse { origin: origin.to_owned(), line, column, message: e.message().trim().to_owned() }
     };
     let table: toml::Table = toml::from_str(text).map_err(positioned)?;
-    let _: RawProfile = toml::from_str(text).map_err(positioned)?;
+    let _: RawProfile = toml::from_str(text).map_err(|e| {
+        // Schema errors ("invalid type: integer `5`, expected a string") name the field too.
+        let field = e.span().and_then(|span| field_at(text, span.start));
+        match (positioned(e), field) {
+            (ProfileError::Parse { origin, line, column, message }, Some(f)) if !message.starts_with(&f) => {
+                ProfileError::Parse { origin, line, column, message: format!("{f}: {message}") }
+            }
+            (err, _) => err,
+        }
+    })?;
     Ok(table)
+}
+
+/// The dotted name (`token.url`) of the `key = value` line at `offset`, under the nearest table
+/// header above it. `None` when the line is not a simple key line.
+fn field_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |p| p + 1);
+    let line = text[start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let bare =
+        |k: &str| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if !bare(key) {
+        return None;
+    }
+    let table = text[..start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|h| h.trim_start_matches('[').split(']').next().unwrap_or("").trim().to_owned());
+    Some(match table {
+        Some(t) if bare(&t) => format!("{t}.{key}"),
+        _ => key.to_owned(),
+    })
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {

@@ -312,3 +312,13 @@ proptest! {
         let _ = Provider::from_toml_str(&format!("extends = \"yespo\"\n{key} = \"{value}\"\n"), "fuzz");
     }
 }
+
+#[test]
+fn schema_type_errors_name_the_field_and_position() {
+    let text = "id = \"x\"\n[authorization]\nurl = \"https://a.example/\"\n\n[token]\nurl = 5\n";
+    let e = Provider::from_toml_str(text, "mine.toml").unwrap_err().to_string();
+    assert!(e.starts_with("mine.toml:6:7: token.url: "), "{e}");
+    assert!(e.contains("expected a string"), "{e}");
+    let e = Provider::from_toml_str("id = 7\n", "top.toml").unwrap_err().to_string();
+    assert!(e.contains(": id: "), "{e}");
+}
