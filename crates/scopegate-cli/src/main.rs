@@ -288,7 +288,7 @@ fn run(cli: &Cli) -> Result<u8> {
         Command::Call { who, method, path, data, rights } => {
             call(cli, who, method, path, data.as_deref(), rights.as_deref())
         }
-        Command::Sandbox { port, consent } => sandbox(*port, consent),
+        Command::Sandbox { port, consent } => sandbox(*port, consent, cli.json),
         Command::Demo => demo::run(cli.json),
     }
 }
@@ -850,7 +850,15 @@ fn call(cli: &Cli, who: &Who, method: &str, path: &str, data: Option<&str>, righ
     Ok(if (200..300).contains(&resp.status()) { 0 } else { 1 })
 }
 
-fn sandbox(port: u16, consent: &str) -> Result<u8> {
+fn provider_urls(p: &Provider) -> Value {
+    let auth = match p.authorization() {
+        AuthorizationEndpoint::Url(u) => u.to_string(),
+        AuthorizationEndpoint::InstallLink(t) => t.clone(),
+    };
+    json!({"authorize": auth, "token": p.token_url().map(|u| u.to_string()), "api": p.api().map(|a| a.base_url.to_string())})
+}
+
+fn sandbox(port: u16, consent: &str, json_out: bool) -> Result<u8> {
     let consent = match consent {
         "page" => scopegate_sandbox::Consent::Page,
         "approve" => scopegate_sandbox::Consent::AutoApprove,
@@ -880,6 +888,17 @@ fn sandbox(port: u16, consent: &str) -> Result<u8> {
         "use it: scopegate login --provider yespo --sandbox {} ; stop with Ctrl-C\n",
         sb.base_url()
     ));
+    if json_out {
+        let profiles: serde_json::Map<String, Value> = scopegate_sandbox::PROVIDERS
+            .iter()
+            .filter_map(|id| sb.profile(id).ok().map(|p| (id.to_string(), provider_urls(&p))))
+            .collect();
+        text = format!(
+            "{}\n",
+            json!({"base_url": sb.base_url(), "providers": profiles,
+                   "client_id": scopegate_sandbox::SANDBOX_CLIENT_ID, "client_secret": scopegate_sandbox::SANDBOX_CLIENT_SECRET})
+        );
+    }
     let mut out = std::io::stdout();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     loop {

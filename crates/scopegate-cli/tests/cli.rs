@@ -362,3 +362,24 @@ fn demo_walks_every_provider() {
     assert_eq!(v["failed"], 0);
     assert!(v["steps"].as_array().unwrap().len() >= 20);
 }
+
+#[test]
+fn sandbox_json_and_bad_options() {
+    let mut child =
+        Command::new(BIN).args(["sandbox", "--json", "--consent", "deny"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let base = v["base_url"].as_str().unwrap().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"));
+    assert_eq!(v["providers"]["yuvo"]["token"], format!("{base}/yuvo/oauth/token/"));
+    // consent refused by the sandbox: access_denied comes back to the redirect URI
+    let r = get(&format!(
+        "{base}/yuvo/oauth/authorize/?response_type=code&client_id=sandbox-client&redirect_uri=http://127.0.0.1:9/cb&state=s"
+    ));
+    assert!(r.header("location").unwrap().contains("error=access_denied"));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(code(&run(&["sandbox", "--consent", "maybe"])), 2);
+    assert_eq!(code(&run(&["sandbox", "--port", "notaport"])), 2);
+}
