@@ -510,8 +510,13 @@ fn open_store(cli: &Cli) -> Result<Arc<SqliteStore>> {
         Some(p) => p.clone(),
         None => default_store_path()?,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Fail::input(format!("cannot create {}: {e}", dir.display())))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        // Directories we create for the token store are private to the user.
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(|e| Fail::input(format!("cannot create {}: {e}", dir.display())))?;
     }
     SqliteStore::open(&path).map(Arc::new).map_err(|e| Fail::failed(format!("token store {}: {e}", path.display())))
 }

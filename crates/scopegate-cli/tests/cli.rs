@@ -325,10 +325,18 @@ fn yotpo_install_is_stored_under_the_app_key_and_uninstalls() {
 #[test]
 fn login_with_an_in_process_sandbox_and_bad_login_input() {
     let dir = TempDir::new("inproc");
-    let store = dir.store();
+    // A store in a directory that does not exist yet: created, private to the user.
+    let store = dir.0.join("new/dir/tokens.db").to_string_lossy().into_owned();
     let o = run(&["login", "--provider", "yuvo", "--sandbox", "--no-browser", "--store", &store, "--timeout", "30"]);
     assert_eq!(code(&o), 0, "{:?}", text(&o));
     assert!(text(&o).1.contains("approving the authorization request ourselves"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.0.join("new/dir")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        assert_eq!(std::fs::metadata(&store).unwrap().permissions().mode() & 0o777, 0o600);
+    }
     // No client id, no secret, no redirect: exit 2 with what to do.
     let o = run(&["login", "--provider", "yespo", "--store", &store]);
     assert_eq!(code(&o), 2);
