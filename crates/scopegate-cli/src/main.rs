@@ -333,10 +333,7 @@ fn providers(cli: &Cli) -> Result<u8> {
 
 fn provider_show(cli: &Cli, spec: &str) -> Result<u8> {
     let p = load_provider(spec, None)?;
-    let authorization = match p.authorization() {
-        AuthorizationEndpoint::Url(u) => u.to_string(),
-        AuthorizationEndpoint::InstallLink(t) => t.clone(),
-    };
+    let authorization = authorization_text(&p);
     let token_url = p.token_url().map(|u| u.to_string());
     let rights: Vec<Value> = p.rights().iter().map(|r| json!({"id": r.id, "title": r.title})).collect();
     let groups: Vec<Value> = p
@@ -855,12 +852,16 @@ fn call(cli: &Cli, who: &Who, method: &str, path: &str, data: Option<&str>, righ
     Ok(if (200..300).contains(&resp.status()) { 0 } else { 1 })
 }
 
-fn provider_urls(p: &Provider) -> Value {
-    let auth = match p.authorization() {
+/// Where a provider sends the user: its authorization URL or install-link template.
+fn authorization_text(p: &Provider) -> String {
+    match p.authorization() {
         AuthorizationEndpoint::Url(u) => u.to_string(),
         AuthorizationEndpoint::InstallLink(t) => t.clone(),
-    };
-    json!({"authorize": auth, "token": p.token_url().map(|u| u.to_string()), "api": p.api().map(|a| a.base_url.to_string())})
+    }
+}
+
+fn provider_urls(p: &Provider) -> Value {
+    json!({"authorize": authorization_text(p), "token": p.token_url().map(|u| u.to_string()), "api": p.api().map(|a| a.base_url.to_string())})
 }
 
 fn sandbox(port: u16, consent: &str, json_out: bool) -> Result<u8> {
@@ -876,11 +877,7 @@ fn sandbox(port: u16, consent: &str, json_out: bool) -> Result<u8> {
     let mut text = format!("sandbox listening on {}\n", sb.base_url());
     for id in scopegate_sandbox::PROVIDERS {
         if let Ok(p) = sb.profile(id) {
-            let auth = match p.authorization() {
-                AuthorizationEndpoint::Url(u) => u.to_string(),
-                AuthorizationEndpoint::InstallLink(t) => t.clone(),
-            };
-            text.push_str(&format!("  {id:<7} authorize {auth}\n"));
+            text.push_str(&format!("  {id:<7} authorize {}\n", authorization_text(&p)));
         }
     }
     text.push_str(&format!(

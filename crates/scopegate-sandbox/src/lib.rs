@@ -109,8 +109,8 @@ impl Fault {
     }
 }
 
-/// An app registered with a provider of the sandbox.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An app registered with a provider of the sandbox. Its Debug form hides the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct App {
     /// `yespo`, `reteno`, `yotpo` or `yuvo`.
     pub provider: String,
@@ -123,6 +123,18 @@ pub struct App {
     pub redirect_uri: Option<String>,
     /// The access rights the app was registered with (Yespo/Reteno).
     pub rights: Vec<String>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("provider", &self.provider)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("rights", &self.rights)
+            .finish()
+    }
 }
 
 impl App {

@@ -324,3 +324,16 @@ fn the_port_is_closed_on_drop() {
     drop(sb);
     assert!(std::net::TcpStream::connect(&addr).is_err());
 }
+
+#[test]
+fn an_app_debug_form_hides_its_secret() {
+    let app = App {
+        provider: "yuvo".into(),
+        client_id: "id".into(),
+        client_secret: "the-secret-value".into(),
+        redirect_uri: None,
+        rights: vec![],
+    };
+    let shown = format!("{app:?}");
+    assert!(shown.contains("[redacted]") && !shown.contains("the-secret-value"), "{shown}");
+}
