@@ -218,7 +218,7 @@ impl Client {
         let flow = TokenFlow::authorization_code(&self.provider, &self.config, grant)?;
         let tokens = self.run(flow)?;
         self.store.save(&self.key, &tokens)?;
-        *self.consecutive_401.lock().unwrap_or_else(|p| p.into_inner()) = 0;
+        *self.unauthorized_count() = 0;
         Ok(tokens)
     }
 
@@ -336,7 +336,7 @@ impl Client {
     /// Forgets the stored token locally, without telling the provider (after Yotpo's uninstall
     /// webhook, say). Returns whether there was one.
     pub fn forget(&self) -> Result<bool, ClientError> {
-        *self.consecutive_401.lock().unwrap_or_else(|p| p.into_inner()) = 0;
+        *self.unauthorized_count() = 0;
         Ok(self.store.delete(&self.key)?)
     }
 
@@ -374,7 +374,7 @@ impl Client {
             Err(UpdateError::Aborted(_)) | Ok(_) => {
                 let out = outcome.unwrap_or_else(|| Err(self.not_authorized()));
                 if out.is_ok() {
-                    *self.consecutive_401.lock().unwrap_or_else(|p| p.into_inner()) = 0;
+                    *self.unauthorized_count() = 0;
                 }
                 out
             }
@@ -400,9 +400,7 @@ impl Client {
                     return Err(ClientError::ReauthorizationRequired {
                         provider: self.key.provider_id.clone(),
                         account: self.key.account.clone(),
-                        reason: ReauthorizationReason::RepeatedUnauthorized {
-                            count: *self.consecutive_401.lock().unwrap_or_else(|p| p.into_inner()),
-                        },
+                        reason: ReauthorizationReason::RepeatedUnauthorized { count: *self.unauthorized_count() },
                     });
                 }
                 ApiVerdict::Unauthorized { .. } if !retried && self.can_refresh(&tokens) => {
@@ -417,13 +415,18 @@ impl Client {
         }
     }
 
+    /// The count of consecutive 401 answers (a poisoned lock still holds a valid count).
+    fn unauthorized_count(&self) -> std::sync::MutexGuard<'_, u32> {
+        self.consecutive_401.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn can_refresh(&self, tokens: &TokenSet) -> bool {
         (tokens.refresh_token.is_some() && self.provider.supports(GrantType::RefreshToken))
             || self.provider.supports(GrantType::ClientCredentials)
     }
 
     fn record_status(&self, status: u16) -> ApiVerdict {
-        let mut count = self.consecutive_401.lock().unwrap_or_else(|p| p.into_inner());
+        let mut count = self.unauthorized_count();
         match status {
             200..=399 => {
                 *count = 0;
