@@ -337,3 +337,48 @@ fn an_app_debug_form_hides_its_secret() {
     let shown = format!("{app:?}");
     assert!(shown.contains("[redacted]") && !shown.contains("the-secret-value"), "{shown}");
 }
+
+#[test]
+fn consent_webhook_and_merchant_uninstall_over_http() {
+    let sb = Sandbox::start().unwrap();
+    let b = sb.base_url().to_owned();
+    let send = |path: &str, body: &str| {
+        let req = HttpRequest::new(Method::Post, url::Url::parse(&format!("{b}{path}")).unwrap())
+            .with_body("application/json", body.as_bytes().to_vec());
+        UreqTransport::default().send(&req).unwrap()
+    };
+    // consent
+    assert_eq!(send("/_sandbox/consent", r#"{"mode":"deny"}"#).status(), 200);
+    let c = client(sb.profile("yuvo").unwrap());
+    let AuthorizationStart { url, .. } = c.authorization_request().unwrap();
+    assert!(browse(&url).contains("error=access_denied"));
+    assert_eq!(send("/_sandbox/consent", r#"{"mode":"maybe"}"#).status(), 400);
+    assert_eq!(send("/_sandbox/consent", r#"{"mode":"approve"}"#).status(), 200);
+    // Yotpo: register with a redirect, install, then the merchant disconnects over HTTP.
+    let reg = format!(
+        r#"{{"provider":"yotpo","client_id":"{SANDBOX_CLIENT_ID}","client_secret":"{SANDBOX_CLIENT_SECRET}","redirect_uri":"{REDIRECT}"}}"#
+    );
+    assert_eq!(send("/_sandbox/register", &reg).status(), 200);
+    let hook = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let hook_url = format!("http://{}/hook", hook.server_addr().to_ip().unwrap());
+    assert_eq!(send("/_sandbox/webhook", &format!(r#"{{"url":"{hook_url}"}}"#)).status(), 200);
+    let y = Client::new(
+        sb.profile("yotpo").unwrap(),
+        config(),
+        Arc::new(UreqTransport::default()),
+        Arc::new(MemoryStore::new()),
+        SANDBOX_STORE,
+    );
+    login(&y);
+    let receiver = std::thread::spawn(move || {
+        let req = hook.recv_timeout(Duration::from_secs(10)).unwrap().expect("the webhook");
+        let _ = req.respond(tiny_http::Response::empty(204));
+    });
+    let r = send(&format!("/_sandbox/yotpo/uninstall?app_key={SANDBOX_STORE}"), "");
+    assert_eq!(r.status(), 200);
+    assert_eq!(json(&r)["webhook_delivered"], true);
+    receiver.join().unwrap();
+    assert_eq!(y.request(Method::Get, "store", None).unwrap().status(), 401);
+    assert_eq!(send("/_sandbox/yotpo/uninstall?app_key=nobody", "").status(), 404);
+    assert_eq!(sb.counters("yotpo").webhooks, 1);
+}
