@@ -554,17 +554,26 @@ fn stored_client(cli: &Cli, who: &Who, need_secret: bool) -> Result<(Client, Arc
     let client_id = match &who.client_id {
         Some(c) => c.clone(),
         None => {
-            let keys: Vec<StoreKey> = store
+            let all: Vec<StoreKey> = store
                 .keys()
                 .map_err(|e| Fail::failed(e.to_string()))?
                 .into_iter()
-                .filter(|k| k.provider_id == provider.id() && k.account == account)
+                .filter(|k| k.provider_id == provider.id())
                 .collect();
+            let keys: Vec<&StoreKey> = all.iter().filter(|k| k.account == account).collect();
             match keys.as_slice() {
                 [one] => one.client_id.clone(),
                 [] => {
+                    let mut others: Vec<&str> = all.iter().map(|k| k.account.as_str()).collect();
+                    others.sort_unstable();
+                    others.dedup();
+                    let hint = if others.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (accounts stored for {}: {}; pass --account)", provider.id(), others.join(", "))
+                    };
                     return Err(Fail::failed(format!(
-                        "no token stored for {}/{account}: run scopegate login --provider {}{}",
+                        "no token stored for {}/{account}{hint}: run scopegate login --provider {}{}",
                         provider.id(),
                         who.provider,
                         if who.account.is_some() { format!(" --account {account}") } else { String::new() }

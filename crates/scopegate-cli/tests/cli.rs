@@ -307,6 +307,12 @@ fn yotpo_install_is_stored_under_the_app_key_and_uninstalls() {
     let o = login_as_user(&args, &[]);
     assert_eq!(code(&o), 0, "{:?}", text(&o));
     assert!(text(&o).0.contains("account sandbox-store-1"), "{:?}", text(&o));
+    // Without --account: the error names the accounts that are stored.
+    let mut wrong = vec!["token", "show"];
+    wrong.extend(base);
+    let o = run(&wrong);
+    assert_eq!(code(&o), 1);
+    assert!(text(&o).1.contains("accounts stored for yotpo: sandbox-store-1"), "{:?}", text(&o));
     let mut show = vec!["token", "show", "--json", "--account", "sandbox-store-1"];
     show.extend(base);
     let v = json(&run(&show));
