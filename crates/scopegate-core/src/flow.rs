@@ -249,7 +249,7 @@ impl TokenFlow {
     }
 }
 
-fn check_provider(provider: &Provider, got: &str) -> Result<(), UsageError> {
+pub(crate) fn check_provider(provider: &Provider, got: &str) -> Result<(), UsageError> {
     if provider.id() != got {
         return Err(UsageError::ProviderMismatch { expected: provider.id().to_owned(), got: got.to_owned() });
     }

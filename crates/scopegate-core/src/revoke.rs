@@ -8,7 +8,7 @@
 
 use crate::authorize::ClientConfig;
 use crate::error::{Blame, UsageError};
-use crate::flow::authenticated_post;
+use crate::flow::{authenticated_post, check_provider};
 use crate::http::{HttpRequest, HttpResponse, redacted_snippet};
 use crate::profile::{Provider, RevocationKind};
 use crate::token::{OAuthError, TokenSet, oauth_error_in};
@@ -84,12 +84,7 @@ impl RevocationFlow {
         tokens: &TokenSet,
         account: &str,
     ) -> Result<Self, UsageError> {
-        if provider.id() != tokens.provider_id {
-            return Err(UsageError::ProviderMismatch {
-                expected: provider.id().to_owned(),
-                got: tokens.provider_id.clone(),
-            });
-        }
+        check_provider(provider, &tokens.provider_id)?;
         let r = provider
             .revocation()
             .ok_or_else(|| UsageError::NoRevocationEndpoint { provider: provider.id().to_owned() })?;

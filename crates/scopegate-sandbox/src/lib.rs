@@ -262,6 +262,23 @@ struct State {
     yuvo_refreshes: u64,
 }
 
+impl State {
+    /// The counters of `provider`, created on first use.
+    fn count(&mut self, provider: &str) -> &mut Counters {
+        self.counters.entry(provider.to_owned()).or_default()
+    }
+
+    /// Registers (or replaces, by provider and client id) an app.
+    fn register(&mut self, app: App) -> Result<(), SandboxError> {
+        if !PROVIDERS.contains(&app.provider.as_str()) {
+            return Err(SandboxError::UnknownProvider(app.provider));
+        }
+        self.apps.retain(|a| !(a.provider == app.provider && a.client_id == app.client_id));
+        self.apps.push(app);
+        Ok(())
+    }
+}
+
 struct Shared {
     base: String,
     state: Mutex<State>,
@@ -385,13 +402,7 @@ impl Sandbox {
 
     /// Registers (or replaces, by provider and client id) an app.
     pub fn register(&self, app: App) -> Result<(), SandboxError> {
-        if !PROVIDERS.contains(&app.provider.as_str()) {
-            return Err(SandboxError::UnknownProvider(app.provider));
-        }
-        let mut st = self.shared.lock();
-        st.apps.retain(|a| !(a.provider == app.provider && a.client_id == app.client_id));
-        st.apps.push(app);
-        Ok(())
+        self.shared.lock().register(app)
     }
 
     /// What provider `id` has seen so far.
@@ -631,7 +642,7 @@ fn redirect_allowed(app: &App, uri: &str) -> bool {
 
 fn authorize(shared: &Shared, provider: &str, req: &Req) -> Answer {
     let mut st = shared.lock();
-    st.counters.entry(provider.to_owned()).or_default().authorize += 1;
+    st.count(provider).authorize += 1;
     let client_id = req.q("client_id").unwrap_or("");
     let Some(app) = find_app(&st, provider, client_id).cloned() else {
         return Answer::html(400, "Unknown application", "<p>No application is registered with this client_id.</p>");
@@ -669,7 +680,7 @@ fn authorize(shared: &Shared, provider: &str, req: &Req) -> Answer {
 
 fn install(shared: &Shared, client_id: &str, req: &Req) -> Answer {
     let mut st = shared.lock();
-    st.counters.entry("yotpo".into()).or_default().authorize += 1;
+    st.count("yotpo").authorize += 1;
     let Some(app) = find_app(&st, "yotpo", client_id).cloned() else {
         return Answer::html(404, "Unknown application", "<p>No Yotpo app has this id.</p>");
     };
@@ -734,7 +745,7 @@ fn consent(shared: &Shared, req: &Req) -> Answer {
 }
 
 fn approve(st: &mut State, p: Pending, app_key: Option<String>) -> Answer {
-    st.counters.entry(p.provider.clone()).or_default().approved += 1;
+    st.count(&p.provider).approved += 1;
     let code = random(24);
     let app_key = (p.provider == "yotpo").then(|| app_key.unwrap_or_else(|| SANDBOX_STORE.to_owned()));
     let mut params = vec![("code", code.clone())];
@@ -758,7 +769,7 @@ fn approve(st: &mut State, p: Pending, app_key: Option<String>) -> Answer {
 }
 
 fn deny(st: &mut State, p: Pending) -> Answer {
-    st.counters.entry(p.provider.clone()).or_default().denied += 1;
+    st.count(&p.provider).denied += 1;
     Answer::redirect(with_params(
         &p.redirect_uri,
         &[("error", "access_denied"), ("error_description", "The user denied access")],
@@ -801,18 +812,18 @@ fn client_credentials(req: &Req) -> Option<(String, String)> {
 fn token(shared: &Shared, provider: &str, req: &Req) -> Answer {
     let mut st = shared.lock();
     let grant = req.f("grant_type").unwrap_or("(none)").to_owned();
-    let counters = st.counters.entry(provider.to_owned()).or_default();
+    let counters = st.count(provider);
     *counters.token_requests.entry(grant.clone()).or_default() += 1;
     let fault = st.faults.get_mut(provider).and_then(|q| (!q.is_empty()).then(|| q.remove(0)));
     let mut early = None;
     let mut delay = None;
     match fault {
         Some(Fault::Status(s)) => {
-            st.counters.entry(provider.to_owned()).or_default().token_errors += 1;
+            st.count(provider).token_errors += 1;
             return Answer::html(s, "Server error", "<p>The sandbox was told to fail this request.</p>");
         }
         Some(Fault::MalformedJson) => {
-            st.counters.entry(provider.to_owned()).or_default().token_errors += 1;
+            st.count(provider).token_errors += 1;
             return Answer {
                 status: 200,
                 content_type: "application/json",
@@ -822,7 +833,7 @@ fn token(shared: &Shared, provider: &str, req: &Req) -> Answer {
             };
         }
         Some(Fault::ErrorIn200) => {
-            st.counters.entry(provider.to_owned()).or_default().token_errors += 1;
+            st.count(provider).token_errors += 1;
             return Answer::oauth_error(200, "server_error", "the sandbox was told to put an error in a 200");
         }
         Some(Fault::Slow(d)) => delay = Some(d),
@@ -831,7 +842,7 @@ fn token(shared: &Shared, provider: &str, req: &Req) -> Answer {
     }
     let mut answer = token_grant(&mut st, provider, &grant, req, early);
     if answer.status != 200 {
-        st.counters.entry(provider.to_owned()).or_default().token_errors += 1;
+        st.count(provider).token_errors += 1;
     }
     answer.delay = delay;
     answer
@@ -1012,9 +1023,9 @@ fn live_token<'a>(st: &'a State, provider: &str, req: &Req) -> Option<&'a Token>
 
 fn api(shared: &Shared, provider: &str, profile: &Provider, req: &Req, rest: &str) -> Answer {
     let mut st = shared.lock();
-    st.counters.entry(provider.to_owned()).or_default().api_calls += 1;
+    st.count(provider).api_calls += 1;
     let Some(tok) = live_token(&st, provider, req).cloned() else {
-        st.counters.entry(provider.to_owned()).or_default().api_401 += 1;
+        st.count(provider).api_401 += 1;
         return Answer::json(401, json!({"error": "unauthorized", "message": "missing, expired or revoked token"}));
     };
     match (provider, req.method.as_str(), rest) {
@@ -1047,7 +1058,7 @@ fn api(shared: &Shared, provider: &str, profile: &Provider, req: &Req, rest: &st
             Answer::json(200, json!({"ok": true, "method": method.as_str(), "endpoint": ep.template}))
         }
         Decision::Denied { endpoint, .. } => {
-            st.counters.entry(provider.to_owned()).or_default().api_403 += 1;
+            st.count(provider).api_403 += 1;
             Answer::json(
                 403,
                 json!({"error": "forbidden", "message": format!("the app's access rights do not open {} {}", method.as_str(), endpoint.template)}),
@@ -1060,7 +1071,7 @@ fn api(shared: &Shared, provider: &str, profile: &Provider, req: &Req, rest: &st
 
 fn remove_application(shared: &Shared, app_key: &str, req: &Req) -> Answer {
     let mut st = shared.lock();
-    st.counters.entry("yotpo".into()).or_default().uninstalls += 1;
+    st.count("yotpo").uninstalls += 1;
     let Some(tok) = live_token(&st, "yotpo", req).cloned() else {
         return Answer::json(401, json!({"error": "unauthorized"}));
     };
@@ -1085,7 +1096,7 @@ fn merchant_uninstall(shared: &Shared, app_key: &str) -> Result<bool, SandboxErr
     let body = json!({"event": "app_uninstalled", "app_key": app_key}).to_string();
     let delivered = post_loopback(&url, &body).is_ok_and(|s| (200..300).contains(&s));
     if delivered {
-        shared.lock().counters.entry("yotpo".into()).or_default().webhooks += 1;
+        shared.lock().count("yotpo").webhooks += 1;
     }
     Ok(delivered)
 }
@@ -1127,13 +1138,10 @@ fn control(shared: &Shared, req: &Req, rest: &str) -> Answer {
                     json!({"error": "expected {provider, client_id, client_secret, redirect_uri?, rights?}"}),
                 );
             };
-            if !PROVIDERS.contains(&app.provider.as_str()) {
-                return Answer::json(400, json!({"error": format!("unknown provider `{}`", app.provider)}));
+            match shared.lock().register(app) {
+                Ok(()) => Answer::json(200, json!({"registered": true})),
+                Err(e) => Answer::json(400, json!({"error": e.to_string()})),
             }
-            let mut st = shared.lock();
-            st.apps.retain(|a| !(a.provider == app.provider && a.client_id == app.client_id));
-            st.apps.push(app);
-            Answer::json(200, json!({"registered": true}))
         }
         ("GET", "counters") => {
             let st = shared.lock();
