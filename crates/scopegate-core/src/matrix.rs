@@ -298,6 +298,140 @@ pub struct PermissionMatrix {
     /// `64 - log2(index.len())`: the slot of hash `h` is `h >> index_shift`.
     index_shift: u32,
     bases: Vec<Base>,
+    /// The fast path's copy of the trie (see [`Hop`]): per method, the root's hop.
+    hop_roots: [Hop; 7],
+    /// Hop of every node (the fast path reads it for `{param}` children).
+    hops: Vec<Hop>,
+    /// Hash tables of the hops, then chained overflow slots.
+    slots: Vec<Slot>,
+}
+
+/// What the fast path needs of a trie node, copied into every slot that leads to the node so that
+/// a step reads one slot and no node: how to find a static child (compare the few in order, hash
+/// the segment's first bytes, or hash the whole segment when `exact`), the `{param}` child, the
+/// endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Hop {
+    /// Bytes of the segment's first word that the hash reads: as many as the shortest static
+    /// child has, at most 8.
+    kmask: u64,
+    /// Multiplier of the node's hash (chosen when the matrix is built).
+    mul: u64,
+    /// The rights that open the endpoint here.
+    allowed_by: u64,
+    /// First slot of the node's table.
+    table: u32,
+    /// The `{param}` child's node, or [`NONE`].
+    param: u32,
+    /// The endpoint, or [`NONE`].
+    endpoint: u32,
+    /// The slot of hash `h` is `table + (h >> shift)`.
+    shift: u8,
+    /// The endpoint's group needs no right.
+    open: bool,
+    /// Hash the whole segment (nodes with many children sharing their first bytes).
+    exact: bool,
+    /// With a few static children (at most [`SCAN_LIMIT`]): how many, stored in order from
+    /// `table` and compared one after the other (no hash); `0` for a hashed table.
+    scan: u8,
+}
+
+/// A static child in a hop's hash table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Slot {
+    /// The segment's first `min(len, 8)` bytes, zero padded.
+    prefix: u64,
+    /// Selects them (`0` in an empty slot, which then matches nothing).
+    mask: u64,
+    /// Its last 8 bytes when it has more than 8.
+    suffix: u64,
+    len: u32,
+    /// Next slot of the chain, or [`NONE`].
+    next: u32,
+    /// Its text in `arena` (compared when longer than 16 bytes).
+    off: u32,
+    /// The child.
+    child: Hop,
+}
+
+const EMPTY_HOP: Hop = Hop {
+    kmask: 0,
+    mul: 0,
+    allowed_by: 0,
+    table: 0,
+    param: NONE,
+    endpoint: NONE,
+    shift: 63,
+    open: false,
+    exact: false,
+    scan: 0,
+};
+const EMPTY_SLOT: Slot = Slot { prefix: 1, mask: 0, suffix: 0, len: 0, next: NONE, off: 0, child: EMPTY_HOP };
+/// Exact hops mix the length into the key.
+const LEN_MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+/// Nodes with at most this many static children compare them in order: each comparison is a
+/// branch the predictor learns, which costs less time than a hash on a repeated path.
+const SCAN_LIMIT: usize = 2;
+/// A node whose children share a hashed prefix more than this many at a time is hashed exactly.
+const BUCKET_LIMIT: usize = 3;
+
+/// The bytes selected by a `kmask` of `len` bytes.
+const fn len_mask(len: usize) -> u64 {
+    if len >= 8 { u64::MAX } else { (1u64 << (8 * len)) - 1 }
+}
+
+/// The last 8 bytes of a segment longer than 8 bytes, else 0.
+fn suffix_word(seg: &[u8]) -> u64 {
+    match seg.last_chunk::<8>() {
+        Some(w) if seg.len() > 8 => u64::from_le_bytes(*w),
+        _ => 0,
+    }
+}
+
+/// Deterministic multipliers for the build-time search (xorshift, odd).
+struct Multipliers(u64);
+
+impl Iterator for Multipliers {
+    type Item = u64;
+    fn next(&mut self) -> Option<u64> {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        Some(self.0 | 1)
+    }
+}
+
+/// Picks a multiplier and table size for `keys`: collision free when one is found among a few
+/// hundred tries (a table of at least twice the keys), else the fewest collisions (chained).
+fn choose_hash(keys: &[u64], muls: &mut Multipliers) -> (u64, u32) {
+    let mut bits = 1u32;
+    while (1usize << bits) < 2 * keys.len() {
+        bits += 1;
+    }
+    let mut best = (usize::MAX, 1u64, bits);
+    let mut seen = Vec::new();
+    for extra in 0..3u32 {
+        let b = bits + extra;
+        for _ in 0..256 {
+            let mul = muls.next().unwrap_or(1);
+            seen.clear();
+            seen.resize(1usize << b, false);
+            let collisions = keys
+                .iter()
+                .filter(|k| std::mem::replace(&mut seen[(k.wrapping_mul(mul) >> (64 - b)) as usize], true))
+                .count();
+            if collisions < best.0 {
+                best = (collisions, mul, b);
+            }
+            if collisions == 0 {
+                return (mul, b);
+            }
+        }
+        if keys.len() > 64 {
+            break; // large tables: chains are fine, do not grow
+        }
+    }
+    (best.1, best.2)
 }
 
 /// Byte-slice equality without a libc call (segments are short).
@@ -529,21 +663,26 @@ fn segment_end(path: &[u8], start: usize) -> usize {
     path[i..].iter().position(|&b| matches!(b, b'/' | b'?' | b'#')).map_or(path.len(), |k| i + k)
 }
 
-/// What the greedy walk concluded.
-enum Greedy {
-    /// This endpoint (the full search's answer).
-    Found(u32),
-    /// No endpoint matches, and the path is valid: final.
+/// What the fast walk concluded.
+enum Greedy<'m> {
+    /// The node of the endpoint found (the full search's answer).
+    Found(&'m Hop),
+    /// The path ended at a node without an endpoint, nothing to backtrack to, every segment
+    /// valid: no endpoint matches.
     Unknown,
+    /// No branch for the segment at `start` and nothing to backtrack to: no endpoint matches;
+    /// the rest of the path is not validated yet.
+    DeadEnd(usize),
     /// Let the full search decide.
     Unsure,
 }
 
 /// After a dead end with nothing to backtrack to, the answer is "unknown endpoint" if the rest of
-/// the path (from `start`, `done` segments already counted) is plainly valid; anything unusual
+/// the path (from `start`, after segments the walk accepted) is plainly valid; anything unusual
 /// goes to the full search, which names the reason.
-#[inline]
-fn rest_is_plain(path: &[u8], mut start: usize, mut done: usize) -> Greedy {
+#[cold]
+fn rest_is_plain(path: &[u8], mut start: usize) -> Greedy<'static> {
+    let mut done = path[..start].iter().filter(|&&b| b == b'/').count();
     loop {
         let Some(end) = scan_ordinary(path, start) else { return Greedy::Unsure };
         let len = end - start;
@@ -599,6 +738,100 @@ fn check_escape(d: u8) -> Result<(), RejectReason> {
 
 fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
     s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+/// The exact hash key of a segment (for hops with `exact`).
+#[inline(always)]
+fn exact_key(prefix: u64, suffix: u64, len: usize) -> u64 {
+    prefix ^ suffix.rotate_left(29) ^ (len as u64).wrapping_mul(LEN_MIX)
+}
+
+/// The fast path's tables, built from the flattened trie: a [`Hop`] per node with a hash table of
+/// its static children, each slot holding the child's hop.
+fn build_hops(
+    nodes: &[Node],
+    edges: &[Edge],
+    arena: &[u8],
+    roots: &[u32; 7],
+    endpoints: &[EndpointInfo],
+) -> ([Hop; 7], Vec<Hop>, Vec<Slot>) {
+    let mut muls = Multipliers(0x2545_f491_4f6c_dd1d);
+    // Table 0 (two empty slots) serves every node without static children.
+    let mut slots = vec![EMPTY_SLOT; 2];
+    let mut hops = Vec::with_capacity(nodes.len());
+    let children = |n: &Node| &edges[n.edges_start as usize..(n.edges_start + n.edges_len) as usize];
+    let text = |e: &Edge| &arena[e.off as usize..(e.off + e.len) as usize];
+    for n in nodes {
+        let mut hop = Hop { param: n.param, endpoint: n.endpoint, ..EMPTY_HOP };
+        if let Some(e) = endpoints.get(n.endpoint as usize) {
+            hop.open = e.open;
+            hop.allowed_by = e.allowed_by.bits();
+        }
+        let kids = children(n);
+        if !kids.is_empty() && kids.len() <= SCAN_LIMIT {
+            hop.scan = kids.len() as u8;
+            hop.table = slots.len() as u32;
+            slots.extend(std::iter::repeat_n(EMPTY_SLOT, kids.len()));
+        } else if !kids.is_empty() {
+            let shortest = kids.iter().map(|e| e.len as usize).min().unwrap_or(8).min(8);
+            hop.kmask = len_mask(shortest);
+            let mut keys: Vec<u64> = kids.iter().map(|e| e.prefix & len_mask(shortest)).collect();
+            keys.sort_unstable();
+            let largest = keys.chunk_by(|a, b| a == b).map(<[u64]>::len).max().unwrap_or(0);
+            keys.dedup();
+            if largest > BUCKET_LIMIT {
+                hop.exact = true;
+                hop.kmask = u64::MAX;
+                keys = kids.iter().map(|e| exact_key(e.prefix, suffix_word(text(e)), e.len as usize)).collect();
+            }
+            let (mul, bits) = choose_hash(&keys, &mut muls);
+            hop.mul = mul;
+            hop.shift = (64 - bits) as u8;
+            hop.table = slots.len() as u32;
+            slots.extend(std::iter::repeat_n(EMPTY_SLOT, 1usize << bits));
+        }
+        hops.push(hop);
+    }
+    for (ni, n) in nodes.iter().enumerate() {
+        let hop = hops[ni];
+        for (i, e) in children(n).iter().enumerate() {
+            let suffix = suffix_word(text(e));
+            if hop.scan != 0 {
+                slots[hop.table as usize + i] = Slot {
+                    prefix: e.prefix,
+                    mask: e.mask,
+                    suffix,
+                    len: e.len,
+                    next: NONE,
+                    off: e.off,
+                    child: hops[e.child as usize],
+                };
+                continue;
+            }
+            let key = if hop.exact { exact_key(e.prefix, suffix, e.len as usize) } else { e.prefix & hop.kmask };
+            let mut at = hop.table as usize + (key.wrapping_mul(hop.mul) >> hop.shift) as usize;
+            let slot = Slot {
+                prefix: e.prefix,
+                mask: e.mask,
+                suffix,
+                len: e.len,
+                next: NONE,
+                off: e.off,
+                child: hops[e.child as usize],
+            };
+            if slots[at].mask == 0 {
+                slots[at] = slot;
+            } else {
+                while slots[at].next != NONE {
+                    at = slots[at].next as usize;
+                }
+                slots[at].next = slots.len() as u32;
+                slots.push(slot);
+            }
+        }
+    }
+    let hop_roots = roots.map(|r| if r == NONE { EMPTY_HOP } else { hops[r as usize] });
+    (hop_roots, hops, slots)
 }
 
 impl PermissionMatrix {
@@ -701,6 +934,7 @@ impl PermissionMatrix {
                 index[slot] = (h, ei + 1);
             }
         }
+        let (hop_roots, hops, slots) = build_hops(&nodes, &edges, &arena, &roots, &endpoints);
         let bases = bases
             .iter()
             .map(|u| {
@@ -730,6 +964,9 @@ impl PermissionMatrix {
             index_shift: 64 - size.trailing_zeros(),
             index,
             bases,
+            hop_roots,
+            hops,
+            slots,
         }
     }
 
@@ -786,19 +1023,31 @@ impl PermissionMatrix {
     /// [`check`](Self::check) with a parsed method.
     #[inline]
     pub fn check_method(&self, rights: Rights, method: Method, path: &str) -> Decision<'_> {
+        self.decide(rights, method, path, true)
+    }
+
+    /// [`check_method`](Self::check_method) without the fast path: the full search alone. The
+    /// two must agree on every input; tests compare them.
+    #[doc(hidden)]
+    pub fn check_method_thorough(&self, rights: Rights, method: Method, path: &str) -> Decision<'_> {
+        self.decide(rights, method, path, false)
+    }
+
+    #[inline(always)]
+    fn decide(&self, rights: Rights, method: Method, path: &str, fast: bool) -> Decision<'_> {
         let rel = match self.relative(path.as_bytes()) {
             Ok(r) => r,
             Err(reason) => return Decision::Rejected(reason),
         };
-        let root = self.roots[method.index()];
-        let found = if root == NONE {
-            Err(no_method_templates(rel))
-        } else {
-            match self.walk_greedy(root, rel) {
-                Greedy::Found(e) => Ok(e),
+        let greedy = if fast { self.walk_fast(&self.hop_roots[method.index()], rel) } else { Greedy::Unsure };
+        let found = match greedy {
+            Greedy::Found(hop) => Ok(hop.endpoint),
+            Greedy::Unknown => Err(None),
+            Greedy::DeadEnd(start) => match rest_is_plain(rel, start) {
                 Greedy::Unknown => Err(None),
-                Greedy::Unsure => self.walk_slow(root, rel),
-            }
+                _ => self.search(method, rel),
+            },
+            Greedy::Unsure => self.search(method, rel),
         };
         match found {
             Ok(e) => {
@@ -814,114 +1063,166 @@ impl PermissionMatrix {
         }
     }
 
-    /// The fast path: follow the static child where there is one, else the `{param}`, scanning
-    /// and validating each segment once, storing nothing. This is the first branch the full
-    /// static-first search would try, so an endpoint found here is the search's answer. `None`
-    /// (a dead end, a rejection, or anything unusual) hands over to [`walk_slow`](Self::walk_slow),
-    /// which starts again from the beginning and owns every verdict but this one.
+    /// Whether `rights` allow `method path`: [`check`](Self::check)`(..).is_allowed()` without
+    /// building the decision. Allocation-free; the hot path of [`Policy::allows`].
     #[inline]
-    fn walk_greedy(&self, root: u32, path: &[u8]) -> Greedy {
-        let n = path.len();
-        if n > MAX_PATH_BYTES {
+    pub fn allows(&self, rights: Rights, method: &str, path: &str) -> bool {
+        let Some(m) = Method::from_bytes(method.as_bytes()) else { return false };
+        let Ok(rel) = self.relative(path.as_bytes()) else { return false };
+        match self.walk_fast(&self.hop_roots[m.index()], rel) {
+            Greedy::Found(hop) => hop.open || hop.allowed_by & rights.bits() != 0,
+            // No endpoint matches (rejected or unknown, either way not allowed).
+            Greedy::Unknown | Greedy::DeadEnd(_) => false,
+            Greedy::Unsure => self.allows_thorough(rights, m, rel),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn allows_thorough(&self, rights: Rights, method: Method, rel: &[u8]) -> bool {
+        self.search(method, rel).is_ok_and(|e| {
+            let ep = &self.endpoints[e as usize];
+            ep.open || ep.allowed_by.intersects(rights)
+        })
+    }
+
+    /// The full search: the endpoint, or the rejection (`None`: no endpoint matches).
+    #[cold]
+    #[inline(never)]
+    fn search(&self, method: Method, rel: &[u8]) -> Result<u32, Option<RejectReason>> {
+        let root = self.roots[method.index()];
+        if root == NONE { Err(no_method_templates(rel)) } else { self.walk_slow(root, rel) }
+    }
+
+    /// The fast path: one pass, following the static child where there is one (a hash of the
+    /// segment's first bytes picks the candidate slot, whose text is compared in place: a static
+    /// segment is valid by construction), else the `{param}` (scanned and validated), storing
+    /// nothing. This is the first branch the full static-first search would try, so an endpoint
+    /// found here is the search's answer. Anything unusual (a byte to validate closely, a dot or
+    /// empty segment, a dead end after a static branch where a `{param}` was the alternative)
+    /// hands over to the full search, which starts again and owns every other verdict.
+    #[inline(always)]
+    fn walk_fast<'m>(&'m self, root: &'m Hop, path: &[u8]) -> Greedy<'m> {
+        if path.len() > MAX_PATH_BYTES {
             return Greedy::Unsure;
         }
-        let mut node = root;
-        let mut i = 0usize;
-        let mut segments = 0usize;
+        // A reference, not a copy: the next step reads the hop where it lies (in the slot).
+        let mut hop = root;
+        let mut start = 0usize;
         // Whether a static branch was taken where a `{param}` was the alternative: then a dead end
         // needs the full search; otherwise it is final.
         let mut forked = false;
         loop {
-            let start = i;
-            let nd = &self.nodes[node as usize];
-            let mut next = NONE;
-            let mut end = None;
-            if nd.edges_len != 0 {
-                if nd.edges_len <= LINEAR_LIMIT {
-                    // A static segment is valid by construction: compare it in place, no scan.
-                    if let Some((child, len)) = self.static_direct(nd, &path[start..]) {
-                        next = child;
-                        end = Some(start + len);
+            let found = if hop.exact { self.step_exact(hop, path, start) } else { self.step(hop, &path[start..]) };
+            let end = match found {
+                Some((child, len)) => {
+                    forked |= hop.param != NONE;
+                    hop = child;
+                    start + len
+                }
+                None => {
+                    if hop.param == NONE {
+                        return if forked { Greedy::Unsure } else { Greedy::DeadEnd(start) };
                     }
-                } else {
-                    // Find the end with a word-wide search; a static hit is valid by
-                    // construction, a miss is scanned (validated) below as a `{param}`.
-                    let e = segment_end(path, start);
-                    next = self.static_hashed(node, path, start, e);
-                    if next != NONE {
-                        end = Some(e);
+                    let Some(end) = scan_ordinary(path, start) else { return Greedy::Unsure };
+                    let len = end - start;
+                    if len <= 2 && (len == 0 || path[start] == b'.' && (len == 1 || path[start + 1] == b'.')) {
+                        return Greedy::Unsure;
                     }
+                    hop = &self.hops[hop.param as usize];
+                    end
                 }
-            }
-            if next != NONE {
-                forked |= nd.param != NONE;
-            } else {
-                next = nd.param;
-                if next == NONE {
-                    return if forked { Greedy::Unsure } else { rest_is_plain(path, start, segments) };
-                }
-                let e = match end {
-                    Some(e) => e,
-                    None => match scan_ordinary(path, start) {
-                        Some(e) => e,
-                        None => return Greedy::Unsure,
-                    },
-                };
-                let len = e - start;
-                if len <= 2 && (len == 0 || path[start] == b'.' && (len == 1 || path[start + 1] == b'.')) {
-                    return Greedy::Unsure;
-                }
-                end = Some(e);
-            }
+            };
             // No segment count check: templates have at most MAX_SEGMENTS segments (profile
             // validation), and each segment here descends one trie level.
-            segments += 1;
-            node = next;
-            i = end.unwrap_or(start);
-            match path.get(i) {
-                None | Some(b'?' | b'#') => {
-                    let e = self.nodes[node as usize].endpoint;
-                    return if e != NONE {
-                        Greedy::Found(e)
-                    } else if forked {
-                        Greedy::Unsure
-                    } else {
-                        Greedy::Unknown
-                    };
-                }
-                _ => {} // `/` (scan_ordinary stops only at `/`, `?`, `#` or the end)
+            if path.get(end) == Some(&b'/') {
+                // A trailing slash leaves an empty segment, which no branch accepts (no static is
+                // empty, a param needs a byte): the full search then names it.
+                start = end + 1;
+                continue;
             }
-            // After `/`. A trailing slash leaves an empty segment, which no branch accepts (no
-            // static is empty, a param needs a byte): the full search then names it.
-            i += 1;
+            // The end of the path, `?` or `#` (a static match and `scan_ordinary` stop only there).
+            return if hop.endpoint != NONE {
+                Greedy::Found(hop)
+            } else if forked {
+                Greedy::Unsure
+            } else {
+                Greedy::Unknown
+            };
         }
     }
 
-    /// The static child whose text is at the start of `rest`, followed by the end of the path,
-    /// `/`, `?` or `#`; with its length.
+    /// The static child of `hop` whose text starts `rest` and is followed by the end of the
+    /// path, `/`, `?` or `#`; with its length.
     #[inline(always)]
-    fn static_direct(&self, nd: &Node, rest: &[u8]) -> Option<(u32, usize)> {
-        // The next 8 bytes (zero padded near the end of the path): each edge compares its masked
-        // prefix first, then that its text ends where the segment does.
+    fn step(&self, hop: &Hop, rest: &[u8]) -> Option<(&Hop, usize)> {
+        // The next 8 bytes, zero padded near the end of the path (static text has no NUL).
         let head = match rest.first_chunk::<8>() {
             Some(w) => u64::from_le_bytes(*w),
             None => prefix_word(rest),
         };
-        let edges = &self.edges[nd.edges_start as usize..(nd.edges_start + nd.edges_len) as usize];
-        for e in edges {
-            if head & e.mask != e.prefix {
-                continue;
+        if hop.scan != 0 {
+            let table = hop.table as usize;
+            for s in self.slots.get(table..table + usize::from(hop.scan)).unwrap_or_default() {
+                if head & s.mask == s.prefix && self.ends_here(s, rest) {
+                    return Some((&s.child, s.len as usize));
+                }
             }
-            let len = e.len as usize;
-            let ends = match rest.get(len) {
-                None => rest.len() == len,
-                Some(b) => matches!(b, b'/' | b'?' | b'#'),
-            };
-            if ends && (len <= 8 || eq_bytes(&self.arena[e.off as usize..e.off as usize + len], &rest[..len])) {
-                return Some((e.child, len));
-            }
+            return None;
         }
-        None
+        let mut at = hop.table as usize + ((head & hop.kmask).wrapping_mul(hop.mul) >> hop.shift) as usize;
+        loop {
+            let s = &self.slots[at];
+            if head & s.mask == s.prefix && self.ends_here(s, rest) {
+                return Some((&s.child, s.len as usize));
+            }
+            if s.next == NONE {
+                return None;
+            }
+            at = s.next as usize;
+        }
+    }
+
+    /// Whether `rest`, whose first bytes match the slot's prefix, holds the slot's text followed
+    /// by the end of the path, `/`, `?` or `#`.
+    #[inline(always)]
+    fn ends_here(&self, s: &Slot, rest: &[u8]) -> bool {
+        let len = s.len as usize;
+        let ends = match rest.get(len) {
+            None => rest.len() == len,
+            Some(b) => matches!(b, b'/' | b'?' | b'#'),
+        };
+        ends && (len <= 8 || self.long_eq(s, &rest[..len]))
+    }
+
+    /// [`step`](Self::step) for a hop hashed on whole segments.
+    #[inline(never)]
+    fn step_exact(&self, hop: &Hop, path: &[u8], start: usize) -> Option<(&Hop, usize)> {
+        let end = segment_end(path, start);
+        let seg = &path[start..end];
+        let len = seg.len();
+        let prefix = load_prefix(path, start, len);
+        let suffix = suffix_word(seg);
+        let mut at = hop.table as usize + (exact_key(prefix, suffix, len).wrapping_mul(hop.mul) >> hop.shift) as usize;
+        loop {
+            let s = &self.slots[at];
+            if s.len as usize == len && s.prefix == prefix && s.suffix == suffix && (len <= 16 || self.long_eq(s, seg))
+            {
+                return Some((&s.child, len));
+            }
+            if s.next == NONE {
+                return None;
+            }
+            at = s.next as usize;
+        }
+    }
+
+    /// Whether `seg` (as long as the slot's text, more than 8 bytes, first 8 already equal) is
+    /// the slot's text: the last 8 bytes, then the middle when longer than 16.
+    #[inline]
+    fn long_eq(&self, s: &Slot, seg: &[u8]) -> bool {
+        seg.last_chunk::<8>().is_some_and(|w| u64::from_le_bytes(*w) == s.suffix)
+            && (seg.len() <= 16 || self.arena.get(s.off as usize..s.off as usize + seg.len()) == Some(seg))
     }
 
     /// The static child of a node with many children, through the hashed index.
@@ -1220,7 +1521,7 @@ impl Policy {
     /// Whether the call is allowed. Allocation-free.
     #[inline]
     pub fn allows(&self, method: &str, path: &str) -> bool {
-        self.matrix.check(self.rights, method, path).is_allowed()
+        self.matrix.allows(self.rights, method, path)
     }
     /// The detailed decision.
     pub fn check(&self, method: &str, path: &str) -> Decision<'_> {
@@ -1266,6 +1567,30 @@ mod tests {
                 assert_eq!(segment_end(c, start), expected, "{c:?} from {start}");
             }
         }
+    }
+
+    #[test]
+    fn the_fast_path_uses_every_table_kind_on_the_test_matrices() {
+        // The property tests (tests/matrix_props.rs) compare the fast path with the full search on
+        // Yespo's matrix and on a wide one; this checks that between them every kind of table is
+        // built: compared in order, hashed on first bytes (with a chain), hashed on whole segments.
+        let yespo = crate::profile::Provider::builtin("yespo").expect("yespo");
+        let m = yespo.matrix();
+        assert!(m.hops.iter().any(|h| h.scan != 0));
+        assert!(m.hops.iter().any(|h| h.scan == 0 && !h.exact && h.table != 0));
+        let mut endpoints: Vec<String> = (0..40).map(|i| format!("\"GET res{i}/{{id}}\"")).collect();
+        endpoints.push("\"GET resource\"".into());
+        let wide = crate::profile::Provider::from_toml_str(
+            &format!(
+                "id = \"w\"\n[authorization]\nurl = \"https://w.example/\"\n[[groups]]\nid = \"g\"\nopen = true\nendpoints = [{}]\n",
+                endpoints.join(", ")
+            ),
+            "w",
+        )
+        .expect("wide");
+        assert!(wide.matrix().hops.iter().any(|h| h.exact));
+        // A chain: two children of a hashed table in one slot.
+        assert!(m.slots.iter().any(|s| s.next != NONE) || wide.matrix().slots.iter().any(|s| s.next != NONE));
     }
 
     #[test]
