@@ -371,7 +371,7 @@ const EMPTY_SLOT: Slot = Slot { prefix: 1, mask: 0, suffix: 0, len: 0, next: NON
 const LEN_MIX: u64 = 0x9e37_79b9_7f4a_7c15;
 /// Nodes with at most this many static children compare them in order: each comparison is a
 /// branch the predictor learns, which costs less time than a hash on a repeated path.
-const SCAN_LIMIT: usize = 2;
+const SCAN_LIMIT: usize = 3;
 /// A node whose children share a hashed prefix more than this many at a time is hashed exactly.
 const BUCKET_LIMIT: usize = 3;
 
