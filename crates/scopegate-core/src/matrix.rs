@@ -354,6 +354,15 @@ struct Slot {
     child: Hop,
 }
 
+impl Hop {
+    /// The slot of the node's hash table where a child with hash key `key` starts its chain (the
+    /// key is the segment's first bytes under `kmask`, or [`exact_key`] when `exact`).
+    #[inline(always)]
+    fn slot_of(&self, key: u64) -> usize {
+        self.table as usize + (key.wrapping_mul(self.mul) >> self.shift) as usize
+    }
+}
+
 const EMPTY_HOP: Hop = Hop {
     kmask: 0,
     mul: 0,
@@ -775,7 +784,7 @@ fn build_hops(
         } else if !kids.is_empty() {
             let shortest = kids.iter().map(|e| e.len as usize).min().unwrap_or(8).min(8);
             hop.kmask = len_mask(shortest);
-            let mut keys: Vec<u64> = kids.iter().map(|e| e.prefix & len_mask(shortest)).collect();
+            let mut keys: Vec<u64> = kids.iter().map(|e| e.prefix & hop.kmask).collect();
             keys.sort_unstable();
             let largest = keys.chunk_by(|a, b| a == b).map(<[u64]>::len).max().unwrap_or(0);
             keys.dedup();
@@ -796,20 +805,6 @@ fn build_hops(
         let hop = hops[ni];
         for (i, e) in children(n).iter().enumerate() {
             let suffix = suffix_word(text(e));
-            if hop.scan != 0 {
-                slots[hop.table as usize + i] = Slot {
-                    prefix: e.prefix,
-                    mask: e.mask,
-                    suffix,
-                    len: e.len,
-                    next: NONE,
-                    off: e.off,
-                    child: hops[e.child as usize],
-                };
-                continue;
-            }
-            let key = if hop.exact { exact_key(e.prefix, suffix, e.len as usize) } else { e.prefix & hop.kmask };
-            let mut at = hop.table as usize + (key.wrapping_mul(hop.mul) >> hop.shift) as usize;
             let slot = Slot {
                 prefix: e.prefix,
                 mask: e.mask,
@@ -819,6 +814,12 @@ fn build_hops(
                 off: e.off,
                 child: hops[e.child as usize],
             };
+            if hop.scan != 0 {
+                slots[hop.table as usize + i] = slot;
+                continue;
+            }
+            let key = if hop.exact { exact_key(e.prefix, suffix, e.len as usize) } else { e.prefix & hop.kmask };
+            let mut at = hop.slot_of(key);
             if slots[at].mask == 0 {
                 slots[at] = slot;
             } else {
@@ -1170,7 +1171,7 @@ impl PermissionMatrix {
             }
             return None;
         }
-        let mut at = hop.table as usize + ((head & hop.kmask).wrapping_mul(hop.mul) >> hop.shift) as usize;
+        let mut at = hop.slot_of(head & hop.kmask);
         loop {
             let s = &self.slots[at];
             if head & s.mask == s.prefix && self.ends_here(s, rest) {
@@ -1203,7 +1204,7 @@ impl PermissionMatrix {
         let len = seg.len();
         let prefix = load_prefix(path, start, len);
         let suffix = suffix_word(seg);
-        let mut at = hop.table as usize + (exact_key(prefix, suffix, len).wrapping_mul(hop.mul) >> hop.shift) as usize;
+        let mut at = hop.slot_of(exact_key(prefix, suffix, len));
         loop {
             let s = &self.slots[at];
             if s.len as usize == len && s.prefix == prefix && s.suffix == suffix && (len <= 16 || self.long_eq(s, seg))
