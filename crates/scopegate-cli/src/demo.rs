@@ -13,7 +13,7 @@ use scopegate_core::revoke::Revoked;
 use scopegate_sandbox::{App, Consent, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_STORE, Sandbox};
 use serde_json::{Value, json};
 
-use crate::Fail;
+use crate::fail::Fail;
 
 struct Steps {
     json: bool,
@@ -51,7 +51,7 @@ fn login(client: &Client) -> Step {
     let mut browser = None;
     let tokens = scopegate::loopback_login(client, &options, |url, _| {
         let url = url.to_owned();
-        browser = Some(std::thread::spawn(move || crate::follow_as_browser(&url)));
+        browser = Some(std::thread::spawn(move || crate::common::follow_as_browser(&url)));
     })
     .map_err(err)?;
     if let Some(b) = browser {
@@ -102,7 +102,7 @@ pub(crate) fn run(json_out: bool) -> Result<u8, Fail> {
         );
     }
     let mut steps = Steps { json: json_out, log: Vec::new(), failed: 0 };
-    let port = crate::free_loopback_port()?;
+    let port = crate::common::free_loopback_port()?;
     for id in ["yespo", "reteno"] {
         uaa(&sb, id, store.clone(), port, &mut steps);
     }

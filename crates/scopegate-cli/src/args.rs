@@ -1,0 +1,164 @@
+//! The command line: commands, flags, defaults and help text.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scopegate",
+    version,
+    about = "OAuth 2.0 for SaaS integrations: profiles, permissions, tokens, sandbox"
+)]
+pub(crate) struct Cli {
+    /// Print data as JSON.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Token store (SQLite file, created 0600). Default: scopegate/tokens.db in the user's data
+    /// directory.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) store: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List the built-in provider profiles.
+    Providers,
+    /// Show one provider profile.
+    Provider {
+        #[command(subcommand)]
+        action: ProviderAction,
+    },
+    /// May these rights call METHOD PATH? Exit 0 allowed, 1 denied, 2 bad input or rejected path.
+    Check {
+        #[arg(long)]
+        provider: String,
+        /// Comma-separated right ids (empty: none).
+        #[arg(long, default_value = "")]
+        rights: String,
+        /// HTTP method, upper case.
+        method: String,
+        /// Path: bare (contact/42), with the API base path, or a full URL under the API base.
+        path: String,
+    },
+    /// The least rights that cover these calls ("METHOD PATH" each).
+    RightsFor {
+        #[arg(long)]
+        provider: String,
+        #[arg(required = true, value_name = "\"METHOD PATH\"")]
+        calls: Vec<String>,
+    },
+    /// Authorize the app in the browser (loopback redirect) and store the tokens.
+    Login {
+        #[arg(long)]
+        provider: String,
+        /// The app's client id (default with --sandbox: the sandbox's app).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Name of the environment variable holding the client secret (else a hidden prompt).
+        #[arg(long, value_name = "VAR")]
+        client_secret_env: Option<String>,
+        /// Redirect URI registered with the app (a loopback http URI).
+        #[arg(long)]
+        redirect_uri: Option<String>,
+        /// Account name the tokens are stored under (Yotpo: the store's app_key, by default).
+        #[arg(long)]
+        account: Option<String>,
+        /// Use the sandbox: a running one at URL, or (no URL) one started for this command.
+        #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+        sandbox: Option<String>,
+        /// Do not open a browser: print the URL (with an in-process sandbox: approve it ourselves).
+        #[arg(long)]
+        no_browser: bool,
+        /// Give up waiting for the callback after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Stored tokens: show, refresh or revoke.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Call the provider's API with the stored token.
+    Call {
+        #[command(flatten)]
+        who: Who,
+        /// HTTP method, upper case.
+        method: String,
+        /// Path under the API base URL, or a full URL.
+        path: String,
+        /// JSON body.
+        #[arg(long)]
+        data: Option<String>,
+        /// Check the call against these rights first (comma-separated), refusing locally.
+        #[arg(long)]
+        rights: Option<String>,
+    },
+    /// Run the provider emulator in the foreground.
+    Sandbox {
+        /// Port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// How consent is given: page (approve/deny buttons), approve, deny.
+        #[arg(long, default_value = "page")]
+        consent: String,
+    },
+    /// Start the sandbox in-process and walk every built-in provider through its flows.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProviderAction {
+    /// Show a built-in provider or a profile file.
+    Show {
+        /// Built-in id or profile file path.
+        id: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Who {
+    #[arg(long)]
+    pub(crate) provider: String,
+    #[arg(long)]
+    pub(crate) account: Option<String>,
+    /// The app's client id (default: the only one stored for this provider and account).
+    #[arg(long)]
+    pub(crate) client_id: Option<String>,
+    /// Name of the environment variable holding the client secret (else a hidden prompt).
+    #[arg(long, value_name = "VAR")]
+    pub(crate) client_secret_env: Option<String>,
+    /// The running sandbox the tokens came from.
+    #[arg(long, value_name = "URL")]
+    pub(crate) sandbox: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenAction {
+    /// Show the stored token set (values redacted unless --reveal).
+    Show {
+        #[command(flatten)]
+        who: Who,
+        /// Print the token values.
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Refresh now and store the result.
+    Refresh {
+        #[command(flatten)]
+        who: Who,
+        /// Print the token values.
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Revoke (or uninstall) at the provider, then forget locally.
+    Revoke {
+        #[command(flatten)]
+        who: Who,
+        /// Only forget locally; do not call the provider.
+        #[arg(long)]
+        local: bool,
+    },
+}

@@ -1,0 +1,203 @@
+//! Setup shared by several commands: profiles, rights, the token store, client credentials and
+//! the sandbox.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use scopegate::{Client, SqliteStore, StoreKey, TokenStore, UreqTransport};
+use scopegate_core::authorize::ClientConfig;
+use scopegate_core::matrix::Rights;
+use scopegate_core::method::Method;
+use scopegate_core::profile::Provider;
+use scopegate_core::transport::Transport as _;
+use serde_json::json;
+
+use crate::args::{Cli, Who};
+use crate::fail::{Fail, Result};
+
+/// A built-in id, or a profile file; pointed at a sandbox when one is given.
+pub(crate) fn load_provider(spec: &str, sandbox: Option<&str>) -> Result<Provider> {
+    if let Some(base) = sandbox.filter(|b| !b.is_empty()) {
+        return scopegate_sandbox::profile_at(base, spec).map_err(|e| Fail::input(e.to_string()));
+    }
+    if Provider::builtin_source(spec).is_some() {
+        return Provider::builtin(spec).map_err(|e| Fail::input(e.to_string()));
+    }
+    let path = Path::new(spec);
+    if path.exists() {
+        return Provider::from_file(path).map_err(|e| Fail::input(e.to_string()));
+    }
+    let ids: Vec<&str> = Provider::builtin_ids().collect();
+    Err(Fail::input(format!(
+        "unknown provider `{spec}`: not a built-in id ({}) nor an existing profile file",
+        ids.join(", ")
+    )))
+}
+
+pub(crate) fn parse_rights(p: &Provider, list: &str) -> Result<Rights> {
+    let ids: Vec<&str> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    p.rights_from_ids(&ids).map_err(|e| {
+        let known: Vec<&str> = p.rights().iter().map(|r| r.id.as_str()).collect();
+        Fail::input(format!(
+            "{e} (rights of {}: {})",
+            p.id(),
+            if known.is_empty() { "none".into() } else { known.join(", ") }
+        ))
+    })
+}
+
+fn default_store_path() -> Result<PathBuf> {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let dir = if cfg!(windows) {
+        env("APPDATA")
+    } else if cfg!(target_os = "macos") {
+        env("HOME").map(|h| h.join("Library/Application Support"))
+    } else {
+        env("XDG_DATA_HOME").or_else(|| env("HOME").map(|h| h.join(".local/share")))
+    };
+    let dir =
+        dir.ok_or_else(|| Fail::input("no data directory (HOME is not set): pass --store PATH"))?.join("scopegate");
+    Ok(dir.join("tokens.db"))
+}
+
+pub(crate) fn open_store(cli: &Cli) -> Result<Arc<SqliteStore>> {
+    let path = match &cli.store {
+        Some(p) => p.clone(),
+        None => default_store_path()?,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        // Directories we create for the token store are private to the user.
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(|e| Fail::input(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    SqliteStore::open(&path).map(Arc::new).map_err(|e| Fail::failed(format!("token store {}: {e}", path.display())))
+}
+
+/// The client secret: from the named environment variable, else a hidden prompt on a terminal.
+pub(crate) fn client_secret(var: Option<&str>, sandbox: bool) -> Result<String> {
+    if let Some(var) = var {
+        return match std::env::var(var) {
+            Ok(s) if !s.is_empty() => Ok(s),
+            _ => Err(Fail::input(format!("environment variable {var} (from --client-secret-env) is not set or empty"))),
+        };
+    }
+    if sandbox {
+        return Ok(scopegate_sandbox::SANDBOX_CLIENT_SECRET.into());
+    }
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password("client secret (input hidden): ")
+            .map_err(|e| Fail::input(format!("cannot read the client secret: {e}")));
+    }
+    Err(Fail::input(
+        "no client secret: pass --client-secret-env VAR, naming an environment variable that holds it (never the secret itself)",
+    ))
+}
+
+pub(crate) fn config(client_id: &str, secret: String, redirect: Option<&str>) -> Result<ClientConfig> {
+    let mut c = ClientConfig::new(client_id).map_err(|e| Fail::input(e.to_string()))?.with_secret(secret);
+    if let Some(r) = redirect {
+        c = c.with_redirect_uri(r).map_err(|e| Fail::input(e.to_string()))?;
+    }
+    Ok(c)
+}
+
+/// The client for stored tokens of `who`.
+pub(crate) fn stored_client(cli: &Cli, who: &Who, need_secret: bool) -> Result<(Client, Arc<SqliteStore>)> {
+    let provider = load_provider(&who.provider, who.sandbox.as_deref())?;
+    let store = open_store(cli)?;
+    let account = who.account.clone().unwrap_or_else(|| default_account(who.sandbox.is_some()));
+    let client_id = match &who.client_id {
+        Some(c) => c.clone(),
+        None => {
+            let all: Vec<StoreKey> = store
+                .keys()
+                .map_err(|e| Fail::failed(e.to_string()))?
+                .into_iter()
+                .filter(|k| k.provider_id == provider.id())
+                .collect();
+            let keys: Vec<&StoreKey> = all.iter().filter(|k| k.account == account).collect();
+            match keys.as_slice() {
+                [one] => one.client_id.clone(),
+                [] => {
+                    let mut others: Vec<&str> = all.iter().map(|k| k.account.as_str()).collect();
+                    others.sort_unstable();
+                    others.dedup();
+                    let hint = if others.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (accounts stored for {}: {}; pass --account)", provider.id(), others.join(", "))
+                    };
+                    return Err(Fail::failed(format!(
+                        "no token stored for {}/{account}{hint}: run scopegate login --provider {}{}",
+                        provider.id(),
+                        who.provider,
+                        if who.account.is_some() { format!(" --account {account}") } else { String::new() }
+                    )));
+                }
+                _ => return Err(Fail::input("several apps have tokens for this account: pass --client-id")),
+            }
+        }
+    };
+    let secret = if need_secret {
+        client_secret(who.client_secret_env.as_deref(), who.sandbox.is_some())?
+    } else {
+        String::new()
+    };
+    let cfg = if secret.is_empty() {
+        ClientConfig::new(&client_id).map_err(|e| Fail::input(e.to_string()))?
+    } else {
+        config(&client_id, secret, None)?
+    };
+    let client = Client::new(provider, cfg, Arc::new(UreqTransport::default()), store.clone(), account);
+    Ok((client, store))
+}
+
+pub(crate) fn default_account(sandbox: bool) -> String {
+    if sandbox { "sandbox".into() } else { "default".into() }
+}
+
+pub(crate) fn free_loopback_port() -> Result<u16> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| Fail::failed(format!("cannot find a free loopback port: {e}")))
+}
+
+/// What a browser does with an auto-approving sandbox: GET the URL, follow its redirect to our
+/// loopback listener.
+pub(crate) fn follow_as_browser(url: &str) -> std::result::Result<u16, String> {
+    let t = UreqTransport::default();
+    let get = |u: &str| {
+        let parsed = url::Url::parse(u).map_err(|e| e.to_string())?;
+        t.send(&scopegate_core::http::HttpRequest::new(Method::Get, parsed)).map_err(|e| e.to_string())
+    };
+    let first = get(url)?;
+    let location = first.header("location").ok_or_else(|| format!("no redirect (http {})", first.status()))?.to_owned();
+    Ok(get(&location)?.status())
+}
+
+pub(crate) fn register_with_sandbox(
+    base: &str,
+    provider: &str,
+    client_id: &str,
+    secret: &str,
+    redirect: &str,
+) -> Result<()> {
+    let body = json!({
+        "provider": provider, "client_id": client_id, "client_secret": secret,
+        "redirect_uri": if provider == "yotpo" { Some(redirect) } else { None },
+        "rights": if matches!(provider, "yespo" | "reteno") { vec!["events_and_contacts"] } else { vec![] },
+    });
+    let url = url::Url::parse(&format!("{base}/_sandbox/register"))
+        .map_err(|e| Fail::input(format!("--sandbox {base}: {e}")))?;
+    let req = scopegate_core::http::HttpRequest::new(Method::Post, url).with_body("application/json", body.to_string());
+    match UreqTransport::default().send(&req) {
+        Ok(r) if r.status() == 200 => Ok(()),
+        Ok(r) => Err(Fail::failed(format!("the sandbox at {base} refused the app registration (http {})", r.status()))),
+        Err(e) => Err(Fail::failed(format!("no sandbox at {base}: {e} (start one with: scopegate sandbox)"))),
+    }
+}

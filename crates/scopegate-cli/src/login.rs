@@ -1,0 +1,124 @@
+//! `scopegate login`: authorize in the browser over a loopback redirect and store the tokens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use scopegate::{Browser, Client, LoginOptions, StoreKey, TokenStore as _, UreqTransport};
+use scopegate_core::profile::GrantType;
+
+use crate::args::Cli;
+use crate::common::{
+    client_secret, config, default_account, follow_as_browser, free_loopback_port, load_provider, open_store,
+    register_with_sandbox,
+};
+use crate::fail::{Fail, Result};
+use crate::output::{print_token, token_json};
+
+pub(crate) struct LoginArgs<'a> {
+    pub(crate) provider: &'a str,
+    pub(crate) client_id: Option<&'a str>,
+    pub(crate) secret_env: Option<&'a str>,
+    pub(crate) redirect_uri: Option<&'a str>,
+    pub(crate) account: Option<&'a str>,
+    pub(crate) sandbox: Option<&'a str>,
+    pub(crate) no_browser: bool,
+    pub(crate) timeout: Duration,
+}
+
+pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
+    let store = open_store(cli)?;
+    // The sandbox: a running one, or one of our own for the length of this command.
+    let own_sandbox = match a.sandbox {
+        Some("") => Some(
+            scopegate_sandbox::Sandbox::start_on(
+                0,
+                if a.no_browser { scopegate_sandbox::Consent::AutoApprove } else { scopegate_sandbox::Consent::Page },
+            )
+            .map_err(|e| Fail::failed(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    let sandbox_base = match (&own_sandbox, a.sandbox) {
+        (Some(s), _) => Some(s.base_url().to_owned()),
+        (None, Some(url)) => Some(url.trim_end_matches('/').to_owned()),
+        (None, None) => None,
+    };
+    let provider = load_provider(a.provider, sandbox_base.as_deref())?;
+    if !provider.supports(GrantType::AuthorizationCode) {
+        return Err(Fail::input(format!(
+            "provider `{}` has no authorization code grant to log in with",
+            provider.id()
+        )));
+    }
+    let client_id = match (a.client_id, &sandbox_base) {
+        (Some(c), _) => c.to_owned(),
+        (None, Some(_)) => scopegate_sandbox::SANDBOX_CLIENT_ID.to_owned(),
+        (None, None) => return Err(Fail::input("pass --client-id (the app's client id)")),
+    };
+    let secret = client_secret(a.secret_env, sandbox_base.is_some())?;
+    let redirect = match (a.redirect_uri, &sandbox_base) {
+        (Some(r), _) => r.to_owned(),
+        (None, Some(_)) => format!("http://127.0.0.1:{}/callback", free_loopback_port()?),
+        (None, None) if provider.loopback_any_port() => "http://127.0.0.1:0/callback".into(),
+        (None, None) => {
+            return Err(Fail::input(format!(
+                "pass --redirect-uri: the loopback URI registered with your {} app (e.g. http://127.0.0.1:8081/callback)",
+                provider.name()
+            )));
+        }
+    };
+    if let Some(base) = &sandbox_base {
+        register_with_sandbox(base, provider.id(), &client_id, &secret, &redirect)?;
+    }
+    let yotpo_like = provider.require_callback_params().iter().any(|p| p == "app_key");
+    let account = a.account.map(str::to_owned).unwrap_or_else(|| default_account(sandbox_base.is_some()));
+    let cfg = config(&client_id, secret, Some(&redirect))?;
+    let client = Client::new(provider.clone(), cfg, Arc::new(UreqTransport::default()), store.clone(), account.clone());
+    let options =
+        LoginOptions { timeout: a.timeout, browser: if a.no_browser { Browser::PrintOnly } else { Browser::Open } };
+    let self_approve = own_sandbox.is_some() && a.no_browser;
+    let json_out = cli.json;
+    let mut follower = None;
+    let tokens = scopegate::loopback_login(&client, &options, |url, opened| {
+        if self_approve {
+            eprintln!("sandbox: approving the authorization request ourselves (--no-browser)");
+            let url = url.to_owned();
+            follower = Some(std::thread::spawn(move || follow_as_browser(&url)));
+        } else if opened {
+            eprintln!("opened your browser at:\n  {url}");
+        } else {
+            eprintln!("open this URL in your browser:\n  {url}");
+        }
+        if !json_out {
+            eprintln!(
+                "waiting up to {} s for the authorization callback on {} ...",
+                options.timeout.as_secs(),
+                redirect_for_display(&redirect)
+            );
+        }
+    })?;
+    if let Some(f) = follower {
+        let _ = f.join();
+    }
+    // Yotpo: the tokens belong to the store whose app_key came back, unless an account was named.
+    let mut key = client.key().clone();
+    if yotpo_like && a.account.is_none() {
+        if let Some(app_key) = tokens.params.get("app_key") {
+            let new_key = StoreKey::new(key.provider_id.clone(), key.client_id.clone(), app_key.clone());
+            store.save(&new_key, &tokens).map_err(|e| Fail::failed(e.to_string()))?;
+            store.delete(&key).map_err(|e| Fail::failed(e.to_string()))?;
+            key = new_key;
+        }
+    }
+    if cli.json {
+        println!("{}", token_json(&key, &tokens, false));
+    } else {
+        println!("logged in: {} / {} / account {}", key.provider_id, key.client_id, key.account);
+        print_token(cli, &key, &tokens, false);
+    }
+    Ok(0)
+}
+
+fn redirect_for_display(redirect: &str) -> String {
+    if redirect.contains(":0/") { "a free loopback port".into() } else { redirect.to_owned() }
+}
