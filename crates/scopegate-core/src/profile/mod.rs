@@ -32,10 +32,10 @@ pub const DEFAULT_PENDING_MAX_AGE_SECS: u64 = 600;
 pub use crate::matrix::spec::{EndpointTemplate, Group, Right, TemplateSegment};
 
 const BUILTINS: [(&str, &str); 4] = [
-    ("yespo", include_str!("../providers/yespo.toml")),
-    ("reteno", include_str!("../providers/reteno.toml")),
-    ("yotpo", include_str!("../providers/yotpo.toml")),
-    ("yuvo", include_str!("../providers/yuvo.toml")),
+    ("yespo", include_str!("../../providers/yespo.toml")),
+    ("reteno", include_str!("../../providers/reteno.toml")),
+    ("yotpo", include_str!("../../providers/yotpo.toml")),
+    ("yuvo", include_str!("../../providers/yuvo.toml")),
 ];
 
 /// A profile could not be loaded.
