@@ -1,0 +1,380 @@
+//! Paths as the checker reads them: the byte classes of an RFC 3986 path segment, the
+//! [`Scanner`] that splits and validates a path, the segment helpers both walks use (end search,
+//! first-word loads, equality) and the removal of an API origin and base path.
+
+use super::{MAX_PATH_BYTES, MAX_SEGMENTS, PermissionMatrix, RejectReason};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Base {
+    /// `scheme://host[:port]`, lower case, default port removed; empty when unknown.
+    pub(super) origin: String,
+    /// Path with leading and trailing `/` (`/api/v1/`, or `/`).
+    pub(super) path: String,
+}
+
+/// Byte-slice equality without a libc call (segments are short).
+#[inline]
+pub(super) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        if x != y {
+            return false;
+        }
+    }
+    prefix_word(ca.remainder()) == prefix_word(cb.remainder())
+}
+
+/// The first 8 bytes of `seg`, little endian, zero padded: overlapping loads, no byte loop.
+#[inline]
+pub(super) fn prefix_word(seg: &[u8]) -> u64 {
+    let n = seg.len();
+    if let Some(head) = seg.first_chunk::<8>() {
+        return u64::from_le_bytes(*head);
+    }
+    if n >= 4 {
+        let lo = u32::from_le_bytes([seg[0], seg[1], seg[2], seg[3]]) as u64;
+        let hi = u32::from_le_bytes([seg[n - 4], seg[n - 3], seg[n - 2], seg[n - 1]]) as u64;
+        return lo | hi << (8 * (n - 4));
+    }
+    if n == 0 {
+        return 0;
+    }
+    seg[0] as u64 | (seg[n / 2] as u64) << (8 * (n / 2)) | (seg[n - 1] as u64) << (8 * (n - 1))
+}
+
+/// The first `min(len, 8)` bytes of `path[start..start + len]` as a zero-padded word: one load
+/// and a mask when the buffer has 8 bytes left.
+#[inline(always)]
+pub(super) fn load_prefix(path: &[u8], start: usize, len: usize) -> u64 {
+    match path.get(start..).and_then(|r| r.first_chunk::<8>()) {
+        Some(w) if len >= 8 => u64::from_le_bytes(*w),
+        Some(w) => u64::from_le_bytes(*w) & ((1u64 << (8 * len)) - 1),
+        None => prefix_word(&path[start..start + len]),
+    }
+}
+
+// Byte classes of a path segment.
+const C_OK: u8 = 0; // unreserved, sub-delims, '@'
+const C_SLASH: u8 = 1;
+const C_PERCENT: u8 = 2;
+const C_COLON: u8 = 3;
+const C_CONTROL: u8 = 4;
+const C_NON_ASCII: u8 = 5;
+const C_FORBIDDEN: u8 = 6;
+const C_END: u8 = 7; // '?' or '#': the path ends here
+
+const CLASS: [u8; 256] = {
+    let mut t = [C_FORBIDDEN; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c < 0x20 || c == 0x7f {
+            C_CONTROL
+        } else if c >= 0x80 {
+            C_NON_ASCII
+        } else if c.is_ascii_alphanumeric() {
+            C_OK
+        } else {
+            match c {
+                b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';'
+                | b'=' | b'@' => C_OK,
+                b'/' => C_SLASH,
+                b'%' => C_PERCENT,
+                b':' => C_COLON,
+                b'?' | b'#' => C_END,
+                _ => C_FORBIDDEN,
+            }
+        };
+        b += 1;
+    }
+    t
+};
+
+#[inline]
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Splits a relative path into validated segments on demand: the walk asks for the next
+/// segment only when it needs it, so every byte is read once.
+pub(super) struct Scanner<'p> {
+    pub(super) path: &'p [u8],
+    pos: usize,
+    /// Segment `i` spans `starts[i]..ends[i]`.
+    pub(super) starts: [u16; MAX_SEGMENTS],
+    pub(super) ends: [u16; MAX_SEGMENTS],
+    pub(super) len: usize,
+    /// The whole path (up to `?`/`#`) has been scanned.
+    pub(super) done: bool,
+}
+
+impl<'p> Scanner<'p> {
+    #[inline]
+    pub(super) fn new(path: &'p [u8]) -> Self {
+        Scanner { path, pos: 0, starts: [0; MAX_SEGMENTS], ends: [0; MAX_SEGMENTS], len: 0, done: false }
+    }
+
+    /// Scans and records the next segment.
+    #[inline]
+    pub(super) fn next(&mut self) -> Result<(), RejectReason> {
+        let path = self.path;
+        let n = path.len();
+        let start = self.pos;
+        let mut i = start;
+        let end_class = loop {
+            // Ordinary bytes, 8 at a time, then one at a time.
+            while let Some(chunk) = path.get(i..).and_then(|r| r.first_chunk::<8>()) {
+                let mut acc = 0u8;
+                for &b in chunk {
+                    acc |= CLASS[b as usize];
+                }
+                if acc != C_OK {
+                    break;
+                }
+                i += 8;
+            }
+            match path[i.min(n)..].iter().position(|&b| CLASS[b as usize] != C_OK) {
+                Some(k) => i += k,
+                None => {
+                    i = n;
+                    break C_END;
+                }
+            }
+            match CLASS[path[i] as usize] {
+                C_SLASH => break C_SLASH,
+                C_END => break C_END,
+                C_PERCENT => {
+                    let (Some(h), Some(l)) =
+                        (path.get(i + 1).copied().and_then(hex), path.get(i + 2).copied().and_then(hex))
+                    else {
+                        return Err(RejectReason::MalformedPercent);
+                    };
+                    check_escape(h << 4 | l)?;
+                    i += 3;
+                }
+                C_COLON if self.len > 0 => i += 1,
+                C_COLON => return Err(RejectReason::SchemeLike),
+                C_CONTROL => return Err(RejectReason::ControlByte),
+                C_NON_ASCII => return Err(RejectReason::NonAscii),
+                _ => return Err(RejectReason::ForbiddenCharacter),
+            }
+        };
+        if i > MAX_PATH_BYTES {
+            return Err(RejectReason::TooLong);
+        }
+        match &path[start..i] {
+            [] if self.len == 0 && end_class == C_END => return Err(RejectReason::EmptyPath),
+            [] if end_class == C_END => return Err(RejectReason::TrailingSlash),
+            [] => return Err(RejectReason::EmptySegment),
+            [b'.'] | [b'.', b'.'] => return Err(RejectReason::DotSegment),
+            _ => {}
+        }
+        if self.len == MAX_SEGMENTS {
+            return Err(RejectReason::TooManySegments);
+        }
+        self.starts[self.len] = start as u16;
+        self.ends[self.len] = i as u16;
+        self.len += 1;
+        self.pos = i + 1;
+        self.done = end_class == C_END;
+        Ok(())
+    }
+
+    /// Validates the rest of the path (so that a rejection wins over "unknown endpoint").
+    #[cold]
+    pub(super) fn finish(&mut self) -> Result<(), RejectReason> {
+        while !self.done {
+            self.next()?;
+        }
+        Ok(())
+    }
+}
+
+/// No template for the method: the answer is "unknown endpoint" unless the path is rejected.
+#[cold]
+#[inline(never)]
+pub(super) fn no_method_templates(path: &[u8]) -> Option<RejectReason> {
+    Scanner::new(path).finish().err()
+}
+
+/// Index of the first `/`, `?` or `#` at or after `start`, or the path's length: eight bytes at
+/// a time (exact zero-byte detection on the word xor each terminator).
+#[inline(always)]
+pub(super) fn segment_end(path: &[u8], start: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    #[inline(always)]
+    fn zero_bytes(v: u64) -> u64 {
+        v.wrapping_sub(ONES) & !v & HIGH
+    }
+    let mut i = start;
+    while let Some(c) = path.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*c);
+        let t = zero_bytes(w ^ (b'/' as u64 * ONES))
+            | zero_bytes(w ^ (b'?' as u64 * ONES))
+            | zero_bytes(w ^ (b'#' as u64 * ONES));
+        if t != 0 {
+            // The lowest flagged byte is exact (false positives only follow a true one).
+            return i + (t.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    path[i..].iter().position(|&b| matches!(b, b'/' | b'?' | b'#')).map_or(path.len(), |k| i + k)
+}
+
+/// End of the segment starting at `start` when it holds only ordinary bytes and ends at `/`,
+/// `?`, `#` or the end of the path; `None` for anything else (the slow path decides).
+#[inline(always)]
+pub(super) fn scan_ordinary(path: &[u8], start: usize) -> Option<usize> {
+    let rest = &path[start..];
+    match rest.iter().position(|&b| CLASS[b as usize] != C_OK) {
+        None => Some(path.len()),
+        Some(k) => matches!(rest[k], b'/' | b'?' | b'#').then_some(start + k),
+    }
+}
+
+#[inline]
+fn check_escape(d: u8) -> Result<(), RejectReason> {
+    if d == b'/' || d == b'\\' {
+        return Err(RejectReason::EncodedSlash);
+    }
+    if d == b'%' {
+        return Err(RejectReason::EncodedPercent);
+    }
+    if d == b'.' {
+        return Err(RejectReason::EncodedDot);
+    }
+    if d.is_ascii_alphanumeric() || d == b'-' || d == b'_' || d == b'~' {
+        return Err(RejectReason::EncodedUnreserved);
+    }
+    if d < 0x20 || d == 0x7f {
+        return Err(RejectReason::EncodedControl);
+    }
+    Ok(())
+}
+
+fn starts_with_ignore_case(s: &[u8], prefix: &[u8]) -> bool {
+    s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+impl PermissionMatrix {
+    /// Removes any API origin and base path (a bare path is returned as it is).
+    #[inline(always)]
+    pub(super) fn relative<'p>(&self, path: &'p [u8]) -> Result<&'p [u8], RejectReason> {
+        match path.first() {
+            Some(b'/' | b'h' | b'H') => self.relative_rooted(path),
+            _ => Ok(path),
+        }
+    }
+
+    #[inline(never)]
+    fn relative_rooted<'p>(&self, path: &'p [u8]) -> Result<&'p [u8], RejectReason> {
+        match path.first() {
+            Some(b'/') => self.strip_base(path),
+            Some(b'h' | b'H')
+                if starts_with_ignore_case(path, b"http://") || starts_with_ignore_case(path, b"https://") =>
+            {
+                let scheme_len = if path[4] == b':' { 4 } else { 5 };
+                let after = &path[scheme_len + 3..];
+                let auth_len = after.iter().position(|&b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(after.len());
+                let authority = &after[..auth_len];
+                if authority.contains(&b'@') {
+                    return Err(RejectReason::UserInfo);
+                }
+                let scheme = &path[..scheme_len];
+                let default_port: &[u8] = if scheme_len == 4 { b":80" } else { b":443" };
+                let authority = authority.strip_suffix(default_port).unwrap_or(authority);
+                let same = |b: &Base| {
+                    let o = b.origin.as_bytes();
+                    o.len() == scheme_len + 3 + authority.len()
+                        && o[..scheme_len].eq_ignore_ascii_case(scheme)
+                        && o[scheme_len + 3..].eq_ignore_ascii_case(authority)
+                };
+                if !self.bases.iter().any(same) {
+                    return Err(RejectReason::OtherOrigin);
+                }
+                self.strip_base(&after[auth_len..])
+            }
+            _ => Ok(path),
+        }
+    }
+
+    #[inline]
+    fn strip_base<'p>(&self, path: &'p [u8]) -> Result<&'p [u8], RejectReason> {
+        if self.bases.is_empty() {
+            return path.strip_prefix(b"/").ok_or(RejectReason::EmptyPath);
+        }
+        for b in &self.bases {
+            if let Some(rest) = path.strip_prefix(b.path.as_bytes()) {
+                return Ok(rest);
+            }
+            // the base path itself without its trailing slash: nothing left
+            if path == &b.path.as_bytes()[..b.path.len() - 1] {
+                return Err(RejectReason::EmptyPath);
+            }
+        }
+        Err(RejectReason::NotUnderApiBase)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_word_matches_a_zero_padded_load() {
+        let data = b"abcdefghijkl";
+        for len in 0..=data.len() {
+            let seg = &data[..len];
+            let mut buf = [0u8; 8];
+            buf[..len.min(8)].copy_from_slice(&seg[..len.min(8)]);
+            assert_eq!(prefix_word(seg), u64::from_le_bytes(buf), "len {len}");
+        }
+    }
+
+    #[test]
+    fn segment_end_finds_the_first_terminator() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"abc",
+            b"abc/def",
+            b"abcdefgh/x",
+            b"abcdefghijklmno?q",
+            b"a#b",
+            b"abcdefghijklmnopqrstu",
+            b"/x",
+            b"abcdefg/",
+            b"\x00\x01\xff/",
+            b"abcdefgh\x2e\x2f",
+            b"\x30\x2e\x2f\x2f/",
+        ];
+        for c in cases {
+            for start in 0..=c.len() {
+                let expected =
+                    c[start..].iter().position(|&b| matches!(b, b'/' | b'?' | b'#')).map_or(c.len(), |k| start + k);
+                assert_eq!(segment_end(c, start), expected, "{c:?} from {start}");
+            }
+        }
+    }
+
+    #[test]
+    fn eq_bytes_is_equality() {
+        let a = b"subscriptions-and-more";
+        for i in 0..a.len() {
+            for j in 0..a.len() {
+                assert_eq!(eq_bytes(&a[..i], &a[..j]), a[..i] == a[..j]);
+                assert_eq!(eq_bytes(&a[i..], &a[j..]), a[i..] == a[j..]);
+            }
+        }
+        assert!(!eq_bytes(b"subscriptionX", b"subscriptionY"));
+    }
+}
