@@ -76,7 +76,7 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 300)]
         timeout: u64,
     },
-    /// Stored tokens: show, refresh or revoke.
+    /// Stored tokens: new (client credentials), show, refresh or revoke.
     Token {
         #[command(subcommand)]
         action: TokenAction,
@@ -135,8 +135,44 @@ pub(crate) struct Who {
     pub(crate) sandbox: Option<String>,
 }
 
+impl Who {
+    /// What the user passed, to repeat it in hints.
+    pub(crate) fn again(&self) -> crate::fail::Again<'_> {
+        crate::fail::Again {
+            provider: &self.provider,
+            client_id: self.client_id.as_deref(),
+            secret_env: self.client_secret_env.as_deref(),
+            account: self.account.as_deref(),
+            sandbox: self.sandbox.as_deref(),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokenAction {
+    /// Get a token for the app itself (client credentials grant) and store it.
+    New {
+        #[arg(long)]
+        provider: String,
+        /// The app's client id (default with --sandbox: the sandbox's app).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Name of the environment variable holding the client secret (else a hidden prompt).
+        #[arg(long, value_name = "VAR")]
+        client_secret_env: Option<String>,
+        /// Account name the token is stored under (default: default, or sandbox with --sandbox).
+        #[arg(long)]
+        account: Option<String>,
+        /// A scope to ask for (repeat for several; none: the provider's default).
+        #[arg(long = "scope", value_name = "S")]
+        scopes: Vec<String>,
+        /// The running sandbox to get it from.
+        #[arg(long, value_name = "URL")]
+        sandbox: Option<String>,
+        /// Print the token values.
+        #[arg(long)]
+        reveal: bool,
+    },
     /// Show the stored token set (values redacted unless --reveal).
     Show {
         #[command(flatten)]

@@ -24,7 +24,7 @@ pub(crate) fn run(
         let r = parse_rights(client.provider(), r)?;
         client = client.with_rights(r);
     }
-    let resp = client.request(m, path, data.map(str::as_bytes))?;
+    let resp = client.request(m, path, data.map(str::as_bytes)).map_err(|e| who.again().fail(e))?;
     let body: Value = serde_json::from_slice(resp.body())
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(resp.body()).chars().take(4096).collect()));
     if cli.json {

@@ -1,6 +1,7 @@
 //! `Fail`: a failure with its exit code, and how library errors map onto those codes.
 
 use scopegate::{ClientError, LoginError};
+use scopegate_core::ErrorKind;
 
 /// A failure with its exit code.
 #[derive(Debug)]
@@ -18,24 +19,69 @@ impl Fail {
     }
 }
 
+/// The exit code of a library error: 2 when the input was wrong (arguments, profile, path,
+/// configuration), 1 when the operation was refused or failed.
+fn exit_code(e: &ClientError) -> u8 {
+    match e.kind() {
+        ErrorKind::Usage
+        | ErrorKind::Config
+        | ErrorKind::Profile
+        | ErrorKind::PathRejected
+        | ErrorKind::UnknownEndpoint
+        | ErrorKind::OriginRefused => 2,
+        _ => 1,
+    }
+}
+
 impl From<ClientError> for Fail {
     fn from(e: ClientError) -> Fail {
-        let code = match &e {
-            ClientError::Usage(_)
-            | ClientError::PathRejected(_)
-            | ClientError::UnknownEndpoint { .. }
-            | ClientError::InvalidPath { .. }
-            | ClientError::NoApiBase(_) => 2,
-            _ => 1,
-        };
-        let hint = match &e {
-            ClientError::NotAuthorized { provider, .. } => format!("\nrun: scopegate login --provider {provider}"),
-            ClientError::ReauthorizationRequired { provider, .. } => {
-                format!("\nthe user must authorize again: scopegate login --provider {provider}")
+        Fail { code: exit_code(&e), message: e.to_string() }
+    }
+}
+
+/// What the user passed to name the connection, to repeat it in a hint they can run as it is.
+#[derive(Debug, Default)]
+pub(crate) struct Again<'a> {
+    /// `--provider` as given (a built-in id or a profile path).
+    pub(crate) provider: &'a str,
+    pub(crate) client_id: Option<&'a str>,
+    pub(crate) secret_env: Option<&'a str>,
+    pub(crate) account: Option<&'a str>,
+    pub(crate) sandbox: Option<&'a str>,
+}
+
+impl Again<'_> {
+    /// `scopegate login --provider ... ` with what the user passed.
+    fn login(&self) -> String {
+        let quote = |s: &str| {
+            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@".contains(&b)) {
+                s.to_owned()
+            } else {
+                format!("'{}'", s.replace('\'', "'\\''"))
             }
+        };
+        let mut cmd = format!("scopegate login --provider {}", quote(self.provider));
+        for (flag, value) in [
+            ("--client-id", self.client_id),
+            ("--client-secret-env", self.secret_env),
+            ("--account", self.account),
+            ("--sandbox", self.sandbox),
+        ] {
+            if let Some(v) = value {
+                cmd.push_str(&format!(" {flag} {}", quote(v)));
+            }
+        }
+        cmd
+    }
+
+    /// The failure of a library error, with what to run next when a login helps.
+    pub(crate) fn fail(&self, e: ClientError) -> Fail {
+        let hint = match &e {
+            ClientError::NotAuthorized { .. } => format!("\nrun: {}", self.login()),
+            ClientError::ReauthorizationRequired { .. } => format!("\nthe user must authorize again: {}", self.login()),
             _ => String::new(),
         };
-        Fail { code, message: format!("{e}{hint}") }
+        Fail { code: exit_code(&e), message: format!("{e}{hint}") }
     }
 }
 

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use scopegate::{Browser, Client, LoginOptions, StoreKey, TokenStore as _, UreqTransport};
+use scopegate::{Browser, Client, LoginOptions, UreqTransport};
+use scopegate_core::DEFAULT_ACCOUNT;
 use scopegate_core::profile::GrantType;
 
 use crate::args::Cli;
@@ -70,8 +71,13 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
     if let Some(base) = &sandbox_base {
         register_with_sandbox(base, provider.id(), &client_id, &secret, &redirect)?;
     }
-    let yotpo_like = provider.require_callback_params().iter().any(|p| p == "app_key");
-    let account = a.account.map(str::to_owned).unwrap_or_else(|| default_account(sandbox_base.is_some()));
+    // A profile whose callback names the account (Yotpo's app_key) stores the tokens under it,
+    // unless the user named the account, which the login must then be for.
+    let account = match a.account {
+        Some(named) => named.to_owned(),
+        None if provider.account_param().is_some() => DEFAULT_ACCOUNT.to_owned(),
+        None => default_account(sandbox_base.is_some()),
+    };
     let cfg = config(&client_id, secret, Some(&redirect))?;
     let client = Client::new(provider.clone(), cfg, Arc::new(UreqTransport::default()), store.clone(), account.clone());
     let options =
@@ -96,19 +102,26 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
                 redirect_for_display(&redirect)
             );
         }
+    })
+    .map_err(|e| match e {
+        scopegate::LoginError::Client(c) => {
+            let again = crate::fail::Again {
+                provider: a.provider,
+                client_id: a.client_id,
+                secret_env: a.secret_env,
+                account: a.account,
+                sandbox: a.sandbox,
+            };
+            again.fail(c)
+        }
+        other => Fail::from(other),
     })?;
     if let Some(f) = follower {
         let _ = f.join();
     }
-    // Yotpo: the tokens belong to the store whose app_key came back, unless an account was named.
-    let mut key = client.key().clone();
-    if yotpo_like && a.account.is_none() {
-        if let Some(app_key) = tokens.params.get("app_key") {
-            let new_key = StoreKey::new(key.provider_id.clone(), key.client_id.clone(), app_key.clone());
-            store.save(&new_key, &tokens).map_err(|e| Fail::failed(e.to_string()))?;
-            store.delete(&key).map_err(|e| Fail::failed(e.to_string()))?;
-            key = new_key;
-        }
+    let key = client.key();
+    for note in login_notes(&provider, &tokens) {
+        eprintln!("note: {note}");
     }
     if cli.json {
         println!("{}", token_json(&key, &tokens, false));
@@ -121,4 +134,28 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
 
 fn redirect_for_display(redirect: &str) -> String {
     if redirect.contains(":0/") { "a free loopback port".into() } else { redirect.to_owned() }
+}
+
+/// What the user should know about a login that succeeded: scopes the provider did not grant,
+/// and a missing refresh token on a provider that has refreshes.
+fn login_notes(provider: &scopegate_core::profile::Provider, tokens: &scopegate_core::token::TokenSet) -> Vec<String> {
+    let mut notes = Vec::new();
+    let missing: Vec<&str> =
+        provider.scopes().iter().filter(|s| !tokens.scopes.contains(s)).map(String::as_str).collect();
+    if !missing.is_empty() {
+        notes.push(format!(
+            "the provider granted fewer scopes than were asked for: not granted {}; granted {}",
+            missing.join(" "),
+            if tokens.scopes.is_empty() { "none".to_owned() } else { tokens.scopes.join(" ") }
+        ));
+    }
+    if tokens.refresh_token.is_none() && provider.supports(GrantType::RefreshToken) {
+        notes.push(
+            "the provider issued no refresh token, so this login ends when the access token expires. \
+             OpenID-style providers issue one only when asked: add `prompt = \"consent\"` (or what your \
+             provider documents, e.g. `access_type = \"offline\"`) to [authorization.extra_params] in the profile"
+                .to_owned(),
+        );
+    }
+    notes
 }

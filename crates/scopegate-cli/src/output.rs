@@ -27,13 +27,14 @@ pub(crate) fn token_json(key: &StoreKey, t: &TokenSet, reveal: bool) -> Value {
     let hide = |s: &str| if reveal { s.to_owned() } else { "[redacted]".to_owned() };
     json!({
         "provider": key.provider_id, "client_id": key.client_id, "account": key.account,
-        "token_type": t.token_type, "scopes": t.scopes,
+        "identity": t.identity.as_str(), "token_type": t.token_type, "scopes": t.scopes,
         "access_token": hide(t.access_token.expose_secret()),
         "refresh_token": t.refresh_token.as_ref().map(|r| hide(r.expose_secret())),
         "issued_at": t.issued_at.as_unix_secs(),
         "expires_at": t.expires_at.map(Timestamp::as_unix_secs),
         "refresh_expires_at": t.refresh_expires_at.map(Timestamp::as_unix_secs),
         "params": t.params,
+        "reauthorization_required": t.invalidated.map(|r| r.describe()),
     })
 }
 
@@ -46,7 +47,10 @@ pub(crate) fn print_token(cli: &Cli, key: &StoreKey, t: &TokenSet, reveal: bool)
     let hide = |s: &str| if reveal { s.to_owned() } else { "[redacted]".to_owned() };
     println!("provider       {}", key.provider_id);
     println!("client id      {}", key.client_id);
-    println!("account        {}", key.account);
+    println!("account        {} ({} token)", key.account, t.identity.as_str());
+    if let Some(r) = t.invalidated {
+        println!("status         must be authorized again: {}", r.describe());
+    }
     println!("access token   {}", hide(t.access_token.expose_secret()));
     println!(
         "refresh token  {}",

@@ -158,6 +158,9 @@ impl<'a> AuthorizationRequest<'a> {
                         q.append_pair("code_challenge", &pkce::s256_challenge(v));
                         q.append_pair("code_challenge_method", "S256");
                     }
+                    for (name, value) in p.authorization_params() {
+                        q.append_pair(name, value);
+                    }
                 }
                 url.to_string()
             }
@@ -189,16 +192,16 @@ impl<'a> AuthorizationRequest<'a> {
 /// `authorization.max_age_secs` (10 minutes by default).
 #[derive(Clone, Debug)]
 pub struct PendingAuthorization {
-    provider_id: String,
-    state: State,
-    verifier: Option<PkceVerifier>,
-    redirect_uri: Option<String>,
-    scopes: Vec<String>,
-    created_at: Timestamp,
-    max_age_secs: u64,
-    keep_params: Vec<String>,
-    require_params: Vec<String>,
-    used: bool,
+    pub(crate) provider_id: String,
+    pub(crate) state: State,
+    pub(crate) verifier: Option<PkceVerifier>,
+    pub(crate) redirect_uri: Option<String>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) created_at: Timestamp,
+    pub(crate) max_age_secs: u64,
+    pub(crate) keep_params: Vec<String>,
+    pub(crate) require_params: Vec<String>,
+    pub(crate) used: bool,
 }
 
 /// What a successful callback yields: the code and what the token request needs with it.

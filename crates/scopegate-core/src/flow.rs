@@ -21,7 +21,7 @@ use crate::http::{HttpRequest, HttpResponse};
 use crate::method::Method;
 use crate::profile::{ClientAuth, GrantType, ParamValue, Provider};
 use crate::time::Timestamp;
-use crate::token::{ParseRules, TokenContext, TokenResponseError, TokenSet, parse_token_response};
+use crate::token::{Identity, ParseRules, TokenContext, TokenResponseError, TokenSet, parse_token_response};
 
 /// The bytes form-urlencoding leaves alone (RFC 6749 App. B / WHATWG): `*-._` and alphanumerics.
 const FORM_SAFE: &percent_encoding::AsciiSet =
@@ -132,6 +132,7 @@ impl TokenFlow {
             redirect_uri: grant.redirect_uri.clone().or_else(|| client.redirect_uri().map(str::to_owned)),
             authorization_code: keep_code.then(|| grant.code.clone()),
             params: grant.params.clone(),
+            identity: Identity::User,
             previous: None,
         };
         Ok(b.finish(provider, context))
@@ -159,6 +160,7 @@ impl TokenFlow {
             redirect_uri: tokens.redirect_uri.clone(),
             authorization_code: tokens.authorization_code.clone(),
             params: tokens.params.clone(),
+            identity: tokens.identity,
             previous: Some(tokens.clone()),
         };
         Ok(b.finish(provider, context))
@@ -184,6 +186,7 @@ impl TokenFlow {
             redirect_uri: None,
             authorization_code: None,
             params: Default::default(),
+            identity: Identity::App,
             previous: None,
         };
         Ok(b.finish(provider, context))
@@ -192,6 +195,12 @@ impl TokenFlow {
     /// The grant this flow runs.
     pub fn grant(&self) -> GrantType {
         self.grant
+    }
+
+    /// The scopes the request asks for (for a refresh: those of the token set), until the
+    /// response is handled.
+    pub fn requested_scopes(&self) -> &[String] {
+        self.context.as_ref().map_or(&[], |c| c.requested_scopes.as_slice())
     }
 
     /// The request to send, once. `None` afterwards.

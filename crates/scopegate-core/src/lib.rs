@@ -68,9 +68,14 @@ pub mod pkce;
 pub mod profile;
 pub mod revoke;
 pub mod secret;
+pub mod serial;
+pub mod session;
 pub mod time;
 pub mod token;
 pub mod transport;
+
+pub use error::{Blame, Error, ErrorKind, StoreError, UsageError};
+pub use session::{ApiRequestId, DEFAULT_ACCOUNT, Event, NextStep, RequestId, Session};
 
 /// The types most callers need.
 pub mod prelude {
@@ -78,7 +83,7 @@ pub mod prelude {
         AuthorizationError, AuthorizationErrorCode, AuthorizationGrant, AuthorizationRequest, AuthorizationStart,
         CallbackError, ClientConfig, PendingAuthorization,
     };
-    pub use crate::error::{Blame, UsageError};
+    pub use crate::error::{Blame, Error, ErrorKind, StoreError, UsageError};
     pub use crate::flow::{FlowError, TokenFlow};
     pub use crate::http::{HttpRequest, HttpResponse};
     pub use crate::lifecycle::{ApiVerdict, Connection, ReauthorizationReason, TokenState};
@@ -87,7 +92,9 @@ pub mod prelude {
     pub use crate::profile::{GrantType, ProfileError, Provider};
     pub use crate::revoke::{RevocationError, RevocationFlow, Revoked};
     pub use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, PkceVerifier, RefreshToken, State};
+    pub use crate::serial::SerialError;
+    pub use crate::session::{ApiRequestId, DEFAULT_ACCOUNT, Event, NextStep, RequestId, Session};
     pub use crate::time::Timestamp;
-    pub use crate::token::{OAuthError, TokenErrorCode, TokenResponseError, TokenSet};
+    pub use crate::token::{Identity, OAuthError, TokenErrorCode, TokenResponseError, TokenSet};
     pub use crate::transport::{Transport, TransportError};
 }

@@ -1,4 +1,8 @@
 //! Token lifecycle: when to refresh, and when the user must authorize (install) again.
+//!
+//! [`Connection`] holds the rules; a [`Session`](crate::Session) applies them to the token set it
+//! owns. The state that must outlive a process (the count of consecutive 401 answers, and
+//! whether the grant is dead) lives in the [`TokenSet`] itself, so a token store keeps it.
 
 use crate::flow::FlowError;
 use crate::profile::{LifecyclePolicy, Provider};
@@ -17,6 +21,45 @@ pub enum ReauthorizationReason {
         /// How many in a row.
         count: u32,
     },
+    /// A user's access token expired and there is no refresh token to renew it with.
+    NoRefreshToken,
+}
+
+impl ReauthorizationReason {
+    /// What happened, in words a user understands.
+    pub fn describe(&self) -> String {
+        match self {
+            ReauthorizationReason::InvalidGrant => {
+                "the provider refused the refresh token (invalid_grant): it was revoked, expired or already used".into()
+            }
+            ReauthorizationReason::RefreshTokenExpired => {
+                "the refresh token has passed its lifetime, so the access token cannot be renewed".into()
+            }
+            ReauthorizationReason::RepeatedUnauthorized { count } => format!(
+                "the provider answered {count} API calls in a row with 401 Unauthorized: the app was probably uninstalled or its token revoked"
+            ),
+            ReauthorizationReason::NoRefreshToken => {
+                "the access token has expired and the provider issued no refresh token to renew it".into()
+            }
+        }
+    }
+
+    /// A stable snake_case name (`invalid_grant`, `refresh_token_expired`,
+    /// `repeated_unauthorized`, `no_refresh_token`).
+    pub const fn name(&self) -> &'static str {
+        match self {
+            ReauthorizationReason::InvalidGrant => "invalid_grant",
+            ReauthorizationReason::RefreshTokenExpired => "refresh_token_expired",
+            ReauthorizationReason::RepeatedUnauthorized { .. } => "repeated_unauthorized",
+            ReauthorizationReason::NoRefreshToken => "no_refresh_token",
+        }
+    }
+}
+
+impl std::fmt::Display for ReauthorizationReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
 }
 
 /// Where a connection stands.
@@ -49,13 +92,14 @@ pub enum ApiVerdict {
 /// A connection: a token set with its lifecycle state.
 ///
 /// Created from the token set of a successful exchange: that exchange is the "successful
-/// connection" after which Yotpo's "3 repetitive 401 errors" rule counts.
+/// connection" after which Yotpo's "3 repetitive 401 errors" rule counts. The 401 count and the
+/// dead-grant mark are kept in the token set ([`TokenSet::consecutive_401`],
+/// [`TokenSet::invalidated`]).
 #[derive(Clone, Debug)]
 pub struct Connection {
     tokens: TokenSet,
     policy: LifecyclePolicy,
-    consecutive_401: u32,
-    terminal: Option<TokenState>,
+    revoked: bool,
 }
 
 impl Connection {
@@ -66,7 +110,7 @@ impl Connection {
 
     /// A connection with an explicit policy.
     pub fn with_policy(policy: LifecyclePolicy, tokens: TokenSet) -> Self {
-        Self { tokens, policy, consecutive_401: 0, terminal: None }
+        Self { tokens, policy, revoked: false }
     }
 
     /// Sets how early (seconds before expiry) a refresh is due (default: the profile's, 60 s).
@@ -81,13 +125,16 @@ impl Connection {
 
     /// Consecutive 401 answers since the last success.
     pub fn consecutive_401(&self) -> u32 {
-        self.consecutive_401
+        self.tokens.consecutive_401
     }
 
     /// The state at `now`.
     pub fn state(&self, now: Timestamp) -> TokenState {
-        if let Some(t) = self.terminal {
-            return t;
+        if self.revoked {
+            return TokenState::Revoked;
+        }
+        if let Some(reason) = self.tokens.invalidated {
+            return TokenState::ReauthorizationRequired(reason);
         }
         if !self.tokens.is_expired(now) {
             return TokenState::Active;
@@ -112,10 +159,10 @@ impl Connection {
         match outcome {
             Ok(tokens) => {
                 self.tokens = tokens.clone();
-                self.consecutive_401 = 0;
+                self.tokens.consecutive_401 = 0;
             }
             Err(e) if e.is_invalid_grant() => {
-                self.terminal = Some(TokenState::ReauthorizationRequired(ReauthorizationReason::InvalidGrant));
+                self.tokens.invalidated = Some(ReauthorizationReason::InvalidGrant);
             }
             Err(_) => {}
         }
@@ -124,28 +171,26 @@ impl Connection {
     /// Records the status of an API call made with this connection's token. Any 2xx/3xx resets
     /// the 401 count; a 401 increments it; other statuses leave it as it is.
     pub fn record_api_status(&mut self, status: u16) -> ApiVerdict {
-        if self.terminal.is_some() {
-            return match self.terminal {
-                Some(TokenState::ReauthorizationRequired(_)) => ApiVerdict::ReauthorizationRequired,
-                _ => ApiVerdict::Ok,
-            };
+        if self.revoked {
+            return ApiVerdict::Ok;
         }
+        if self.tokens.invalidated.is_some() {
+            return ApiVerdict::ReauthorizationRequired;
+        }
+        let t = &mut self.tokens;
         match status {
             200..=399 => {
-                self.consecutive_401 = 0;
+                t.consecutive_401 = 0;
                 ApiVerdict::Ok
             }
             401 => {
-                self.consecutive_401 = self.consecutive_401.saturating_add(1);
+                t.consecutive_401 = t.consecutive_401.saturating_add(1);
                 match self.policy.reinstall_after_consecutive_401 {
-                    Some(limit) if self.consecutive_401 >= limit => {
-                        self.terminal =
-                            Some(TokenState::ReauthorizationRequired(ReauthorizationReason::RepeatedUnauthorized {
-                                count: self.consecutive_401,
-                            }));
+                    Some(limit) if t.consecutive_401 >= limit => {
+                        t.invalidated = Some(ReauthorizationReason::RepeatedUnauthorized { count: t.consecutive_401 });
                         ApiVerdict::ReauthorizationRequired
                     }
-                    _ => ApiVerdict::Unauthorized { consecutive: self.consecutive_401 },
+                    _ => ApiVerdict::Unauthorized { consecutive: t.consecutive_401 },
                 }
             }
             _ => ApiVerdict::Ok,
@@ -155,6 +200,20 @@ impl Connection {
     /// Marks the connection revoked (the app revoked the token, or was uninstalled from
     /// either side, e.g. on Yotpo's uninstall webhook).
     pub fn revoke(&mut self) {
-        self.terminal = Some(TokenState::Revoked);
+        self.revoked = true;
+    }
+
+    /// Marks the grant dead: only a new authorization helps.
+    pub(crate) fn invalidate(&mut self, reason: ReauthorizationReason) {
+        self.tokens.invalidated = Some(reason);
+    }
+
+    /// Whether the access token can be renewed without the user: a refresh token the provider
+    /// accepts (user or app), or, for the app's own token, the client credentials grant.
+    pub(crate) fn renewable(&self, provider: &Provider) -> bool {
+        let t = &self.tokens;
+        (t.refresh_token.is_some() && provider.supports(crate::profile::GrantType::RefreshToken))
+            || (t.identity == crate::token::Identity::App
+                && provider.supports(crate::profile::GrantType::ClientCredentials))
     }
 }

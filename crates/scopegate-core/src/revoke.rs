@@ -144,10 +144,10 @@ impl RevocationFlow {
             300..=399 => Err(RevocationError::Redirect { status }),
             401 | 404 if self.remove_application => Ok(Revoked::AlreadyGone),
             _ => {
-                if let Some(e) = oauth_error_in(status, response.body()) {
+                let secrets: Vec<&str> = self.secrets.iter().map(|s| s.as_str()).collect();
+                if let Some(e) = oauth_error_in(status, response.body(), &secrets) {
                     return Err(RevocationError::Refused(e));
                 }
-                let secrets: Vec<&str> = self.secrets.iter().map(|s| s.as_str()).collect();
                 Err(RevocationError::HttpStatus { status, snippet: redacted_snippet(response.body(), &secrets) })
             }
         }

@@ -8,15 +8,42 @@ use serde_json::{Map, Value};
 use crate::authorize::sanitize_text;
 use crate::error::Blame;
 use crate::http::{HttpResponse, MAX_RESPONSE_BYTES, redacted_snippet};
+use crate::lifecycle::ReauthorizationReason;
 use crate::profile::Lifetime;
 use crate::secret::{AccessToken, AuthorizationCode, RefreshToken};
 use crate::time::Timestamp;
 
-/// A usable set of tokens for one provider connection.
+/// Whose token a token set is: decided by how it was obtained, and kept by every refresh.
+///
+/// A session never replaces one identity's token with another's: a user's expired token without
+/// a refresh token needs the user again, never the app's own client-credentials token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Identity {
+    /// A user (resource owner, or a merchant's store) delegated access through the authorization
+    /// code flow.
+    User,
+    /// The app itself, by the client credentials grant.
+    App,
+}
+
+impl Identity {
+    /// `user` or `app`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Identity::User => "user",
+            Identity::App => "app",
+        }
+    }
+}
+
+/// A usable set of tokens for one provider connection, with the lifecycle state that must
+/// survive a restart (the count of consecutive 401 answers, and whether the grant is dead).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenSet {
     /// Provider id.
     pub provider_id: String,
+    /// Whose token this is (how it was obtained).
+    pub identity: Identity,
     /// The access token.
     pub access_token: AccessToken,
     /// The refresh token, when the provider issued one.
@@ -37,6 +64,12 @@ pub struct TokenSet {
     pub authorization_code: Option<AuthorizationCode>,
     /// Callback parameters kept by the profile (Yotpo: `app_key`, the store).
     pub params: BTreeMap<String, String>,
+    /// Consecutive 401 answers to API calls made with this token set (Yotpo's "3 repetitive 401
+    /// errors" rule counts across processes, so the count is stored with the tokens).
+    pub consecutive_401: u32,
+    /// Set when the grant is known to be dead: only a new authorization helps. A store keeps the
+    /// mark, so later calls fail locally without a request.
+    pub invalidated: Option<ReauthorizationReason>,
 }
 
 impl TokenSet {
@@ -255,7 +288,7 @@ pub fn parse_token_response(
         _ => None,
     };
     // An OAuth error, whatever the status (RFC 6749 §5.2 says 400/401; some servers use 200).
-    if let Some(e) = object.as_ref().and_then(|map| oauth_error(status, map)) {
+    if let Some(e) = object.as_ref().and_then(|map| oauth_error(status, map, known_secrets)) {
         return Err(TokenResponseError::Refused(e));
     }
     if !(200..300).contains(&status) {
@@ -270,22 +303,35 @@ pub fn parse_token_response(
 }
 
 /// The OAuth error (`error`, `error_description`, `error_uri`) a JSON object carries, if any.
-fn oauth_error(status: u16, map: &Map<String, Value>) -> Option<OAuthError> {
+/// `known_secrets` (the request's code, refresh token, client secret, verifier) are cut out of
+/// the quoted texts: some servers echo the token they refuse.
+fn oauth_error(status: u16, map: &Map<String, Value>, known_secrets: &[&str]) -> Option<OAuthError> {
     let err = map.get("error")?;
     let code = match err {
-        Value::String(s) => TokenErrorCode::parse(s),
+        Value::String(s) => TokenErrorCode::parse(&cut_secrets(s, known_secrets)),
         _ => TokenErrorCode::Other("(non-string error)".into()),
     };
-    let text = |k: &str| map.get(k).and_then(Value::as_str).map(sanitize_text);
+    let text = |k: &str| map.get(k).and_then(Value::as_str).map(|s| sanitize_text(&cut_secrets(s, known_secrets)));
     Some(OAuthError { status, code, description: text("error_description"), uri: text("error_uri") })
 }
 
 /// The OAuth error in a response body, if it is a JSON object carrying `error`.
-pub(crate) fn oauth_error_in(status: u16, body: &[u8]) -> Option<OAuthError> {
+pub(crate) fn oauth_error_in(status: u16, body: &[u8], known_secrets: &[&str]) -> Option<OAuthError> {
     match serde_json::from_slice::<Value>(body).ok()? {
-        Value::Object(map) => oauth_error(status, &map),
+        Value::Object(map) => oauth_error(status, &map, known_secrets),
         _ => None,
     }
+}
+
+/// `text` with every known secret (of at least 4 bytes) replaced by `[redacted]`.
+pub(crate) fn cut_secrets(text: &str, known_secrets: &[&str]) -> String {
+    let mut out = text.to_owned();
+    for s in known_secrets.iter().filter(|s| s.len() >= 4) {
+        if out.contains(*s) {
+            out = out.replace(*s, crate::secret::REDACTED);
+        }
+    }
+    out
 }
 
 fn read_fields(map: &Map<String, Value>, rules: ParseRules) -> Result<TokenResponse, TokenResponseError> {
@@ -382,6 +428,8 @@ pub(crate) struct TokenContext {
     pub(crate) redirect_uri: Option<String>,
     pub(crate) authorization_code: Option<AuthorizationCode>,
     pub(crate) params: BTreeMap<String, String>,
+    /// Whose token the response is.
+    pub(crate) identity: Identity,
     /// The token set being refreshed: its refresh token is kept when the response has none.
     pub(crate) previous: Option<TokenSet>,
 }
@@ -410,6 +458,7 @@ impl TokenContext {
         });
         TokenSet {
             provider_id: self.provider_id,
+            identity: self.previous.as_ref().map_or(self.identity, |p| p.identity),
             access_token,
             refresh_token,
             token_type,
@@ -420,6 +469,8 @@ impl TokenContext {
             redirect_uri: self.redirect_uri,
             authorization_code: self.authorization_code,
             params: self.params,
+            consecutive_401: 0,
+            invalidated: None,
         }
     }
 }

@@ -1,115 +1,47 @@
-//! The blocking client: the core's flows driven over a [`Transport`], tokens kept in a
+//! The blocking client: a driver of [`Session`] over a [`Transport`], with tokens kept in a
 //! [`TokenStore`].
+//!
+//! Every rule (when to refresh, retries and `Retry-After`, identities, where the token may go,
+//! the 401 rules) is the session's; the client adds the store: each operation that may change
+//! the tokens runs inside [`TokenStore::update`], so that many threads, or processes sharing a
+//! store, make one refresh and never lose a rotated refresh token.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use scopegate_core::authorize::{
-    AuthorizationRequest, AuthorizationStart, CallbackError, ClientConfig, PendingAuthorization,
-};
-use scopegate_core::error::UsageError;
-use scopegate_core::flow::{FlowError, TokenFlow};
-use scopegate_core::http::{HttpRequest, HttpResponse};
-use scopegate_core::lifecycle::{ApiVerdict, ReauthorizationReason};
-use scopegate_core::matrix::{Decision, RejectReason, Rights};
+use scopegate_core::authorize::{AuthorizationStart, ClientConfig, PendingAuthorization};
+use scopegate_core::http::HttpResponse;
+use scopegate_core::lifecycle::ReauthorizationReason;
+use scopegate_core::matrix::Rights;
 use scopegate_core::method::Method;
-use scopegate_core::profile::{GrantType, Provider};
-use scopegate_core::revoke::{RevocationError, RevocationFlow, Revoked};
+use scopegate_core::profile::Provider;
+use scopegate_core::revoke::Revoked;
+use scopegate_core::secret::RefreshToken;
 use scopegate_core::time::Timestamp;
-use scopegate_core::token::{TokenResponseError, TokenSet};
-use scopegate_core::transport::{Transport, TransportError};
+use scopegate_core::token::TokenSet;
+use scopegate_core::transport::Transport;
+use scopegate_core::{DEFAULT_ACCOUNT, Error, Event, NextStep, Session};
 
-use crate::store::{StoreError, StoreKey, TokenStore, Update, UpdateAbort, UpdateError};
+use crate::store::{StoreKey, TokenStore, Update, UpdateAbort, UpdateError};
 
-/// At most this many attempts for one token request (first try included).
-const MAX_TRIES: u32 = 3;
-/// At most this long waiting between attempts, in all.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+/// What went wrong in a client call: the core's one error surface ([`Error::kind`],
+/// [`Error::blame`]).
+pub type ClientError = Error;
 
-/// What went wrong in a client call.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// The calling code misused the client or the profile is incomplete.
-    #[error(transparent)]
-    Usage(#[from] UsageError),
-    /// The callback was rejected.
-    #[error(transparent)]
-    Callback(#[from] CallbackError),
-    /// The token endpoint refused or misbehaved, or the transport failed.
-    #[error(transparent)]
-    Flow(#[from] FlowError),
-    /// The transport failed on an API call.
-    #[error(transparent)]
-    Transport(#[from] TransportError),
-    /// The token store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The revocation or remove-application endpoint refused (the token is still stored).
-    #[error(transparent)]
-    Revocation(#[from] RevocationError),
-    /// No token is stored for this provider, client and account.
-    #[error("no token stored for {provider}/{account}: log in first")]
-    NotAuthorized {
-        /// Provider id.
-        provider: String,
-        /// Account.
-        account: String,
-    },
-    /// The user must authorize (for Yotpo: install) the app again.
-    #[error("{provider}/{account} must be authorized again ({reason:?})")]
-    ReauthorizationRequired {
-        /// Provider id.
-        provider: String,
-        /// Account.
-        account: String,
-        /// Why.
-        reason: ReauthorizationReason,
-    },
-    /// The configured rights do not allow the call (checked locally, nothing was sent).
-    #[error("{method} {path} is not allowed with the configured rights; rights that allow it: {would_allow}")]
-    PermissionDenied {
-        /// Method.
-        method: Method,
-        /// Endpoint template.
-        path: String,
-        /// Comma-separated right ids (or `none`).
-        would_allow: String,
-    },
-    /// The path was rejected by the permission check (nothing was sent).
-    #[error("path rejected: {0}")]
-    PathRejected(RejectReason),
-    /// No endpoint of the provider's matrix matches (nothing was sent).
-    #[error("{method} {path} is not an endpoint of the provider's api (per its profile)")]
-    UnknownEndpoint {
-        /// Method.
-        method: Method,
-        /// The path as given (query removed).
-        path: String,
-    },
-    /// The path cannot be turned into a URL.
-    #[error("cannot build a url from this path: {reason}")]
-    InvalidPath {
-        /// Why.
-        reason: String,
-    },
-    /// The provider has no API base URL in its profile, and the path is not a full URL.
-    #[error("provider `{0}` has no api base url: pass a full url or set [api] base_url in the profile")]
-    NoApiBase(String),
-}
+type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// A blocking OAuth 2.0 client for one provider, one app registration and one account.
 /// `Send + Sync`: share it through an `Arc`.
 pub struct Client {
-    provider: Provider,
+    provider: Arc<Provider>,
     config: ClientConfig,
     transport: Arc<dyn Transport>,
     store: Arc<dyn TokenStore>,
-    key: StoreKey,
+    key: Arc<Mutex<StoreKey>>,
+    bound: bool,
     rights: Option<Rights>,
-    refresh_margin_secs: u64,
-    consecutive_401: Mutex<u32>,
-    clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    refresh_margin_secs: Option<u64>,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for Client {
@@ -117,7 +49,7 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("provider", &self.provider.id())
             .field("config", &self.config)
-            .field("key", &self.key)
+            .field("key", &self.key())
             .field("rights", &self.rights)
             .finish_non_exhaustive()
     }
@@ -127,26 +59,36 @@ fn system_now() -> Timestamp {
     Timestamp::from_system_time(SystemTime::now())
 }
 
+/// An abort of a store update; the real error is kept beside it.
+fn abort() -> UpdateAbort {
+    UpdateAbort::from(std::io::Error::other("aborted"))
+}
+
 impl Client {
-    /// A client for `account` (Yotpo: the store's app_key; else any name, e.g. `default`).
+    /// A client for `account`: a name the caller picks (`default`,
+    /// [`DEFAULT_ACCOUNT`], when there is only one). For a profile whose callback names the
+    /// account (Yotpo's `app_key`), a login binds the client to that account, and a client made
+    /// for another account than `default` refuses a login for any other one.
     pub fn new(
-        provider: Provider,
+        provider: impl Into<Arc<Provider>>,
         config: ClientConfig,
         transport: Arc<dyn Transport>,
         store: Arc<dyn TokenStore>,
         account: impl Into<String>,
     ) -> Self {
+        let provider = provider.into();
+        let account = account.into();
+        let bound = account != DEFAULT_ACCOUNT;
         let key = StoreKey::new(provider.id(), config.client_id(), account);
-        let refresh_margin_secs = provider.lifecycle().refresh_margin_secs;
         Self {
             provider,
             config,
             transport,
             store,
-            key,
+            key: Arc::new(Mutex::new(key)),
+            bound,
             rights: None,
-            refresh_margin_secs,
-            consecutive_401: Mutex::new(0),
+            refresh_margin_secs: None,
             clock: Arc::new(system_now),
         }
     }
@@ -160,7 +102,7 @@ impl Client {
 
     /// Refreshes this many seconds before expiry (default: the profile's, 60 s).
     pub fn with_refresh_margin(mut self, secs: u64) -> Self {
-        self.refresh_margin_secs = secs;
+        self.refresh_margin_secs = Some(secs);
         self
     }
 
@@ -180,311 +122,402 @@ impl Client {
         &self.config
     }
 
-    /// A client like this one (same transport, store, account, rights and clock) with another
-    /// redirect URI (the loopback login's actual port).
+    /// A client like this one (same transport, store, account binding, rights and clock) with
+    /// another redirect URI (the loopback login's actual port).
     pub fn with_redirect_uri(&self, uri: &str) -> Result<Client, ClientError> {
         Ok(Client {
-            provider: self.provider.clone(),
+            provider: Arc::clone(&self.provider),
             config: self.config.clone().with_redirect_uri(uri)?,
             transport: Arc::clone(&self.transport),
             store: Arc::clone(&self.store),
-            key: self.key.clone(),
+            key: Arc::clone(&self.key),
+            bound: self.bound,
             rights: self.rights,
             refresh_margin_secs: self.refresh_margin_secs,
-            consecutive_401: Mutex::new(0),
             clock: Arc::clone(&self.clock),
         })
     }
 
-    /// The store key of this client's tokens.
-    pub fn key(&self) -> &StoreKey {
-        &self.key
+    /// The store key of this client's tokens (after a login for a profile that names the
+    /// account, the key of that account).
+    pub fn key(&self) -> StoreKey {
+        self.key_guard().clone()
+    }
+
+    /// The account this client's tokens are stored under.
+    pub fn account(&self) -> String {
+        self.key_guard().account.clone()
+    }
+
+    fn key_guard(&self) -> MutexGuard<'_, StoreKey> {
+        self.key.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn now(&self) -> Timestamp {
         (self.clock)()
     }
 
+    /// A fresh session with this client's provider, registration, rights, margin and account
+    /// (holding no token): for callers that drive one themselves.
+    pub fn session(&self) -> Session {
+        let mut s = Session::new(Arc::clone(&self.provider), self.config.clone());
+        if let Some(r) = self.rights {
+            s = s.with_rights(r);
+        }
+        if let Some(m) = self.refresh_margin_secs {
+            s = s.with_refresh_margin(m);
+        }
+        if self.bound {
+            s = s.with_account(self.account());
+        }
+        s
+    }
+
+    /// Sends the session's requests and waits out its back-offs until its operation ends;
+    /// returns the events.
+    fn drive(&self, s: &mut Session) -> Result<Vec<Event>, ClientError> {
+        loop {
+            while let Some((id, request)) = s.poll_transmit(self.now()) {
+                match self.transport.send(&request) {
+                    Ok(response) => s.handle_response(self.now(), id, response)?,
+                    Err(e) => s.handle_transport_error(self.now(), id, e)?,
+                }
+            }
+            if !s.is_busy() {
+                break;
+            }
+            let Some(at) = s.poll_timeout() else { break };
+            let now = self.now();
+            if at > now {
+                std::thread::sleep(Duration::from_secs(at.secs_since(now)));
+            }
+            // The wait is over whatever an injected clock says.
+            s.handle_timeout(at.max(self.now()));
+        }
+        Ok(std::iter::from_fn(|| s.poll_event()).collect())
+    }
+
     /// Starts an authorization: the URL for the user's browser and the pending authorization to
     /// keep until the callback.
     pub fn authorization_request(&self) -> Result<AuthorizationStart, ClientError> {
-        Ok(AuthorizationRequest::new(&self.provider, &self.config).build(self.now())?)
+        let mut s = self.session();
+        s.set_tokens(self.store.load(&self.key())?)?;
+        s.start_authorization(self.now())
     }
 
     /// Completes an authorization: checks the callback, exchanges the code, stores the tokens
-    /// (before returning them).
+    /// (before returning them) under the account they belong to.
     pub fn exchange(&self, pending: &mut PendingAuthorization, callback: &str) -> Result<TokenSet, ClientError> {
-        let grant = pending.handle_callback(callback, self.now())?;
-        let flow = TokenFlow::authorization_code(&self.provider, &self.config, grant)?;
-        let tokens = self.run(flow)?;
-        self.store.save(&self.key, &tokens)?;
-        *self.unauthorized_count() = 0;
+        let mut s = self.session();
+        if self.bound {
+            s.set_tokens(self.store.load(&self.key())?)?;
+        }
+        s.handle_callback(self.now(), pending, callback)?;
+        let events = self.drive(&mut s)?;
+        let tokens = outcome(&s, events)?;
+        let key = StoreKey::new(self.provider.id(), self.config.client_id(), s.account());
+        self.put_same_identity(&key, &tokens)?;
+        *self.key_guard() = key;
         Ok(tokens)
     }
 
-    /// Gets a token with the client credentials grant and stores it.
+    /// Writes `tokens` unless the entry holds another identity's token (defence in depth: the
+    /// session checked already).
+    fn put_same_identity(&self, key: &StoreKey, tokens: &TokenSet) -> Result<(), ClientError> {
+        let mut failure = None;
+        let result = self.store.update(key, &mut |current| {
+            if let Some(cur) = current.filter(|c| c.identity != tokens.identity) {
+                failure = Some(Error::IdentityMismatch(format!(
+                    "{}/{} holds a {} token; a {} token would replace it: forget it first",
+                    key.provider_id,
+                    key.account,
+                    cur.identity.as_str(),
+                    tokens.identity.as_str()
+                )));
+                return Err(abort());
+            }
+            Ok(Update::Put(Box::new(tokens.clone())))
+        });
+        finish_update(result, failure).map(|_| ())
+    }
+
+    /// Gets a token for the app itself with the client credentials grant and stores it. An
+    /// account that holds a user's token is left alone ([`Error::IdentityMismatch`]).
     pub fn client_credentials(&self, scopes: &[String]) -> Result<TokenSet, ClientError> {
-        let flow = TokenFlow::client_credentials(&self.provider, &self.config, scopes)?;
-        let tokens = self.run(flow)?;
-        self.store.save(&self.key, &tokens)?;
-        Ok(tokens)
+        let key = self.key();
+        let mut failure = None;
+        let result = self.store.update(&key, &mut |current| {
+            let attempt = (|| {
+                let mut s = self.session();
+                s.set_tokens(current.cloned())?;
+                s.client_credentials(self.now(), scopes)?;
+                let events = self.drive(&mut s)?;
+                outcome(&s, events)
+            })();
+            match attempt {
+                Ok(tokens) => Ok(Update::Put(Box::new(tokens))),
+                Err(e) => {
+                    failure = Some(e);
+                    Err(abort())
+                }
+            }
+        });
+        finish_update(result, failure)?.ok_or_else(|| self.not_authorized())
     }
 
     /// The stored token set, if any.
     pub fn stored(&self) -> Result<Option<TokenSet>, ClientError> {
-        Ok(self.store.load(&self.key)?)
+        Ok(self.store.load(&self.key())?)
+    }
+
+    fn not_authorized(&self) -> ClientError {
+        let key = self.key();
+        Error::NotAuthorized { provider: key.provider_id, account: key.account }
     }
 
     /// Refreshes now, whatever the expiry (single flight with every other caller).
     pub fn refresh(&self) -> Result<TokenSet, ClientError> {
-        self.refresh_if(|_| true)
+        self.refresh_if(|_, _| true)
     }
 
     /// A valid token set: the stored one, refreshed first when it expires within the margin.
     /// When many threads (or processes sharing a [`SqliteStore`](crate::SqliteStore)) call at
-    /// once, one refresh request is sent and the others get its result.
+    /// once, one refresh request is sent and the others get its result. A grant known to be dead
+    /// fails at once, without a request.
     pub fn access_token(&self) -> Result<TokenSet, ClientError> {
         let now = self.now();
-        let margin = self.refresh_margin_secs;
-        let current = self.store.load(&self.key)?.ok_or_else(|| self.not_authorized())?;
-        if !current.expires_within(now, margin) {
+        let current = self.store.load(&self.key())?.ok_or_else(|| self.not_authorized())?;
+        let mut s = self.session();
+        s.set_tokens(Some(current.clone()))?;
+        if let Some(reason) = current.invalidated {
+            return Err(self.reauthorization(reason, None));
+        }
+        if !s.needs_refresh(now) {
             return Ok(current);
         }
-        self.refresh_if(move |t| t.expires_within(now, margin))
+        self.refresh_if(move |s, _| s.needs_refresh(now))
     }
 
-    fn not_authorized(&self) -> ClientError {
-        ClientError::NotAuthorized { provider: self.key.provider_id.clone(), account: self.key.account.clone() }
+    fn reauthorization(
+        &self,
+        reason: ReauthorizationReason,
+        oauth: Option<Box<scopegate_core::token::OAuthError>>,
+    ) -> Error {
+        let key = self.key();
+        Error::ReauthorizationRequired { provider: key.provider_id, account: key.account, reason, oauth }
     }
 
-    /// Under the store's lock: if `due(current)`, refresh (or, for client credentials without a
-    /// refresh token, fetch a new token) and write it; else keep what another caller wrote.
-    fn refresh_if(&self, due: impl Fn(&TokenSet) -> bool) -> Result<TokenSet, ClientError> {
-        let mut failure: Option<ClientError> = None;
-        let result = self.store.update(&self.key, &mut |current| {
+    /// Under the store's lock: if `due(session, current)`, refresh and write the result; else
+    /// keep what another caller wrote. After `invalid_grant`, the store is read again before the
+    /// grant is declared dead: another process may have rotated the refresh token meanwhile.
+    fn refresh_if(&self, due: impl Fn(&Session, &TokenSet) -> bool) -> Result<TokenSet, ClientError> {
+        let key = self.key();
+        let mut failure: Option<Error> = None;
+        let mut refused: Option<Option<RefreshToken>> = None;
+        let result = self.store.update(&key, &mut |current| {
             let Some(current) = current else {
                 failure = Some(self.not_authorized());
-                return Err(UpdateAbort::from(std::io::Error::other("no token stored")));
+                return Err(abort());
             };
-            if !due(current) {
+            let mut s = self.session();
+            if let Err(e) = s.set_tokens(Some(current.clone())) {
+                failure = Some(e);
+                return Err(abort());
+            }
+            if !due(&s, current) {
                 return Ok(Update::Keep);
             }
-            let flow = if current.refresh_token.is_none() && self.provider.supports(GrantType::ClientCredentials) {
-                TokenFlow::client_credentials(&self.provider, &self.config, &current.scopes)
-            } else {
-                TokenFlow::refresh(&self.provider, &self.config, current)
-            };
-            match flow.map_err(ClientError::from).and_then(|f| self.run(f)) {
-                Ok(tokens) => Ok(Update::Put(Box::new(tokens))),
-                Err(ClientError::Flow(e)) if e.is_invalid_grant() => {
-                    failure = Some(ClientError::ReauthorizationRequired {
-                        provider: self.key.provider_id.clone(),
-                        account: self.key.account.clone(),
-                        reason: ReauthorizationReason::InvalidGrant,
-                    });
-                    Err(UpdateAbort::from(std::io::Error::other("invalid_grant")))
-                }
+            if let Err(e) = s.refresh(self.now()) {
+                // Refused without a request; a dead grant found that way is stored as such.
+                let marked = s.tokens().filter(|t| t.invalidated.is_some() && current.invalidated.is_none()).cloned();
+                failure = Some(e);
+                return match marked {
+                    Some(t) => Ok(Update::Put(Box::new(t))),
+                    None => Err(abort()),
+                };
+            }
+            let events = match self.drive(&mut s) {
+                Ok(ev) => ev,
                 Err(e) => {
-                    let shown = std::io::Error::other(e.to_string());
                     failure = Some(e);
-                    Err(UpdateAbort::from(shown))
+                    return Err(abort());
+                }
+            };
+            if events.iter().any(|e| matches!(e, Event::ReauthorizationRequired(ReauthorizationReason::InvalidGrant))) {
+                refused = Some(current.refresh_token.clone());
+            }
+            match outcome(&s, events) {
+                Ok(tokens) => Ok(Update::Put(Box::new(tokens))),
+                Err(e) => {
+                    failure = Some(e);
+                    Err(abort())
                 }
             }
         });
-        match result {
-            Ok(Some(tokens)) => Ok(tokens),
-            Ok(None) => Err(self.not_authorized()),
-            Err(UpdateError::Store(e)) => Err(e.into()),
-            Err(UpdateError::Aborted(_)) => Err(failure.unwrap_or_else(|| self.not_authorized())),
+        match (result, refused) {
+            (Err(UpdateError::Aborted(_)), Some(used)) => self.after_invalid_grant(&key, used, failure),
+            (result, _) => finish_update(result, failure)?.ok_or_else(|| self.not_authorized()),
         }
     }
 
-    /// Sends a token request, retrying only what is safe: a failure before anything was sent,
-    /// and 429/503 answers with `Retry-After`; at most 3 tries and 30 s of waiting in all.
-    fn run(&self, mut flow: TokenFlow) -> Result<TokenSet, ClientError> {
-        let request = flow.poll_transmit(self.now()).ok_or(UsageError::NotWaitingForResponse)?;
-        match self.send_with_retries(&request) {
-            Ok(response) => flow.handle_response(self.now(), response)?,
-            Err(e) => flow.handle_transport_error(self.now(), &e.to_string())?,
-        }
-        Ok(flow.poll_outcome().ok_or(UsageError::NotWaitingForResponse)??)
-    }
-
-    /// Sends `request`, again only when that is safe (see [`run`](Self::run)).
-    fn send_with_retries(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        let mut waited = Duration::ZERO;
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match self.transport.send(request) {
-                Ok(response) => {
-                    if let Some(wait) = retry_after(&response) {
-                        if tries < MAX_TRIES && waited + wait <= MAX_RETRY_WAIT {
-                            std::thread::sleep(wait);
-                            waited += wait;
-                            continue;
-                        }
-                    }
-                    return Ok(response);
-                }
-                Err(e) if !e.may_have_been_sent() && tries < MAX_TRIES => continue,
-                Err(e) => return Err(e),
+    /// The refresh token `used` was refused with `invalid_grant`. If the store now holds another
+    /// one (rotated by another process), that token set is the answer; else the grant is marked
+    /// dead in the store, so later calls fail without a request.
+    fn after_invalid_grant(
+        &self,
+        key: &StoreKey,
+        used: Option<RefreshToken>,
+        failure: Option<Error>,
+    ) -> Result<TokenSet, ClientError> {
+        let failure = failure.unwrap_or_else(|| self.reauthorization(ReauthorizationReason::InvalidGrant, None));
+        if let Some(now) = self.store.load(key)? {
+            if now.refresh_token != used && now.invalidated.is_none() {
+                return Ok(now);
             }
         }
+        let marked = self.store.update(key, &mut |current| match current {
+            Some(cur) if cur.refresh_token == used && cur.invalidated.is_none() => {
+                let mut marked = cur.clone();
+                marked.invalidated = Some(ReauthorizationReason::InvalidGrant);
+                Ok(Update::Put(Box::new(marked)))
+            }
+            _ => Ok(Update::Keep),
+        });
+        finish_update(marked, None)?;
+        Err(failure)
     }
 
     /// Forgets the stored token locally, without telling the provider (after Yotpo's uninstall
     /// webhook, say). Returns whether there was one.
     pub fn forget(&self) -> Result<bool, ClientError> {
-        *self.unauthorized_count() = 0;
-        Ok(self.store.delete(&self.key)?)
+        Ok(self.store.delete(&self.key())?)
     }
 
     /// Revokes (RFC 7009) or uninstalls (remove-application endpoint) the stored authorization,
     /// then forgets it. Runs under the store's lock, so no refresh can rotate the token meanwhile.
     /// When the provider refuses or cannot be reached, the token stays stored and the error says
-    /// why; a profile without such an endpoint gives [`UsageError::NoRevocationEndpoint`] (use
-    /// [`forget`](Self::forget)).
+    /// why; a profile without such an endpoint gives
+    /// [`UsageError::NoRevocationEndpoint`](scopegate_core::UsageError::NoRevocationEndpoint)
+    /// (use [`forget`](Self::forget)).
     pub fn revoke(&self) -> Result<Revoked, ClientError> {
+        let key = self.key();
         let mut outcome: Option<Result<Revoked, ClientError>> = None;
-        let result = self.store.update(&self.key, &mut |current| {
-            let Some(current) = current else {
-                outcome = Some(Err(self.not_authorized()));
-                return Ok(Update::Keep);
-            };
-            let attempt = RevocationFlow::new(&self.provider, &self.config, current, &self.key.account)
-                .map_err(ClientError::from)
-                .and_then(|flow| {
-                    let response = self.send_with_retries(flow.request())?;
-                    Ok(flow.handle_response(&response)?)
-                });
-            match attempt {
-                Ok(done) => {
-                    outcome = Some(Ok(done));
-                    Ok(Update::Delete)
+        let result = self.store.update(&key, &mut |current| {
+            let attempt = (|| {
+                let mut s = self.session();
+                s.set_tokens(current.cloned())?;
+                s.revoke(self.now())?;
+                let mut done = None;
+                for e in self.drive(&mut s)? {
+                    match e {
+                        Event::Revoked(r) => done = Some(r),
+                        Event::Failed(e) => return Err(e),
+                        _ => {}
+                    }
                 }
-                Err(e) => {
-                    outcome = Some(Err(e));
-                    Ok(Update::Keep)
-                }
-            }
+                done.ok_or_else(|| self.not_authorized())
+            })();
+            let delete = attempt.is_ok();
+            outcome = Some(attempt);
+            Ok(if delete { Update::Delete } else { Update::Keep })
         });
         match result {
             Err(UpdateError::Store(e)) => Err(e.into()),
-            Err(UpdateError::Aborted(_)) | Ok(_) => {
-                let out = outcome.unwrap_or_else(|| Err(self.not_authorized()));
-                if out.is_ok() {
-                    *self.unauthorized_count() = 0;
-                }
-                out
-            }
+            _ => outcome.unwrap_or_else(|| Err(self.not_authorized())),
         }
     }
 
-    /// An API call: permission pre-check (when rights are configured), bearer token (refreshed
-    /// when due), one refresh and one retry on 401, and the profile's repeated-401 rule (Yotpo:
-    /// 3 in a row ⇒ [`ClientError::ReauthorizationRequired`]).
+    /// An API call: the URL must stay inside the profile's API, the permission pre-check (when
+    /// rights are configured), bearer token (refreshed when due), one refresh and one retry on
+    /// 401, and the profile's repeated-401 rule (Yotpo: 3 in a row ⇒
+    /// [`Error::ReauthorizationRequired`]). Everything refused is refused before any I/O.
     pub fn request(&self, method: Method, path: &str, json_body: Option<&[u8]>) -> Result<HttpResponse, ClientError> {
-        let url = self.api_url(method, path)?;
+        let mut s = self.session();
+        s.api_url(method, path)?;
         let mut tokens = self.access_token()?;
+        s.set_tokens(Some(tokens.clone()))?;
         let mut retried = false;
         loop {
-            let mut req = HttpRequest::new(method, url.clone()).with_bearer(&tokens.access_token);
-            req = req.with_header("Accept", "application/json");
-            if let Some(body) = json_body {
-                req = req.with_body("application/json", body.to_vec());
+            let (id, request) = s.api_request(self.now(), method, path, json_body)?;
+            let response = self.transport.send(&request)?;
+            let status = response.status();
+            let counted = s.tokens().is_some_and(|t| t.consecutive_401 > 0);
+            if status != 401 && !(counted && (200..400).contains(&status)) {
+                return Ok(response);
             }
-            let response = self.transport.send(&req)?;
-            match self.record_status(response.status()) {
-                ApiVerdict::ReauthorizationRequired => {
-                    return Err(ClientError::ReauthorizationRequired {
-                        provider: self.key.provider_id.clone(),
-                        account: self.key.account.clone(),
-                        reason: ReauthorizationReason::RepeatedUnauthorized { count: *self.unauthorized_count() },
-                    });
-                }
-                ApiVerdict::Unauthorized { .. } if !retried && self.can_refresh(&tokens) => {
+            match self.record_status(&mut s, id, status)? {
+                NextStep::Reauthorize(reason) => return Err(self.reauthorization(reason, None)),
+                NextStep::RefreshAndRetry if !retried => {
                     retried = true;
                     let used = tokens.access_token.clone();
                     // Refresh unless another caller already replaced the token we used.
-                    tokens = self.refresh_if(move |t| t.access_token == used)?;
-                    continue;
+                    tokens = self.refresh_if(move |_, t| t.access_token == used)?;
+                    s.set_tokens(Some(tokens.clone()))?;
+                }
+                NextStep::Retry if !retried => {
+                    retried = true;
+                    tokens = self.access_token()?;
+                    s.set_tokens(Some(tokens.clone()))?;
                 }
                 _ => return Ok(response),
             }
         }
     }
 
-    /// The count of consecutive 401 answers (a poisoned lock still holds a valid count).
-    fn unauthorized_count(&self) -> std::sync::MutexGuard<'_, u32> {
-        self.consecutive_401.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn can_refresh(&self, tokens: &TokenSet) -> bool {
-        (tokens.refresh_token.is_some() && self.provider.supports(GrantType::RefreshToken))
-            || self.provider.supports(GrantType::ClientCredentials)
-    }
-
-    fn record_status(&self, status: u16) -> ApiVerdict {
-        let mut count = self.unauthorized_count();
-        match status {
-            200..=399 => {
-                *count = 0;
-                ApiVerdict::Ok
+    /// Applies an API status to the stored 401 count, under the store's lock.
+    fn record_status(
+        &self,
+        s: &mut Session,
+        id: scopegate_core::ApiRequestId,
+        status: u16,
+    ) -> Result<NextStep, ClientError> {
+        let mut step = NextStep::Done;
+        let mut failure = None;
+        let result = self.store.update(&self.key(), &mut |current| {
+            if let Err(e) = s.set_tokens(current.cloned()) {
+                failure = Some(e);
+                return Err(abort());
             }
-            401 => {
-                *count += 1;
-                match self.provider.lifecycle().reinstall_after_consecutive_401 {
-                    Some(limit) if *count >= limit => ApiVerdict::ReauthorizationRequired,
-                    _ => ApiVerdict::Unauthorized { consecutive: *count },
-                }
-            }
-            _ => ApiVerdict::Ok,
-        }
-    }
-
-    fn api_url(&self, method: Method, path: &str) -> Result<url::Url, ClientError> {
-        if let Some(rights) = self.rights.filter(|_| self.provider.has_matrix()) {
-            match self.provider.matrix().check_method(rights, method, path) {
-                Decision::Allowed(_) => {}
-                Decision::Denied { endpoint, would_allow } => {
-                    let ids = self.provider.matrix().right_ids(would_allow);
-                    return Err(ClientError::PermissionDenied {
-                        method,
-                        path: endpoint.template.clone(),
-                        would_allow: if ids.is_empty() { "none".into() } else { ids.join(", ") },
-                    });
-                }
-                Decision::UnknownEndpoint => {
-                    return Err(ClientError::UnknownEndpoint {
-                        method,
-                        path: path.split(['?', '#']).next().unwrap_or("").chars().take(200).collect(),
-                    });
-                }
-                Decision::Rejected(r) => return Err(ClientError::PathRejected(r)),
-            }
-        }
-        let invalid = |e: url::ParseError| ClientError::InvalidPath { reason: e.to_string() };
-        if path.starts_with("https://") || path.starts_with("http://") {
-            return url::Url::parse(path).map_err(invalid);
-        }
-        let api = self.provider.api().ok_or_else(|| ClientError::NoApiBase(self.provider.id().to_owned()))?;
-        // `/api/v2/version` is resolved against the host, `contact/1` against the base URL.
-        api.base_url.join(path).map_err(invalid)
+            step = s.handle_api_response(self.now(), id, status);
+            let changed = std::iter::from_fn(|| s.poll_event()).any(|e| matches!(e, Event::TokensChanged));
+            Ok(match (changed, s.tokens()) {
+                (true, Some(t)) => Update::Put(Box::new(t.clone())),
+                _ => Update::Keep,
+            })
+        });
+        finish_update(result, failure)?;
+        Ok(step)
     }
 }
 
-/// `Retry-After` of a 429/503 answer, in seconds (the HTTP-date form is not honoured).
-fn retry_after(response: &HttpResponse) -> Option<Duration> {
-    if !matches!(response.status(), 429 | 503) {
-        return None;
+/// The token set an operation produced, or the error it ended with.
+fn outcome(s: &Session, events: Vec<Event>) -> Result<TokenSet, ClientError> {
+    let mut changed = false;
+    for e in events {
+        match e {
+            Event::Failed(e) => return Err(e),
+            Event::TokensChanged => changed = true,
+            _ => {}
+        }
     }
-    let secs: u64 = response.header("retry-after")?.trim().parse().ok()?;
-    Some(Duration::from_secs(secs))
+    match (changed, s.tokens()) {
+        (true, Some(t)) => Ok(t.clone()),
+        _ => Err(scopegate_core::UsageError::NotWaitingForResponse.into()),
+    }
 }
 
-impl From<TokenResponseError> for ClientError {
-    fn from(e: TokenResponseError) -> Self {
-        ClientError::Flow(FlowError::Response(e))
+/// The result of a store update whose closure may have kept its own error in `failure`.
+fn finish_update(
+    result: Result<Option<TokenSet>, UpdateError>,
+    failure: Option<Error>,
+) -> Result<Option<TokenSet>, ClientError> {
+    match (result, failure) {
+        (Err(UpdateError::Store(e)), _) => Err(e.into()),
+        (_, Some(e)) => Err(e),
+        (Ok(t), None) => Ok(t),
+        (Err(UpdateError::Aborted(a)), None) => Err(Error::Store(scopegate_core::StoreError::Backend {
+            path: String::new(),
+            reason: format!("update aborted: {}", a.0),
+        })),
     }
 }

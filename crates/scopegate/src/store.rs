@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use scopegate_core::secret::{AccessToken, AuthorizationCode, RefreshToken};
 use scopegate_core::time::Timestamp;
-use scopegate_core::token::TokenSet;
+use scopegate_core::token::{Identity, TokenSet};
 
 /// Which token set: one per provider, client and account.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,39 +36,7 @@ impl StoreKey {
     }
 }
 
-/// A store could not do what was asked.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The database or file failed.
-    #[error("token store {path}: {reason}")]
-    Backend {
-        /// The store's location.
-        path: String,
-        /// What failed (never a token value).
-        reason: String,
-    },
-    /// The stored data cannot be read back (corrupt, or written by a newer version).
-    #[error("token store {path}: stored data for {key} is unreadable: {reason}")]
-    Corrupt {
-        /// The store's location.
-        path: String,
-        /// `provider/client/account`.
-        key: String,
-        /// Why.
-        reason: String,
-    },
-    /// The database was written by a newer scopegate (schema version above ours).
-    #[error("token store {path}: schema version {found} is newer than this scopegate understands ({supported})")]
-    NewerSchema {
-        /// The store's location.
-        path: String,
-        /// Version found.
-        found: i64,
-        /// Highest version supported.
-        supported: i64,
-    },
-}
+pub use scopegate_core::StoreError;
 
 /// What an [`update`](TokenStore::update) closure decided.
 #[derive(Debug)]
@@ -204,8 +172,12 @@ impl TokenStore for MemoryStore {
 // ---------------------------------------------------------------------------------------------
 
 /// Highest schema version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
-
+///
+/// - 1: one column per token set field;
+/// - 2: the token set as the core's versioned JSON ([`TokenSet::to_json`]), the same bytes every
+///   store and binding keeps; version-1 rows are converted on open (they predate identities:
+///   they are read as a user's tokens, the safe reading, which is never replaced by the app's).
+pub const SCHEMA_VERSION: i64 = 2;
 /// A SQLite file (bundled SQLite): the embedded default, shared safely between processes.
 ///
 /// WAL mode; the file is created with mode 0600; every write is one `BEGIN IMMEDIATE`
@@ -265,111 +237,130 @@ impl SqliteStore {
         if version > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema { path: self.shown(), found: version, supported: SCHEMA_VERSION });
         }
-        if version < 1 {
+        if version < 2 {
             tx.execute_batch(
-                "CREATE TABLE IF NOT EXISTS tokens (
+                "CREATE TABLE IF NOT EXISTS token_sets (
                     provider_id TEXT NOT NULL,
                     client_id TEXT NOT NULL,
                     account TEXT NOT NULL,
-                    access_token TEXT NOT NULL,
-                    refresh_token TEXT,
-                    token_type TEXT NOT NULL,
-                    scopes TEXT NOT NULL,
-                    issued_at INTEGER NOT NULL,
-                    expires_at INTEGER,
-                    refresh_expires_at INTEGER,
-                    redirect_uri TEXT,
-                    authorization_code TEXT,
-                    params TEXT NOT NULL,
+                    data TEXT NOT NULL,
                     updated_at INTEGER NOT NULL,
                     PRIMARY KEY (provider_id, client_id, account)
-                );
-                PRAGMA user_version = 1;",
+                );",
             )
             .map_err(|e| self.backend(e))?;
+        }
+        if version == 1 {
+            for (key, tokens) in self.read_v1(&tx)? {
+                self.write(&tx, &key, &tokens)?;
+            }
+            tx.execute_batch("DROP TABLE tokens;").map_err(|e| self.backend(e))?;
+        }
+        if version < 2 {
+            tx.execute_batch("PRAGMA user_version = 2;").map_err(|e| self.backend(e))?;
         }
         tx.commit().map_err(|e| self.backend(e))
     }
 
-    fn read(&self, conn: &rusqlite::Connection, key: &StoreKey) -> Result<Option<TokenSet>, StoreError> {
-        let row = conn.query_row(
-            "SELECT access_token, refresh_token, token_type, scopes, issued_at, expires_at, refresh_expires_at,
-                    redirect_uri, authorization_code, params
-             FROM tokens WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3",
-            rusqlite::params![key.provider_id, key.client_id, key.account],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
-                    r.get::<_, Option<i64>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                    r.get::<_, Option<String>>(8)?,
-                    r.get::<_, String>(9)?,
-                ))
-            },
-        );
-        let (at, rt, tt, scopes, issued, exp, rexp, redirect, code, params) = match row {
-            Ok(r) => r,
-            Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
-            Err(e) => return Err(self.backend(e)),
-        };
-        let corrupt = |reason: &str| StoreError::Corrupt {
+    fn corrupt(&self, key: &StoreKey, reason: &str) -> StoreError {
+        StoreError::Corrupt {
             path: self.shown(),
             key: format!("{}/{}/{}", key.provider_id, key.client_id, key.account),
             reason: reason.to_owned(),
-        };
-        let ts = |v: i64| u64::try_from(v).map(Timestamp::from_unix_secs).map_err(|_| corrupt("negative timestamp"));
-        let params: BTreeMap<String, String> =
-            serde_json::from_str(&params).map_err(|_| corrupt("params are not a json object of strings"))?;
-        Ok(Some(TokenSet {
-            provider_id: key.provider_id.clone(),
-            access_token: AccessToken::new(at),
-            refresh_token: rt.map(RefreshToken::new),
-            token_type: tt,
-            scopes: scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-            issued_at: ts(issued)?,
-            expires_at: exp.map(ts).transpose()?,
-            refresh_expires_at: rexp.map(ts).transpose()?,
-            redirect_uri: redirect,
-            authorization_code: code.map(AuthorizationCode::new),
-            params,
-        }))
+        }
     }
 
-    fn write(&self, tx: &rusqlite::Transaction<'_>, key: &StoreKey, t: &TokenSet) -> Result<(), StoreError> {
-        let secs = |t: Timestamp| i64::try_from(t.as_unix_secs()).unwrap_or(i64::MAX);
-        let params = serde_json::to_string(&t.params).map_err(|e| self.backend(e))?;
+    /// Every row of a version-1 database, as token sets.
+    fn read_v1(&self, conn: &rusqlite::Connection) -> Result<Vec<(StoreKey, TokenSet)>, StoreError> {
+        type Row = (String, String, String, String, Option<String>, String, String, i64, Option<i64>, Option<i64>);
+        type Row2 = (Option<String>, Option<String>, String);
+        let mut stmt = conn
+            .prepare(
+                "SELECT provider_id, client_id, account, access_token, refresh_token, token_type, scopes, issued_at,
+                        expires_at, refresh_expires_at, redirect_uri, authorization_code, params FROM tokens",
+            )
+            .map_err(|e| self.backend(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let a: Row = (
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                );
+                let b: Row2 = (r.get(10)?, r.get(11)?, r.get(12)?);
+                Ok((a, b))
+            })
+            .map_err(|e| self.backend(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let ((provider, client, account, at, rt, tt, scopes, issued, exp, rexp), (redirect, code, params)) =
+                row.map_err(|e| self.backend(e))?;
+            let key = StoreKey::new(provider, client, account);
+            let ts = |v: i64| {
+                u64::try_from(v).map(Timestamp::from_unix_secs).map_err(|_| self.corrupt(&key, "negative timestamp"))
+            };
+            let params: BTreeMap<String, String> = serde_json::from_str(&params)
+                .map_err(|_| self.corrupt(&key, "params are not a json object of strings"))?;
+            let tokens = TokenSet {
+                provider_id: key.provider_id.clone(),
+                identity: Identity::User,
+                access_token: AccessToken::new(at),
+                refresh_token: rt.map(RefreshToken::new),
+                token_type: tt,
+                scopes: scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                issued_at: ts(issued)?,
+                expires_at: exp.map(ts).transpose()?,
+                refresh_expires_at: rexp.map(ts).transpose()?,
+                redirect_uri: redirect,
+                authorization_code: code.map(AuthorizationCode::new),
+                params,
+                consecutive_401: 0,
+                invalidated: None,
+            };
+            out.push((key, tokens));
+        }
+        Ok(out)
+    }
+
+    fn read(&self, conn: &rusqlite::Connection, key: &StoreKey) -> Result<Option<TokenSet>, StoreError> {
+        let row = conn.query_row(
+            "SELECT data FROM token_sets WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3",
+            rusqlite::params![key.provider_id, key.client_id, key.account],
+            |r| r.get::<_, String>(0),
+        );
+        let data = match row {
+            Ok(d) => zeroize::Zeroizing::new(d),
+            Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
+            Err(e) => return Err(self.backend(e)),
+        };
+        let tokens = TokenSet::from_json(&data).map_err(|e| self.corrupt(key, &e.to_string()))?;
+        if tokens.provider_id != key.provider_id {
+            return Err(self.corrupt(key, "the token set belongs to another provider"));
+        }
+        Ok(Some(tokens))
+    }
+
+    fn write(&self, tx: &rusqlite::Connection, key: &StoreKey, t: &TokenSet) -> Result<(), StoreError> {
+        let data = zeroize::Zeroizing::new(t.to_json());
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         tx.execute(
-            "INSERT INTO tokens (provider_id, client_id, account, access_token, refresh_token, token_type, scopes,
-                                 issued_at, expires_at, refresh_expires_at, redirect_uri, authorization_code, params,
-                                 updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            "INSERT INTO token_sets (provider_id, client_id, account, data, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (provider_id, client_id, account) DO UPDATE SET
-                access_token = excluded.access_token, refresh_token = excluded.refresh_token,
-                token_type = excluded.token_type, scopes = excluded.scopes, issued_at = excluded.issued_at,
-                expires_at = excluded.expires_at, refresh_expires_at = excluded.refresh_expires_at,
-                redirect_uri = excluded.redirect_uri, authorization_code = excluded.authorization_code,
-                params = excluded.params, updated_at = excluded.updated_at",
+                data = excluded.data, updated_at = excluded.updated_at",
             rusqlite::params![
                 key.provider_id,
                 key.client_id,
                 key.account,
-                t.access_token.expose_secret(),
-                t.refresh_token.as_ref().map(|r| r.expose_secret()),
-                t.token_type,
-                t.scopes.join(" "),
-                secs(t.issued_at),
-                t.expires_at.map(secs),
-                t.refresh_expires_at.map(secs),
-                t.redirect_uri,
-                t.authorization_code.as_ref().map(|c| c.expose_secret()),
-                params,
-                i64::try_from(now).unwrap_or(i64::MAX),
+                data.as_str(),
+                i64::try_from(now).unwrap_or(i64::MAX)
             ],
         )
         .map_err(|e| self.backend(e))?;
@@ -418,7 +409,7 @@ impl TokenStore for SqliteStore {
             }
             Update::Delete => {
                 tx.execute(
-                    "DELETE FROM tokens WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3",
+                    "DELETE FROM token_sets WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3",
                     rusqlite::params![key.provider_id, key.client_id, key.account],
                 )
                 .map_err(|e| self.backend(e))?;
@@ -432,7 +423,7 @@ impl TokenStore for SqliteStore {
     fn keys(&self) -> Result<Vec<StoreKey>, StoreError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let mut stmt = conn
-            .prepare("SELECT provider_id, client_id, account FROM tokens ORDER BY 1, 2, 3")
+            .prepare("SELECT provider_id, client_id, account FROM token_sets ORDER BY 1, 2, 3")
             .map_err(|e| self.backend(e))?;
         let rows = stmt
             .query_map([], |r| {

@@ -200,7 +200,7 @@ fn every_flow_with_client_secret_basic_and_post() {
         // Refresh with rotation: a new refresh token, the old one refused by the server.
         let second = c.refresh().unwrap();
         assert_ne!(second.refresh_token, first.refresh_token, "rotated");
-        assert_eq!(store.load(c.key()).unwrap(), Some(second.clone()), "stored");
+        assert_eq!(store.load(&c.key()).unwrap(), Some(second.clone()), "stored");
         let err = raw_refresh(&provider, creds, &first).unwrap_err();
         assert!(err.is_invalid_grant(), "{err}");
         assert_eq!(me(&c)["client_id"], creds.0);
@@ -372,7 +372,7 @@ fn four_processes_sharing_one_sqlite_store_make_one_refresh() {
     assert_ne!(tokens[0], first.access_token.expose_secret());
     assert_eq!(server.stat("refreshes"), 1, "exactly one refresh request");
     assert_eq!(server.stat("invalid_grant"), 0);
-    let stored = store.load(c.key()).unwrap().unwrap();
+    let stored = store.load(&c.key()).unwrap().unwrap();
     assert_eq!(stored.access_token.expose_secret(), tokens[0]);
 }
 
@@ -424,12 +424,12 @@ fn sigkill_in_a_refresh_loop_never_corrupts_the_store() {
         let keys = store.keys().unwrap();
         assert_eq!(keys.len(), 1, "round {round}: one token set");
         let c = client(Provider::from_file(&profile).unwrap(), BASIC_CLIENT, store.clone());
-        let stored = store.load(c.key()).unwrap().expect("a token set");
+        let stored = store.load(&c.key()).unwrap().expect("a token set");
         assert_eq!(stored.provider_id, "authlib");
         assert!(stored.refresh_token.is_some());
         // The server accepts the stored refresh token (through the client, which stores the next).
         let next = c.refresh().unwrap_or_else(|e| panic!("round {round}: server refused the stored token: {e}"));
-        assert_eq!(store.load(c.key()).unwrap(), Some(next));
+        assert_eq!(store.load(&c.key()).unwrap(), Some(next));
     }
     let stats = server.stats();
     assert_eq!(stats["invalid_grant"], 0, "{stats}");

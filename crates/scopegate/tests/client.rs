@@ -150,7 +150,7 @@ fn exchange_stores_and_a_valid_token_needs_no_network() {
     let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
     let (fake, client, _) = setup("yuvo", store.clone());
     let t = login(&client);
-    assert_eq!(store.load(client.key()).unwrap(), Some(t.clone()), "stored before returning");
+    assert_eq!(store.load(&client.key()).unwrap(), Some(t.clone()), "stored before returning");
     assert_eq!(client.access_token().unwrap(), t);
     assert_eq!(fake.token_requests.load(Ordering::SeqCst), 1);
 }
@@ -215,7 +215,10 @@ fn invalid_grant_asks_for_reauthorization_and_keeps_the_stored_token() {
         Err(ClientError::ReauthorizationRequired { reason: ReauthorizationReason::InvalidGrant, .. }) => {}
         other => panic!("{other:?}"),
     }
-    assert_eq!(client.stored().unwrap(), Some(t), "nothing already stored is lost");
+    // Nothing already stored is lost; the dead grant is marked, so later calls fail locally.
+    let mut marked = t;
+    marked.invalidated = Some(ReauthorizationReason::InvalidGrant);
+    assert_eq!(client.stored().unwrap(), Some(marked), "nothing already stored is lost");
 }
 
 #[test]
@@ -265,7 +268,9 @@ fn a_401_gets_one_refresh_and_one_retry() {
 
 #[test]
 fn yotpo_three_401s_ask_for_reinstall() {
-    let (fake, client, _) = setup("yotpo", Arc::new(MemoryStore::new()));
+    // The Yotpo document names no API host: the token goes only where a profile's [api] says.
+    let (fake, client, _) =
+        setup_with("yotpo", "[api]\nbase_url = \"https://api.yotpo.test\"\n", Arc::new(MemoryStore::new()));
     let t = login(&client);
     assert_eq!(t.params.get("app_key").map(String::as_str), Some("STORE42"));
     fake.api_script.lock().unwrap().extend([401, 401, 401]);
@@ -420,5 +425,7 @@ fn token_endpoint_error_paths() {
     // invalid_grant: re-authorization, token kept for inspection.
     fake.token_script.lock().unwrap().push(Ok(HttpResponse::new(400, r#"{"error":"invalid_grant"}"#)));
     assert!(matches!(client.access_token(), Err(ClientError::ReauthorizationRequired { .. })));
-    assert_eq!(client.stored().unwrap(), Some(t));
+    let mut marked = t;
+    marked.invalidated = Some(ReauthorizationReason::InvalidGrant);
+    assert_eq!(client.stored().unwrap(), Some(marked), "kept, marked dead");
 }

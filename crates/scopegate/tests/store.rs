@@ -32,6 +32,9 @@ fn tokens(n: u32) -> TokenSet {
         redirect_uri: Some("https://app.example/cb".into()),
         authorization_code: Some(AuthorizationCode::new("CODE")),
         params,
+        identity: Identity::User,
+        consecutive_401: n % 3,
+        invalidated: (n == 3).then_some(ReauthorizationReason::RepeatedUnauthorized { count: 3 }),
     }
 }
 
@@ -80,7 +83,10 @@ fn sqlite_file_is_private_and_in_wal_mode() {
     assert_eq!(rusqlite_journal_mode(&path), "wal");
     // schema version recorded
     let conn = rusqlite::Connection::open(&path).unwrap();
-    assert_eq!(conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+    assert_eq!(
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(),
+        scopegate::store::SCHEMA_VERSION
+    );
 }
 
 fn rusqlite_journal_mode(path: &std::path::Path) -> String {
@@ -95,7 +101,7 @@ fn sqlite_refuses_a_newer_schema() {
     // pretend a newer scopegate wrote it
     set_user_version(&path, 99);
     match SqliteStore::open(&path) {
-        Err(StoreError::NewerSchema { found: 99, supported: 1, .. }) => {}
+        Err(StoreError::NewerSchema { found: 99, supported: scopegate::store::SCHEMA_VERSION, .. }) => {}
         other => panic!("{other:?}"),
     }
 }
@@ -187,9 +193,52 @@ fn unreadable_rows_are_an_error_not_a_silent_none() {
     let store = SqliteStore::open(&path).unwrap();
     store.save(&key(), &tokens(1)).unwrap();
     drop(store);
-    rusqlite::Connection::open(&path).unwrap().execute_batch("UPDATE tokens SET params = 'not json';").unwrap();
+    rusqlite::Connection::open(&path).unwrap().execute_batch("UPDATE token_sets SET data = 'not json';").unwrap();
     let store = SqliteStore::open(&path).unwrap();
     let err = store.load(&key()).unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     assert!(!err.to_string().contains("AT1"), "no token value in errors: {err}");
+}
+
+/// A database written by schema version 1 (a column per field) is converted on open, and its
+/// rows read as a user's tokens (they predate identities; a user's token is never replaced by
+/// the app's, the safe reading).
+#[test]
+fn a_version_1_database_is_migrated() {
+    let path = temp_path("v1");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE tokens (
+            provider_id TEXT NOT NULL, client_id TEXT NOT NULL, account TEXT NOT NULL,
+            access_token TEXT NOT NULL, refresh_token TEXT, token_type TEXT NOT NULL, scopes TEXT NOT NULL,
+            issued_at INTEGER NOT NULL, expires_at INTEGER, refresh_expires_at INTEGER, redirect_uri TEXT,
+            authorization_code TEXT, params TEXT NOT NULL, updated_at INTEGER NOT NULL,
+            PRIMARY KEY (provider_id, client_id, account));
+         INSERT INTO tokens VALUES ('yespo', 'client-1', 'default', 'AT1', 'RT1', 'Bearer', 'UseRestApi x',
+            1800000000, 1800003600, NULL, 'https://app.example/cb', 'CODE', '{\"app_key\":\"STORE42\"}', 1);
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(&path).unwrap();
+    let mut want = tokens(1);
+    want.consecutive_401 = 0;
+    assert_eq!(store.load(&key()).unwrap(), Some(want));
+    assert_eq!(store.keys().unwrap(), vec![key()]);
+    let version: i64 =
+        rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, scopegate::store::SCHEMA_VERSION);
+}
+
+/// Every field of a token set survives the store, the lifecycle state included.
+#[test]
+fn the_lifecycle_state_is_stored() {
+    let path = temp_path("state");
+    let store = SqliteStore::open(&path).unwrap();
+    store.save(&key(), &tokens(3)).unwrap();
+    drop(store);
+    let got = SqliteStore::open(&path).unwrap().load(&key()).unwrap().unwrap();
+    assert_eq!(got.invalidated, Some(ReauthorizationReason::RepeatedUnauthorized { count: 3 }));
+    assert_eq!(got.consecutive_401, 0);
+    assert_eq!(got, tokens(3));
 }

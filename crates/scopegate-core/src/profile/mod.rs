@@ -156,6 +156,10 @@ pub struct ApiConfig {
     pub extra_base_urls: Vec<Url>,
     /// The verification call, when the provider documents one.
     pub verify: Option<VerifyCall>,
+    /// Other origins (`https://files.example.com`) the bearer token may be sent to, by the
+    /// profile's explicit opt-in (`[api] send_token_to`). Without it, the token goes only to the
+    /// origins and base paths of `base_url` and `extra_base_urls`.
+    pub send_token_to: Vec<Url>,
 }
 
 /// Lifecycle rules of a provider.
@@ -207,6 +211,8 @@ pub struct Provider {
     loopback_any_port: bool,
     keep_callback_params: Vec<String>,
     require_callback_params: Vec<String>,
+    account_param: Option<String>,
+    authorization_params: Vec<(String, String)>,
     token_url: Option<Url>,
     token_url_hint: Option<String>,
     client_auth: ClientAuth,
@@ -265,6 +271,16 @@ impl Provider {
     /// Callback parameters that must be present (Yotpo: `app_key`).
     pub fn require_callback_params(&self) -> &[String] {
         &self.require_callback_params
+    }
+    /// The callback parameter that names the account the tokens belong to (`[callback] account`;
+    /// Yotpo: `app_key`, the merchant's store). Token sets are stored under its value.
+    pub fn account_param(&self) -> Option<&str> {
+        self.account_param.as_deref()
+    }
+    /// Extra parameters sent on the authorization request (`[authorization.extra_params]`, e.g.
+    /// `prompt = "consent"`), in name order.
+    pub fn authorization_params(&self) -> &[(String, String)] {
+        &self.authorization_params
     }
     /// The token endpoint, when known.
     pub fn token_url(&self) -> Option<&Url> {

@@ -31,6 +31,7 @@ pub(super) struct RawAuthorization {
     pub(super) pkce: Option<String>,
     pub(super) scopes: Option<Vec<String>>,
     pub(super) max_age_secs: Option<u64>,
+    pub(super) extra_params: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -38,6 +39,7 @@ pub(super) struct RawAuthorization {
 pub(super) struct RawCallback {
     pub(super) keep: Option<Vec<String>>,
     pub(super) require: Option<Vec<String>>,
+    pub(super) account: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,6 +68,7 @@ pub(super) struct RawApi {
     pub(super) base_url: Option<String>,
     pub(super) extra_base_urls: Option<Vec<String>>,
     pub(super) verify: Option<String>,
+    pub(super) send_token_to: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -127,6 +127,30 @@ impl Validator<'_> {
                 ));
             }
         }
+        let mut authorization_params = Vec::new();
+        for (name, value) in a.extra_params.unwrap_or_default() {
+            let field = format!("authorization.extra_params.{name}");
+            self.param_name(&field, &name)?;
+            const OWN: [&str; 7] = [
+                "response_type",
+                "client_id",
+                "redirect_uri",
+                "scope",
+                "state",
+                "code_challenge",
+                "code_challenge_method",
+            ];
+            if OWN.contains(&name.as_str()) {
+                return Err(invalid(o, &field, format!("the authorization request already sends `{name}`")));
+            }
+            if value.chars().any(char::is_control) || value.len() > 1024 {
+                return Err(invalid(o, &field, "must be at most 1024 characters without control characters"));
+            }
+            if matches!(authorization, AuthorizationEndpoint::InstallLink(_)) {
+                return Err(invalid(o, &field, "an install link takes no extra parameters"));
+            }
+            authorization_params.push((name, value));
+        }
         let pending_max_age_secs = a.max_age_secs.unwrap_or(DEFAULT_PENDING_MAX_AGE_SECS);
         if pending_max_age_secs == 0 {
             return Err(invalid(o, "authorization.max_age_secs", "must be positive"));
@@ -148,6 +172,16 @@ impl Validator<'_> {
                     o,
                     format!("callback.require[{i}]"),
                     format!("`{p}` must also be listed in callback.keep"),
+                ));
+            }
+        }
+        let account_param = cb.account;
+        if let Some(p) = &account_param {
+            if !require_callback_params.contains(p) {
+                return Err(invalid(
+                    o,
+                    "callback.account",
+                    format!("`{p}` must also be listed in callback.keep and callback.require"),
                 ));
             }
         }
@@ -241,7 +275,16 @@ impl Validator<'_> {
                         Some(VerifyCall { method, url: self.url("api.verify", u.trim())? })
                     }
                 };
-                Some(ApiConfig { base_url, extra_base_urls, verify })
+                let mut send_token_to = Vec::new();
+                for (i, u) in api.send_token_to.unwrap_or_default().iter().enumerate() {
+                    let field = format!("api.send_token_to[{i}]");
+                    let url = self.url(&field, u)?;
+                    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+                        return Err(invalid(o, &field, "must be an origin only: scheme://host[:port]"));
+                    }
+                    send_token_to.push(url);
+                }
+                Some(ApiConfig { base_url, extra_base_urls, verify, send_token_to })
             }
         };
 
@@ -277,6 +320,8 @@ impl Validator<'_> {
             loopback_any_port: a.loopback_any_port.unwrap_or(false),
             keep_callback_params,
             require_callback_params,
+            account_param,
+            authorization_params,
             token_url,
             token_url_hint,
             client_auth,

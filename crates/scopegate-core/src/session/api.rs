@@ -1,0 +1,214 @@
+//! API requests: where the bearer token may go, the permission pre-check, and the 401 rules.
+
+use url::Url;
+
+use super::{Event, Session};
+use crate::error::{Error, UsageError};
+use crate::http::HttpRequest;
+use crate::lifecycle::{ApiVerdict, ReauthorizationReason, TokenState};
+use crate::matrix::Decision;
+use crate::method::Method;
+use crate::time::Timestamp;
+
+/// Identifies an API request made by [`Session::api_request`], to hand its status back with
+/// [`Session::handle_api_response`]. It remembers which access token the request carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ApiRequestId {
+    generation: u64,
+}
+
+/// What to do after an API answer ([`Session::handle_api_response`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NextStep {
+    /// Hand the answer to the caller.
+    Done,
+    /// A 401 below the profile's limit: refresh ([`Session::refresh`]), then send the request
+    /// again, once.
+    RefreshAndRetry,
+    /// A 401 for an access token that has been replaced meanwhile: send the request again with
+    /// the current one.
+    Retry,
+    /// Only a new authorization helps (Yotpo: the third 401 in a row means re-install).
+    Reauthorize(ReauthorizationReason),
+}
+
+/// Longest URL quoted in an error.
+const SHOWN_URL_CHARS: usize = 120;
+
+/// A URL as an error may quote it: no user info, no query, no fragment, truncated.
+fn shown(url: &Url) -> String {
+    let mut s = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    if let Some(p) = url.port() {
+        s.push_str(&format!(":{p}"));
+    }
+    s.push_str(url.path());
+    s.chars().take(SHOWN_URL_CHARS).collect()
+}
+
+fn shown_text(path: &str) -> String {
+    path.split(['?', '#']).next().unwrap_or("").chars().filter(|c| !c.is_control()).take(SHOWN_URL_CHARS).collect()
+}
+
+impl Session {
+    /// The request for an API call with the held access token as a bearer token, or a typed
+    /// refusal before any I/O:
+    ///
+    /// - the URL must stay inside the profile's API ([`Error::OriginRefused`]): `path` is a path
+    ///   under the API base (`contact/42`), an absolute path (`/api/v2/version`) or a full URL;
+    ///   scheme-relative `//host`, backslashes and user info are refused, whatever the rights;
+    /// - with rights set ([`with_rights`](Self::with_rights)), the profile's matrix must allow it;
+    /// - a token must be held and usable: [`Error::NotAuthorized`],
+    ///   [`Error::ReauthorizationRequired`], or [`Error::TokenExpired`] (refresh first).
+    ///
+    /// `json_body` is sent as `application/json`. Hand the answer's status to
+    /// [`handle_api_response`](Self::handle_api_response).
+    pub fn api_request(
+        &mut self,
+        now: Timestamp,
+        method: Method,
+        path: &str,
+        json_body: Option<&[u8]>,
+    ) -> Result<(ApiRequestId, HttpRequest), Error> {
+        let url = self.api_url(method, path)?;
+        let Some(c) = &self.conn else { return Err(self.not_authorized()) };
+        match c.state(now) {
+            TokenState::Active => {}
+            TokenState::Revoked => return Err(self.not_authorized()),
+            TokenState::ReauthorizationRequired(reason) => {
+                self.invalidate(reason);
+                return Err(self.reauthorization(reason));
+            }
+            TokenState::Expired if c.renewable(&self.provider) => {
+                return Err(Error::TokenExpired {
+                    provider: self.provider.id().to_owned(),
+                    account: self.account().to_owned(),
+                });
+            }
+            TokenState::Expired => {
+                self.invalidate(ReauthorizationReason::NoRefreshToken);
+                return Err(self.reauthorization(ReauthorizationReason::NoRefreshToken));
+            }
+        }
+        let mut request = HttpRequest::new(method, url)
+            .with_bearer(&c.tokens().access_token)
+            .with_header("Accept", "application/json");
+        if let Some(body) = json_body {
+            request = request.with_body("application/json", body.to_vec());
+        }
+        Ok((ApiRequestId { generation: self.generation }, request))
+    }
+
+    /// The status of the answer to an API request: counts 401s (Yotpo's repeated-401 rule) and
+    /// says what to do next. A changed count is reported by [`Event::TokensChanged`] (it is
+    /// stored with the tokens).
+    pub fn handle_api_response(&mut self, now: Timestamp, id: ApiRequestId, status: u16) -> NextStep {
+        let _ = now;
+        let generation = self.generation;
+        let renewable = self.conn.as_ref().is_some_and(|c| c.renewable(&self.provider));
+        let Some(c) = &mut self.conn else { return NextStep::Done };
+        if id.generation != generation {
+            return if status == 401 { NextStep::Retry } else { NextStep::Done };
+        }
+        let before = (c.tokens().consecutive_401, c.tokens().invalidated);
+        let verdict = c.record_api_status(status);
+        let after = (c.tokens().consecutive_401, c.tokens().invalidated);
+        if before != after {
+            self.events.push_back(Event::TokensChanged);
+        }
+        match verdict {
+            ApiVerdict::Ok => NextStep::Done,
+            ApiVerdict::Unauthorized { .. } if renewable => NextStep::RefreshAndRetry,
+            ApiVerdict::Unauthorized { .. } => NextStep::Done,
+            ApiVerdict::ReauthorizationRequired => {
+                let reason = after.1.unwrap_or(ReauthorizationReason::RepeatedUnauthorized { count: after.0 });
+                if before.1.is_none() {
+                    self.events.push_back(Event::ReauthorizationRequired(reason));
+                }
+                NextStep::Reauthorize(reason)
+            }
+        }
+    }
+
+    /// The URL of an API call, checked: inside the profile's API, and allowed by the rights.
+    pub fn api_url(&self, method: Method, path: &str) -> Result<Url, Error> {
+        let refuse = |reason: &str| Error::OriginRefused { url: shown_text(path), reason: reason.to_owned() };
+        if path.contains('\\') {
+            return Err(refuse("the path contains a backslash"));
+        }
+        if path.starts_with("//") {
+            return Err(refuse("a scheme-relative url (`//host`) would leave the api"));
+        }
+        if path.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(refuse("the path contains spaces or control characters"));
+        }
+        if let Some(rights) = self.rights.filter(|_| self.provider.has_matrix()) {
+            match self.provider.matrix().check_method(rights, method, path) {
+                Decision::Allowed(_) => {}
+                Decision::Denied { endpoint, would_allow } => {
+                    let ids = self.provider.matrix().right_ids(would_allow);
+                    return Err(Error::PermissionDenied {
+                        method,
+                        path: endpoint.template.clone(),
+                        would_allow: if ids.is_empty() { "none".into() } else { ids.join(", ") },
+                    });
+                }
+                Decision::UnknownEndpoint => {
+                    return Err(Error::UnknownEndpoint { method, path: shown_text(path) });
+                }
+                Decision::Rejected(r) => return Err(Error::PathRejected(r)),
+            }
+        }
+        let api =
+            self.provider.api().ok_or_else(|| UsageError::NoApiBase { provider: self.provider.id().to_owned() })?;
+        let has_scheme = path.split_once(':').is_some_and(|(scheme, _)| {
+            !scheme.is_empty()
+                && !scheme.contains('/')
+                && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        });
+        let mut url = if has_scheme {
+            Url::parse(path).map_err(|e| refuse(&format!("not a url: {e}")))?
+        } else {
+            // `/api/v2/version` is resolved against the host, `contact/1` against the base URL.
+            api.base_url.join(path).map_err(|e| refuse(&format!("not a path: {e}")))?
+        };
+        url.set_fragment(None);
+        self.check_api_origin(&url)?;
+        Ok(url)
+    }
+
+    /// Whether the bearer token may go to `url`: an origin and base path of the profile's API,
+    /// or an origin the profile opted into with `[api] send_token_to`.
+    fn check_api_origin(&self, url: &Url) -> Result<(), Error> {
+        let refuse = |reason: String| Error::OriginRefused { url: shown(url), reason };
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(refuse("the url carries user info".into()));
+        }
+        let Some(api) = self.provider.api() else {
+            return Err(UsageError::NoApiBase { provider: self.provider.id().to_owned() }.into());
+        };
+        let same_origin = |base: &Url| {
+            base.scheme() == url.scheme()
+                && base.host() == url.host()
+                && base.port_or_known_default() == url.port_or_known_default()
+        };
+        let bases = std::iter::once(&api.base_url).chain(&api.extra_base_urls);
+        for base in bases.clone() {
+            if same_origin(base) {
+                let prefix = base.path();
+                let path = url.path();
+                if path.starts_with(prefix) || path == prefix.trim_end_matches('/') {
+                    return Ok(());
+                }
+            }
+        }
+        if api.send_token_to.iter().any(same_origin) {
+            return Ok(());
+        }
+        let allowed: Vec<String> = bases
+            .map(Url::to_string)
+            .chain(api.send_token_to.iter().map(|o| o.origin().ascii_serialization()))
+            .collect();
+        Err(refuse(format!("it is outside the profile's api ({})", allowed.join(", "))))
+    }
+}
