@@ -31,15 +31,19 @@ pub(crate) fn authorize(shared: &Shared, provider: &str, req: &Req) -> Answer {
             state.as_deref(),
         ));
     }
+    // PKCE (RFC 7636): a challenge is remembered with the code and verified at the token
+    // endpoint; S256 only; in strict mode it is required.
+    let refuse = |description: &str| {
+        Answer::redirect(with_params(
+            &redirect_uri,
+            &[("error", "invalid_request"), ("error_description", description)],
+            state.as_deref(),
+        ))
+    };
     let challenge = match (req.q("code_challenge"), req.q("code_challenge_method")) {
         (Some(c), Some("S256")) => Some(c.to_owned()),
-        (Some(_), _) => {
-            return Answer::redirect(with_params(
-                &redirect_uri,
-                &[("error", "invalid_request"), ("error_description", "only S256 is supported")],
-                state.as_deref(),
-            ));
-        }
+        (Some(_), _) => return refuse("only S256 is supported"),
+        (None, _) if st.strict => return refuse("code_challenge is required (PKCE with S256)"),
         (None, _) => None,
     };
     let pending =

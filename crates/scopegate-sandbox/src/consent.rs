@@ -3,7 +3,7 @@
 
 use crate::authorize::with_params;
 use crate::server::{Answer, Req, escape};
-use crate::state::{Code, Pending, Shared, State, now, random};
+use crate::state::{Code, Pending, Shared, State, random};
 use crate::{Consent, SANDBOX_COMPANY, SANDBOX_STORE};
 
 /// What happens to an authorization request, by the consent mode.
@@ -68,7 +68,7 @@ fn approve(st: &mut State, p: Pending, app_key: Option<String>) -> Answer {
             redirect_uri: p.redirect_uri.clone(),
             app_key,
             company: (p.provider == "yuvo").then(|| SANDBOX_COMPANY.to_owned()),
-            issued: now(),
+            issued: st.now(),
             challenge: p.challenge,
         },
     );

@@ -41,10 +41,18 @@ pub(crate) fn control(shared: &Shared, req: &Req, rest: &str) -> Answer {
                 }
                 _ => Answer::json(
                     400,
-                    json!({"error": "expected {provider, fault: 500|slow:MS|malformed-json|error-in-200|early-expiry:S}"}),
+                    json!({"error": "expected {provider, fault: 500|slow:MS|malformed-json|error-in-200|early-expiry:S|no-refresh-token}"}),
                 ),
             }
         }
+        ("POST", "strict") => match req.json.as_ref().and_then(|v| v.get("on")).and_then(Value::as_bool) {
+            Some(on) => {
+                shared.lock().strict = on;
+                Answer::json(200, json!({"strict": on}))
+            }
+            None => Answer::json(400, json!({"error": "expected {on: true|false}"})),
+        },
+        ("GET", "strict") => Answer::json(200, json!({"strict": shared.lock().strict})),
         ("POST", "consent") => {
             let mode = req.json.as_ref().and_then(|v| v.get("mode")).and_then(Value::as_str);
             let c = match mode {

@@ -33,13 +33,16 @@
 //! `POST /_sandbox/yotpo/uninstall?app_key=..`, `POST /_sandbox/consent` (`{"mode":"approve"}`).
 
 mod authorize;
+mod clock;
 mod consent;
 mod control;
 mod loopback;
 mod profile;
+mod register;
 mod server;
 mod state;
 mod token;
+mod transport;
 mod uaa;
 mod yotpo;
 mod yuvo;
@@ -50,8 +53,11 @@ use std::time::Duration;
 use scopegate_core::profile::ProfileError;
 use serde_json::{Value, json};
 
-pub use profile::{profile_at, profile_overrides};
-pub use server::Sandbox;
+pub use clock::SandboxClock;
+pub use profile::{profile_at, profile_at_with, profile_overrides, profile_overrides_with};
+pub use register::{login_app, register_remote};
+pub use server::{Sandbox, SandboxOptions};
+pub use transport::SandboxTransport;
 
 /// The client id every provider of a new sandbox knows.
 pub const SANDBOX_CLIENT_ID: &str = "sandbox-client";
@@ -90,11 +96,14 @@ pub enum Fault {
     /// Issue the token normally, but let it die after this many seconds (whatever `expires_in`
     /// says).
     EarlyExpiry(u64),
+    /// Issue the tokens normally, but without a refresh token: none in the answer, none kept
+    /// (a used refresh token is not kept either).
+    NoRefreshToken,
 }
 
 impl Fault {
     /// Reads a fault from its text form: `500`, `slow:1500` (ms), `malformed-json`,
-    /// `error-in-200`, `early-expiry:5` (s).
+    /// `error-in-200`, `early-expiry:5` (s), `no-refresh-token`.
     pub fn parse(s: &str) -> Option<Fault> {
         if let Ok(status) = s.parse::<u16>() {
             return (400..600).contains(&status).then_some(Fault::Status(status));
@@ -104,6 +113,7 @@ impl Fault {
             Some(("early-expiry", secs)) => secs.parse().ok().map(Fault::EarlyExpiry),
             None if s == "malformed-json" => Some(Fault::MalformedJson),
             None if s == "error-in-200" => Some(Fault::ErrorIn200),
+            None if s == "no-refresh-token" => Some(Fault::NoRefreshToken),
             _ => None,
         }
     }
@@ -177,6 +187,8 @@ pub struct Counters {
     pub uninstalls: u64,
     /// Uninstall webhooks delivered.
     pub webhooks: u64,
+    /// Rotated-out refresh tokens presented again in strict mode (each revoked a grant).
+    pub reuse_detected: u64,
 }
 
 impl Counters {
@@ -190,7 +202,7 @@ impl Counters {
             "authorize": self.authorize, "approved": self.approved, "denied": self.denied,
             "token_requests": self.token_requests, "token_errors": self.token_errors,
             "api_calls": self.api_calls, "api_401": self.api_401, "api_403": self.api_403,
-            "uninstalls": self.uninstalls, "webhooks": self.webhooks,
+            "uninstalls": self.uninstalls, "webhooks": self.webhooks, "reuse_detected": self.reuse_detected,
         })
     }
 }
@@ -216,4 +228,12 @@ pub enum SandboxError {
     /// Nothing to uninstall.
     #[error("no yotpo install for store `{0}`")]
     NotInstalled(String),
+    /// A sandbox in another process could not be reached, or refused the request.
+    #[error("the sandbox at {base}: {reason}")]
+    Remote {
+        /// Its base URL.
+        base: String,
+        /// Why (never a secret).
+        reason: String,
+    },
 }

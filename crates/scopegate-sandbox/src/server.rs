@@ -9,15 +9,37 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use scopegate_core::profile::Provider;
+use scopegate_core::time::Timestamp;
 use serde_json::{Value, json};
 use url::Url;
 
 use crate::state::{Shared, State};
-use crate::{App, Consent, Counters, Fault, PROVIDERS, SandboxError, authorize, consent, control, profile_at, token};
+use crate::{
+    App, Consent, Counters, Fault, PROVIDERS, SandboxClock, SandboxError, SandboxTransport, authorize, consent,
+    control, profile_at, profile_at_with, token,
+};
 use crate::{uaa, yotpo, yuvo};
 
 /// Largest request body read.
 const MAX_BODY: usize = 64 * 1024;
+
+/// How a sandbox starts ([`Sandbox::start_with`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SandboxOptions {
+    /// Port on 127.0.0.1 (0: ephemeral).
+    pub port: u16,
+    /// How consent is given.
+    pub consent: Consent,
+    /// Strict mode (see [`Sandbox::set_strict`]).
+    pub strict: bool,
+}
+
+impl Default for SandboxOptions {
+    /// An ephemeral port, consent automatic, not strict: what [`Sandbox::start`] does.
+    fn default() -> SandboxOptions {
+        SandboxOptions { port: 0, consent: Consent::AutoApprove, strict: false }
+    }
+}
 
 /// A running sandbox. Dropping it stops the server and closes the port.
 pub struct Sandbox {
@@ -41,25 +63,32 @@ impl Sandbox {
 
     /// Starts on `port` of 127.0.0.1 (0: ephemeral).
     pub fn start_on(port: u16, consent: Consent) -> Result<Sandbox, SandboxError> {
+        Sandbox::start_with(SandboxOptions { port, consent, strict: false })
+    }
+
+    /// Starts as `options` say.
+    pub fn start_with(options: SandboxOptions) -> Result<Sandbox, SandboxError> {
+        let SandboxOptions { port, consent, strict } = options;
         let server = tiny_http::Server::http(("127.0.0.1", port))
             .map_err(|e| SandboxError::Start { port, reason: e.to_string() })?;
         let addr = server
             .server_addr()
             .to_ip()
             .ok_or_else(|| SandboxError::Start { port, reason: "not an ip socket".into() })?;
-        let shared = Arc::new(Shared { base: format!("http://{addr}"), state: Mutex::new(State::new(consent)) });
+        let base = format!("http://{addr}");
         let profiles: HashMap<String, Provider> = PROVIDERS
             .iter()
-            .map(|p| profile_at(&shared.base, p).map(|prof| ((*p).to_owned(), prof)))
+            .map(|p| profile_at(&base, p).map(|prof| ((*p).to_owned(), prof)))
             .collect::<Result<_, _>>()?;
-        let profiles = Arc::new(profiles);
+        let state = Mutex::new(State::new(consent, strict, SandboxClock::default()));
+        let shared = Arc::new(Shared { base, state, profiles });
         let server = Arc::new(server);
         let (srv, sh) = (Arc::clone(&server), Arc::clone(&shared));
         let thread = std::thread::spawn(move || {
             for request in srv.incoming_requests() {
-                let (sh, profiles) = (Arc::clone(&sh), Arc::clone(&profiles));
+                let sh = Arc::clone(&sh);
                 // One thread per request: a slow answer (fault) holds up nobody else.
-                std::thread::spawn(move || handle(&sh, &profiles, request));
+                std::thread::spawn(move || handle(&sh, request));
             }
         });
         Ok(Sandbox { shared, server: Some(server), thread: Some(thread), addr })
@@ -70,9 +99,32 @@ impl Sandbox {
         &self.shared.base
     }
 
-    /// Built-in profile `id` with every URL pointed at this sandbox.
+    /// Built-in profile `id` with every URL pointed at this sandbox (and, while the sandbox is
+    /// strict, `pkce = "S256"` for Yespo, Reteno and Yuvo: see [`profile_at_with`]).
     pub fn profile(&self, id: &str) -> Result<Provider, SandboxError> {
-        profile_at(&self.shared.base, id)
+        profile_at_with(&self.shared.base, id, self.is_strict())
+    }
+
+    /// Turns strict mode on or off; each request is judged by the mode when it arrives. In
+    /// strict mode:
+    /// - an authorization request to Yespo, Reteno or Yuvo without a `code_challenge` (or with a
+    ///   method other than `S256`) is refused with `error=invalid_request` on the redirect URI,
+    ///   and a token request carrying a `code_verifier` for a code requested without a
+    ///   challenge is `invalid_grant` (RFC 9700 §2.1.1). (A challenge that was sent is verified
+    ///   at the token endpoint whether strict or not);
+    /// - a refresh token that was rotated out, presented again, is answered `invalid_grant`
+    ///   ("refresh token reuse detected; the grant is revoked") and revokes its whole grant
+    ///   (RFC 9700 §4.14.2): the current refresh token and the access tokens descended from the
+    ///   same authorization code or client credentials issue stop working
+    ///   ([`Counters::reuse_detected`]). Out of strict mode a used refresh token is only
+    ///   `invalid_grant`.
+    pub fn set_strict(&self, on: bool) {
+        self.shared.lock().strict = on;
+    }
+
+    /// Whether the sandbox is in strict mode.
+    pub fn is_strict(&self) -> bool {
+        self.shared.lock().strict
     }
 
     /// Registers (or replaces, by provider and client id) an app.
@@ -106,6 +158,28 @@ impl Sandbox {
     /// webhook was delivered.
     pub fn merchant_uninstall(&self, app_key: &str) -> Result<bool, SandboxError> {
         yotpo::merchant_uninstall(&self.shared, app_key)
+    }
+
+    /// A [`Transport`](scopegate_core::transport::Transport) that calls this sandbox in-process,
+    /// without a socket (see [`SandboxTransport`]).
+    pub fn transport(&self) -> SandboxTransport {
+        SandboxTransport::new(Arc::clone(&self.shared))
+    }
+
+    /// Now, by the sandbox's clock (the system clock unless [`advance`](Sandbox::advance)d).
+    pub fn now(&self) -> Timestamp {
+        self.shared.lock().clock.now()
+    }
+
+    /// Moves the sandbox's clock `secs` seconds forward: codes and tokens expire as if that
+    /// time had passed.
+    pub fn advance(&self, secs: u64) {
+        self.shared.lock().clock.advance(secs);
+    }
+
+    /// A handle on the sandbox's clock (clones share it), e.g. for a client's clock.
+    pub fn clock(&self) -> SandboxClock {
+        self.shared.lock().clock.clone()
     }
 
     /// Stops the server (also done on drop).
@@ -195,6 +269,14 @@ impl Answer {
     pub(crate) fn redirect(to: String) -> Answer {
         Answer { status: 302, content_type: "text/plain", body: String::new(), location: Some(to), delay: None }
     }
+    /// The headers of the answer.
+    pub(crate) fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut h = vec![("Content-Type", self.content_type.to_owned()), ("Cache-Control", "no-store".to_owned())];
+        if let Some(l) = &self.location {
+            h.push(("Location", l.clone()));
+        }
+        h
+    }
 }
 
 /// `s` safe inside HTML text and attribute values.
@@ -202,9 +284,42 @@ pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-fn handle(shared: &Shared, profiles: &HashMap<String, Provider>, mut request: tiny_http::Request) {
-    let url = request.url().to_owned();
-    let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+/// A request as it arrives, before it is parsed: from a socket or from the in-process transport.
+pub(crate) struct Incoming<'a> {
+    pub(crate) method: &'a str,
+    /// Path and query, as on the request line.
+    pub(crate) target: &'a str,
+    pub(crate) authorization: Option<String>,
+    pub(crate) content_type: String,
+    /// `None`: the body could not be read or is larger than the sandbox reads.
+    pub(crate) body: Option<Vec<u8>>,
+}
+
+/// Answers one request: the one entry of the HTTP server and of the in-process transport.
+pub(crate) fn respond(shared: &Shared, incoming: Incoming<'_>) -> Answer {
+    let Some(body) = incoming.body.filter(|b| b.len() <= MAX_BODY) else {
+        return Answer::oauth_error(413, "invalid_request", "body too large");
+    };
+    let (path, query) = incoming.target.split_once('?').unwrap_or((incoming.target, ""));
+    let content_type = incoming.content_type;
+    let form = if content_type.starts_with("application/x-www-form-urlencoded") {
+        url::form_urlencoded::parse(&body).into_owned().collect()
+    } else {
+        Vec::new()
+    };
+    let req = Req {
+        method: incoming.method.to_owned(),
+        path: path.to_owned(),
+        query: url::form_urlencoded::parse(query.as_bytes()).into_owned().collect(),
+        form,
+        json: if content_type.starts_with("application/json") { serde_json::from_slice(&body).ok() } else { None },
+        authorization: incoming.authorization,
+    };
+    route(shared, &req)
+}
+
+/// One request from a socket: read, answered, written.
+fn handle(shared: &Shared, mut request: tiny_http::Request) {
     let header = |name: &str| {
         request
             .headers()
@@ -215,44 +330,26 @@ fn handle(shared: &Shared, profiles: &HashMap<String, Provider>, mut request: ti
     let authorization = header("authorization");
     let content_type = header("content-type").unwrap_or_default();
     let mut body = Vec::new();
-    let too_big =
-        request.as_reader().take(MAX_BODY as u64 + 1).read_to_end(&mut body).is_err() || body.len() > MAX_BODY;
-    let form = if content_type.starts_with("application/x-www-form-urlencoded") {
-        url::form_urlencoded::parse(&body).into_owned().collect()
-    } else {
-        Vec::new()
-    };
-    let req = Req {
-        method: request.method().as_str().to_owned(),
-        path: path.to_owned(),
-        query: url::form_urlencoded::parse(query.as_bytes()).into_owned().collect(),
-        form,
-        json: if content_type.starts_with("application/json") { serde_json::from_slice(&body).ok() } else { None },
-        authorization,
-    };
-    let answer = if too_big {
-        Answer::oauth_error(413, "invalid_request", "body too large")
-    } else {
-        route(shared, profiles, &req)
-    };
+    let read = request.as_reader().take(MAX_BODY as u64 + 1).read_to_end(&mut body);
+    let (method, target) = (request.method().as_str().to_owned(), request.url().to_owned());
+    let incoming =
+        Incoming { method: &method, target: &target, authorization, content_type, body: read.ok().map(|_| body) };
+    let answer = respond(shared, incoming);
     if let Some(d) = answer.delay {
         std::thread::sleep(d);
     }
+    let headers = answer.headers();
     let mut response = tiny_http::Response::from_string(answer.body).with_status_code(answer.status);
-    let mut add = |k: &str, v: &str| {
+    for (k, v) in headers {
         if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
             response.add_header(h);
         }
-    };
-    add("Content-Type", answer.content_type);
-    add("Cache-Control", "no-store");
-    if let Some(l) = &answer.location {
-        add("Location", l);
     }
     let _ = request.respond(response);
 }
 
-fn route(shared: &Shared, profiles: &HashMap<String, Provider>, req: &Req) -> Answer {
+/// Which handler answers a request.
+fn route(shared: &Shared, req: &Req) -> Answer {
     let path = req.path.as_str();
     if let Some(rest) = path.strip_prefix("/_sandbox/") {
         return control::control(shared, req, rest);
@@ -263,7 +360,7 @@ fn route(shared: &Shared, profiles: &HashMap<String, Provider>, req: &Req) -> An
     let Some((provider, rest)) = path[1..].split_once('/') else {
         return Answer::json(404, json!({"error": "not_found"}));
     };
-    let Some(profile) = profiles.get(provider) else {
+    let Some(profile) = shared.profiles.get(provider) else {
         return Answer::json(404, json!({"error": "not_found", "message": format!("no provider `{provider}` here")}));
     };
     let rest = format!("/{rest}");

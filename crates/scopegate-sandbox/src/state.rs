@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use scopegate_core::profile::Provider;
 use url::Url;
 
-use crate::{App, Consent, Counters, Fault, PROVIDERS, SandboxError};
+use crate::{App, Consent, Counters, Fault, PROVIDERS, SandboxClock, SandboxError};
 
 /// How long an authorization code can be exchanged (RFC 6749 §4.1.2: "10 minutes" at most).
 pub(crate) const CODE_MAX_AGE_SECS: u64 = 600;
@@ -38,6 +38,16 @@ pub(crate) struct Token {
     pub(crate) redirect_uri: Option<String>,
     pub(crate) app_key: Option<String>,
     pub(crate) company: Option<String>,
+    /// The grant family: every token descended from one authorization code or one client
+    /// credentials issue shares it.
+    pub(crate) family: u64,
+}
+
+/// A refresh token that was used and replaced (rotated out).
+pub(crate) struct Retired {
+    pub(crate) provider: String,
+    pub(crate) client_id: String,
+    pub(crate) family: u64,
 }
 
 /// An authorization request waiting for the user's decision on the consent page.
@@ -59,11 +69,18 @@ pub(crate) struct State {
     pub(crate) consent: Consent,
     pub(crate) webhook: Option<Url>,
     pub(crate) yuvo_refreshes: u64,
+    pub(crate) clock: SandboxClock,
+    /// Strict mode: PKCE required, refresh-token reuse revokes the grant.
+    pub(crate) strict: bool,
+    /// The last grant family given out.
+    pub(crate) families: u64,
+    /// Rotated-out refresh tokens, by value.
+    pub(crate) retired: HashMap<String, Retired>,
 }
 
 impl State {
     /// A new state: the sandbox app registered with every provider.
-    pub(crate) fn new(consent: Consent) -> State {
+    pub(crate) fn new(consent: Consent, strict: bool, clock: SandboxClock) -> State {
         let apps = PROVIDERS
             .iter()
             .map(|p| App {
@@ -84,7 +101,16 @@ impl State {
             consent,
             webhook: None,
             yuvo_refreshes: 0,
+            clock,
+            strict,
+            families: 0,
+            retired: HashMap::new(),
         }
+    }
+
+    /// Now, in seconds since the Unix epoch, by the sandbox's clock.
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now().as_unix_secs()
     }
 
     /// The counters of `provider`, created on first use.
@@ -102,6 +128,23 @@ impl State {
         Ok(())
     }
 
+    /// A new grant family.
+    pub(crate) fn new_family(&mut self) -> u64 {
+        self.families += 1;
+        self.families
+    }
+
+    /// Remembers that `refresh` of `old` was used and replaced.
+    pub(crate) fn retire(&mut self, refresh: String, old: &Token) {
+        let r = Retired { provider: old.provider.clone(), client_id: old.client_id.clone(), family: old.family };
+        self.retired.insert(refresh, r);
+    }
+
+    /// Revokes a grant family: its refresh token and every access token stop working.
+    pub(crate) fn revoke_family(&mut self, family: u64) {
+        self.tokens.retain(|t| t.family != family);
+    }
+
     /// The app `client_id` of `provider`.
     pub(crate) fn find_app(&self, provider: &str, client_id: &str) -> Option<&App> {
         self.apps.iter().find(|a| a.provider == provider && a.client_id == client_id)
@@ -110,28 +153,25 @@ impl State {
     /// The live (known, unexpired) token of `provider` whose access token is `bearer`.
     pub(crate) fn live_token(&self, provider: &str, bearer: Option<&str>) -> Option<&Token> {
         let bearer = bearer?;
-        let t = now();
+        let t = self.now();
         self.tokens
             .iter()
             .find(|x| x.provider == provider && x.access == bearer && x.access_expires.is_none_or(|e| t < e))
     }
 }
 
-/// What every request handler shares: the base URL and the locked state.
+/// What every request handler shares: the base URL, the locked state, and the built-in
+/// profiles pointed at the sandbox (their permission matrices decide Yespo/Reteno API calls).
 pub(crate) struct Shared {
     pub(crate) base: String,
     pub(crate) state: Mutex<State>,
+    pub(crate) profiles: HashMap<String, Provider>,
 }
 
 impl Shared {
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// Seconds since the Unix epoch.
-pub(crate) fn now() -> u64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// `n` random bytes, base64url: codes, tokens, consent request ids.
