@@ -127,6 +127,9 @@ enum Command {
         /// How consent is given: page (approve/deny buttons), approve, deny.
         #[arg(long, default_value = "page")]
         consent: String,
+        /// Strict mode: PKCE (S256) required, a reused refresh token revokes its grant.
+        #[arg(long)]
+        strict: bool,
     },
     /// Start the sandbox in-process and walk every built-in provider through its flows.
     Demo,
@@ -288,7 +291,7 @@ fn run(cli: &Cli) -> Result<u8> {
         Command::Call { who, method, path, data, rights } => {
             call(cli, who, method, path, data.as_deref(), rights.as_deref())
         }
-        Command::Sandbox { port, consent } => sandbox(*port, consent, cli.json),
+        Command::Sandbox { port, consent, strict } => sandbox(*port, consent, *strict, cli.json),
         Command::Demo => demo::run(cli.json),
     }
 }
@@ -873,17 +876,21 @@ fn provider_urls(p: &Provider) -> Value {
     json!({"authorize": authorization_text(p), "token": p.token_url().map(|u| u.to_string()), "api": p.api().map(|a| a.base_url.to_string())})
 }
 
-fn sandbox(port: u16, consent: &str, json_out: bool) -> Result<u8> {
+fn sandbox(port: u16, consent: &str, strict: bool, json_out: bool) -> Result<u8> {
     let consent = match consent {
         "page" => scopegate_sandbox::Consent::Page,
         "approve" => scopegate_sandbox::Consent::AutoApprove,
         "deny" => scopegate_sandbox::Consent::AutoDeny,
         other => return Err(Fail::input(format!("--consent {other}: use page, approve or deny"))),
     };
-    let sb = scopegate_sandbox::Sandbox::start_on(port, consent).map_err(|e| Fail::failed(e.to_string()))?;
+    let options = scopegate_sandbox::SandboxOptions { port, consent, strict };
+    let sb = scopegate_sandbox::Sandbox::start_with(options).map_err(|e| Fail::failed(e.to_string()))?;
     // Written, not println!: whoever started us may stop reading, and the sandbox must go on.
     use std::io::Write as _;
     let mut text = format!("sandbox listening on {}\n", sb.base_url());
+    if strict {
+        text.push_str("strict mode: PKCE (S256) required, a reused refresh token revokes its grant\n");
+    }
     for id in scopegate_sandbox::PROVIDERS {
         if let Ok(p) = sb.profile(id) {
             text.push_str(&format!("  {id:<7} authorize {}\n", authorization_text(&p)));
@@ -906,7 +913,7 @@ fn sandbox(port: u16, consent: &str, json_out: bool) -> Result<u8> {
             .collect();
         text = format!(
             "{}\n",
-            json!({"base_url": sb.base_url(), "providers": profiles,
+            json!({"base_url": sb.base_url(), "strict": strict, "providers": profiles,
                    "client_id": scopegate_sandbox::SANDBOX_CLIENT_ID, "client_secret": scopegate_sandbox::SANDBOX_CLIENT_SECRET})
         );
     }
