@@ -24,13 +24,44 @@
 //!   `GET /yuvo/companies`.
 //!
 //! Consent is a small HTML page (approve / deny) or automatic ([`Consent`]). Fault knobs
-//! ([`Fault`]) apply to the next token-endpoint answers of a provider. Apps are registered with
-//! [`Sandbox::register`] (or `POST /_sandbox/register`); each provider has the app
-//! [`SANDBOX_CLIENT_ID`] / [`SANDBOX_CLIENT_SECRET`] from the start.
+//! ([`Fault`]) apply to the next token-endpoint answers of a provider (`no-refresh-token`, for
+//! one, issues tokens without a refresh token). Apps are registered with [`Sandbox::register`]
+//! (or `POST /_sandbox/register`, [`register_remote`] from Rust); each provider has the app
+//! [`SANDBOX_CLIENT_ID`] / [`SANDBOX_CLIENT_SECRET`] from the start, and [`login_app`] says
+//! which app a login through the sandbox registers.
+//!
+//! **Strict mode** ([`SandboxOptions::strict`], [`Sandbox::set_strict`], `POST /_sandbox/strict`)
+//! punishes a client's mistakes as a careful server would:
+//! - PKCE (RFC 7636, `S256` only) is required at Yespo, Reteno and Yuvo (Yotpo's install link has
+//!   no place for it): an authorization request without `code_challenge`, or with another
+//!   method, is answered on the redirect URI with `error=invalid_request` (and the `state`), RFC
+//!   6749 §4.1.2.1; the token request must carry the matching `code_verifier`
+//!   (`invalid_grant` otherwise), and a `code_verifier` for a code requested without a challenge
+//!   is `invalid_grant` too (RFC 9700 §2.1.1). The profiles of a strict sandbox
+//!   ([`Sandbox::profile`], [`profile_at_with`]) say `pkce = "S256"`. Strict or not, a challenge
+//!   that was sent is verified.
+//! - Refresh-token reuse (RFC 9700 §4.14.2): every token belongs to a grant family (one
+//!   authorization code, or one client credentials issue). A refresh token that was rotated out
+//!   and comes back is answered `400 {"error":"invalid_grant","error_description":"refresh token
+//!   reuse detected; the grant is revoked"}`, and the whole family is revoked: its current refresh
+//!   token and access tokens stop working (API calls get 401). [`Counters::reuse_detected`]
+//!   counts it. Out of strict mode a used refresh token is only `invalid_grant`.
+//!
+//! **Time** is read from the sandbox's own clock ([`SandboxClock`]): the system clock until
+//! [`Sandbox::advance`] moves it forward; the expiry of codes and tokens follows it.
+//!
+//! **Without sockets**: [`Sandbox::transport`] gives a
+//! [`Transport`](scopegate_core::transport::Transport) that hands each request to the same
+//! routing as the HTTP server, in-process; a request to any other origin is a
+//! [`TransportError::Connect`](scopegate_core::transport::TransportError::Connect). With a
+//! client reading the sandbox's clock, a test can log in, let tokens expire and refresh without
+//! opening a connection or waiting.
 //!
 //! Control endpoints (for a sandbox in another process): `POST /_sandbox/register` (JSON
 //! [`App`]), `GET /_sandbox/counters`, `POST /_sandbox/fault` (`{"provider":..,"fault":..}`),
-//! `POST /_sandbox/yotpo/uninstall?app_key=..`, `POST /_sandbox/consent` (`{"mode":"approve"}`).
+//! `POST /_sandbox/consent` (`{"mode":"approve"}`), `POST /_sandbox/strict` (`{"on":true}`;
+//! `GET` reads it), `POST /_sandbox/webhook` (`{"url":..}`) and
+//! `POST /_sandbox/yotpo/uninstall?app_key=..`.
 
 mod authorize;
 mod clock;
@@ -97,7 +128,8 @@ pub enum Fault {
     /// says).
     EarlyExpiry(u64),
     /// Issue the tokens normally, but without a refresh token: none in the answer, none kept
-    /// (a used refresh token is not kept either).
+    /// (the refresh token a refresh request used is not kept either). A login then ends with a
+    /// user token that cannot be refreshed.
     NoRefreshToken,
 }
 
