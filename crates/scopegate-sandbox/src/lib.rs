@@ -180,6 +180,7 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
+    /// An app from the JSON form `POST /_sandbox/register` takes.
     pub(crate) fn from_json(v: &Value) -> Option<App> {
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
         Some(App {
@@ -192,6 +193,14 @@ impl App {
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
                 .unwrap_or_default(),
+        })
+    }
+
+    /// The JSON form `POST /_sandbox/register` takes (the secret included: it goes to loopback).
+    pub(crate) fn to_json(&self) -> Value {
+        json!({
+            "provider": self.provider, "client_id": self.client_id, "client_secret": self.client_secret,
+            "redirect_uri": self.redirect_uri, "rights": self.rights,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! Which app a login through the sandbox registers, and registering an app with a sandbox that
 //! runs in another process.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 
 use crate::loopback::post_loopback_read;
@@ -41,14 +41,4 @@ pub fn register_remote(base_url: &str, app: &App) -> Result<(), SandboxError> {
         .map(|e| format!(": {e}"))
         .unwrap_or_default();
     Err(remote(format!("the app registration was refused (http {status}){why}")))
-}
-
-impl App {
-    /// The JSON form `POST /_sandbox/register` takes (the secret included: it goes to loopback).
-    pub(crate) fn to_json(&self) -> Value {
-        json!({
-            "provider": self.provider, "client_id": self.client_id, "client_secret": self.client_secret,
-            "redirect_uri": self.redirect_uri, "rights": self.rights,
-        })
-    }
 }
