@@ -104,6 +104,9 @@ pub(crate) enum Command {
         /// How consent is given: page (approve/deny buttons), approve, deny.
         #[arg(long, default_value = "page")]
         consent: String,
+        /// Strict mode: PKCE (S256) required, a reused refresh token revokes its grant.
+        #[arg(long)]
+        strict: bool,
     },
     /// Start the sandbox in-process and walk every built-in provider through its flows.
     Demo,

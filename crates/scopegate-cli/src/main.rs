@@ -88,7 +88,7 @@ fn run(cli: &Cli) -> Result<u8> {
         Command::Call { who, method, path, data, rights } => {
             call::run(cli, who, method, path, data.as_deref(), rights.as_deref())
         }
-        Command::Sandbox { port, consent } => sandbox::run(*port, consent, cli.json),
+        Command::Sandbox { port, consent, strict } => sandbox::run(*port, consent, *strict, cli.json),
         Command::Demo => demo::run(cli.json),
     }
 }

@@ -5,17 +5,21 @@ use serde_json::{Value, json};
 use crate::fail::{Fail, Result};
 use crate::output::{authorization_text, provider_urls};
 
-pub(crate) fn run(port: u16, consent: &str, json_out: bool) -> Result<u8> {
+pub(crate) fn run(port: u16, consent: &str, strict: bool, json_out: bool) -> Result<u8> {
     let consent = match consent {
         "page" => scopegate_sandbox::Consent::Page,
         "approve" => scopegate_sandbox::Consent::AutoApprove,
         "deny" => scopegate_sandbox::Consent::AutoDeny,
         other => return Err(Fail::input(format!("--consent {other}: use page, approve or deny"))),
     };
-    let sb = scopegate_sandbox::Sandbox::start_on(port, consent).map_err(|e| Fail::failed(e.to_string()))?;
+    let options = scopegate_sandbox::SandboxOptions { port, consent, strict };
+    let sb = scopegate_sandbox::Sandbox::start_with(options).map_err(|e| Fail::failed(e.to_string()))?;
     // Written, not println!: whoever started us may stop reading, and the sandbox must go on.
     use std::io::Write as _;
     let mut text = format!("sandbox listening on {}\n", sb.base_url());
+    if strict {
+        text.push_str("strict mode: PKCE (S256) required, a reused refresh token revokes its grant\n");
+    }
     for id in scopegate_sandbox::PROVIDERS {
         if let Ok(p) = sb.profile(id) {
             text.push_str(&format!("  {id:<7} authorize {}\n", authorization_text(&p)));
@@ -38,7 +42,7 @@ pub(crate) fn run(port: u16, consent: &str, json_out: bool) -> Result<u8> {
             .collect();
         text = format!(
             "{}\n",
-            json!({"base_url": sb.base_url(), "providers": profiles,
+            json!({"base_url": sb.base_url(), "strict": strict, "providers": profiles,
                    "client_id": scopegate_sandbox::SANDBOX_CLIENT_ID, "client_secret": scopegate_sandbox::SANDBOX_CLIENT_SECRET})
         );
     }
