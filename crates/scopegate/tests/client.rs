@@ -429,3 +429,66 @@ fn token_endpoint_error_paths() {
     marked.invalidated = Some(ReauthorizationReason::InvalidGrant);
     assert_eq!(client.stored().unwrap(), Some(marked), "kept, marked dead");
 }
+
+/// Finding 3: a 429 with `Retry-After: 1`, then one with `Retry-After: 18446744073709551615`,
+/// overflowed `waited + wait` and panicked inside the store transaction. Now the wait is
+/// saturating and bounded: the second answer is not waited for, and is reported.
+#[test]
+fn finding_3_a_huge_retry_after_is_an_error_not_a_panic() {
+    let (fake, client, clock) = setup("yespo", Arc::new(MemoryStore::new()));
+    let t = login(&client);
+    clock.store((T0 + 172_800) as usize, Ordering::SeqCst);
+    fake.token_script.lock().unwrap().extend([
+        Ok(HttpResponse::new(429, "slow down").with_header("Retry-After", "18446744073709551615")),
+        Ok(HttpResponse::new(429, "slow down").with_header("Retry-After", "1")),
+    ]);
+    let started = std::time::Instant::now();
+    let e = client.access_token().expect_err("the provider kept refusing");
+    assert!(e.to_string().contains("429"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(10), "no endless wait");
+    assert_eq!(client.stored().unwrap(), Some(t), "the stored token is untouched");
+}
+
+/// Finding 4a: a refresh token past its known lifetime was sent anyway, and the user was told
+/// "invalid_grant". Now no request is made and the reason is the expiry.
+#[test]
+fn finding_4_a_refresh_token_past_its_lifetime_is_not_sent() {
+    let (fake, client, clock) = setup("yespo", Arc::new(MemoryStore::new()));
+    login(&client);
+    clock.store((T0 + 2_592_000) as usize, Ordering::SeqCst); // Yespo: refresh tokens live 30 days
+    let before = fake.token_requests.load(Ordering::SeqCst);
+    match client.access_token() {
+        Err(ClientError::ReauthorizationRequired { reason: ReauthorizationReason::RefreshTokenExpired, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fake.token_requests.load(Ordering::SeqCst), before, "no request");
+}
+
+/// Finding 4b: after invalid_grant the dead token stayed as it was, so every later call made a
+/// refresh request sure to fail. Now the grant is marked dead in the store and later calls fail
+/// locally, until a new login replaces it.
+#[test]
+fn finding_4_after_invalid_grant_later_calls_make_no_request() {
+    let (fake, client, clock) = setup("yespo", Arc::new(MemoryStore::new()));
+    login(&client);
+    fake.state.lock().unwrap().live_refresh.clear(); // the provider revoked it
+    clock.store((T0 + 172_800) as usize, Ordering::SeqCst);
+    assert!(matches!(
+        client.access_token(),
+        Err(ClientError::ReauthorizationRequired { reason: ReauthorizationReason::InvalidGrant, .. })
+    ));
+    let before = fake.token_requests.load(Ordering::SeqCst);
+    for _ in 0..3 {
+        match client.access_token() {
+            Err(ClientError::ReauthorizationRequired { reason: ReauthorizationReason::InvalidGrant, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(client.request(Method::Get, "contacts", None).is_err());
+        assert!(client.refresh().is_err());
+    }
+    assert_eq!(fake.token_requests.load(Ordering::SeqCst), before, "no request for a known-dead grant");
+    assert_eq!(fake.api_requests.load(Ordering::SeqCst), 0);
+    // A new login replaces the dead grant.
+    login(&client);
+    assert!(client.access_token().is_ok());
+}
