@@ -166,7 +166,8 @@ fn retries_are_bounded_and_saturating() {
     let ok = || Ok(json(200, r#"{"access_token":"NEW","token_type":"bearer"}"#));
     let unsent = || Err(TransportError::Connect { host: "h".into(), reason: "refused".into() });
     let sent = || Err(TransportError::Timeout { host: "h".into(), phase: "response" });
-    let cases: Vec<(Vec<Result<HttpResponse, TransportError>>, usize, &str)> = vec![
+    type Answers = Vec<Result<HttpResponse, TransportError>>;
+    let cases: Vec<(Answers, usize, &str)> = vec![
         (vec![busy("1"), busy("18446744073709551615")], 2, "failed protocol"),
         (vec![busy("99999999999999999999999"), ok()], 1, "failed protocol"),
         (vec![busy("20"), busy("20")], 2, "failed protocol"),
