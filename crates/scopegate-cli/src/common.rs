@@ -8,10 +8,7 @@ use std::sync::Arc;
 use scopegate::{Client, SqliteStore, StoreKey, TokenStore, UreqTransport};
 use scopegate_core::authorize::ClientConfig;
 use scopegate_core::matrix::Rights;
-use scopegate_core::method::Method;
 use scopegate_core::profile::Provider;
-use scopegate_core::transport::Transport as _;
-use serde_json::json;
 
 use crate::args::{Cli, Who};
 use crate::fail::{Fail, Result};
@@ -158,46 +155,4 @@ pub(crate) fn stored_client(cli: &Cli, who: &Who, need_secret: bool) -> Result<(
 
 pub(crate) fn default_account(sandbox: bool) -> String {
     if sandbox { "sandbox".into() } else { "default".into() }
-}
-
-pub(crate) fn free_loopback_port() -> Result<u16> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| Fail::failed(format!("cannot find a free loopback port: {e}")))
-}
-
-/// What a browser does with an auto-approving sandbox: GET the URL, follow its redirect to our
-/// loopback listener.
-pub(crate) fn follow_as_browser(url: &str) -> std::result::Result<u16, String> {
-    let t = UreqTransport::default();
-    let get = |u: &str| {
-        let parsed = url::Url::parse(u).map_err(|e| e.to_string())?;
-        t.send(&scopegate_core::http::HttpRequest::new(Method::Get, parsed)).map_err(|e| e.to_string())
-    };
-    let first = get(url)?;
-    let location = first.header("location").ok_or_else(|| format!("no redirect (http {})", first.status()))?.to_owned();
-    Ok(get(&location)?.status())
-}
-
-pub(crate) fn register_with_sandbox(
-    base: &str,
-    provider: &str,
-    client_id: &str,
-    secret: &str,
-    redirect: &str,
-) -> Result<()> {
-    let body = json!({
-        "provider": provider, "client_id": client_id, "client_secret": secret,
-        "redirect_uri": if provider == "yotpo" { Some(redirect) } else { None },
-        "rights": if matches!(provider, "yespo" | "reteno") { vec!["events_and_contacts"] } else { vec![] },
-    });
-    let url = url::Url::parse(&format!("{base}/_sandbox/register"))
-        .map_err(|e| Fail::input(format!("--sandbox {base}: {e}")))?;
-    let req = scopegate_core::http::HttpRequest::new(Method::Post, url).with_body("application/json", body.to_string());
-    match UreqTransport::default().send(&req) {
-        Ok(r) if r.status() == 200 => Ok(()),
-        Ok(r) => Err(Fail::failed(format!("the sandbox at {base} refused the app registration (http {})", r.status()))),
-        Err(e) => Err(Fail::failed(format!("no sandbox at {base}: {e} (start one with: scopegate sandbox)"))),
-    }
 }

@@ -8,10 +8,7 @@ use scopegate_core::DEFAULT_ACCOUNT;
 use scopegate_core::profile::GrantType;
 
 use crate::args::Cli;
-use crate::common::{
-    client_secret, config, default_account, follow_as_browser, free_loopback_port, load_provider, open_store,
-    register_with_sandbox,
-};
+use crate::common::{client_secret, config, default_account, load_provider, open_store};
 use crate::fail::{Fail, Result};
 use crate::output::{print_token, token_json};
 
@@ -59,7 +56,11 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
     let secret = client_secret(a.secret_env, sandbox_base.is_some())?;
     let redirect = match (a.redirect_uri, &sandbox_base) {
         (Some(r), _) => r.to_owned(),
-        (None, Some(_)) => format!("http://127.0.0.1:{}/callback", free_loopback_port()?),
+        (None, Some(_)) => {
+            let port = scopegate_sandbox::demo::free_loopback_port()
+                .map_err(|e| Fail::failed(format!("cannot find a free loopback port: {e}")))?;
+            format!("http://127.0.0.1:{port}/callback")
+        }
         (None, None) if provider.loopback_any_port() => "http://127.0.0.1:0/callback".into(),
         (None, None) => {
             return Err(Fail::input(format!(
@@ -69,7 +70,8 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
         }
     };
     if let Some(base) = &sandbox_base {
-        register_with_sandbox(base, provider.id(), &client_id, &secret, &redirect)?;
+        let app = scopegate_sandbox::login_app(provider.id(), &client_id, &secret, &redirect);
+        scopegate_sandbox::register_remote(base, &app).map_err(|e| Fail::failed(e.to_string()))?;
     }
     // A profile whose callback names the account (Yotpo's app_key) stores the tokens under it,
     // unless the user named the account, which the login must then be for.
@@ -89,7 +91,7 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
         if self_approve {
             eprintln!("sandbox: approving the authorization request ourselves (--no-browser)");
             let url = url.to_owned();
-            follower = Some(std::thread::spawn(move || follow_as_browser(&url)));
+            follower = Some(std::thread::spawn(move || scopegate_sandbox::demo::follow_as_browser(&url)));
         } else if opened {
             eprintln!("opened your browser at:\n  {url}");
         } else {

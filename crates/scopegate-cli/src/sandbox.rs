@@ -32,7 +32,8 @@ pub(crate) fn run(port: u16, consent: &str, strict: bool, json_out: bool) -> Res
         sb.base_url()
     ));
     text.push_str(&format!(
-        "use it: scopegate login --provider yespo --sandbox {} ; stop with Ctrl-C\n",
+        "use it: scopegate login --provider {} --sandbox {} ; stop with Ctrl-C\n",
+        scopegate_sandbox::PROVIDERS[0],
         sb.base_url()
     ));
     if json_out {

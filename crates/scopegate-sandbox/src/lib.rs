@@ -67,6 +67,7 @@ mod authorize;
 mod clock;
 mod consent;
 mod control;
+pub mod demo;
 mod loopback;
 mod profile;
 mod register;
@@ -269,6 +270,9 @@ pub enum SandboxError {
     /// Nothing to uninstall.
     #[error("no yotpo install for store `{0}`")]
     NotInstalled(String),
+    /// A file or directory of the demo could not be made.
+    #[error("demo: {0}")]
+    Io(String),
     /// A sandbox in another process could not be reached, or refused the request.
     #[error("the sandbox at {base}: {reason}")]
     Remote {
