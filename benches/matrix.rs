@@ -10,7 +10,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use scopegate_benches::{requests::yespo_batch64, synthetic_profile};
-use scopegate_core::matrix::Rights;
+use scopegate_core::Rights;
 use scopegate_core::prelude::*;
 
 fn yespo() -> (Provider, Rights) {
@@ -116,7 +116,7 @@ fn scale(c: &mut Criterion) {
         let path = format!("res{}/12345/subscriptions", n / 2 + 3);
         assert!(matches!(
             m.check(rights, "PUT", &path),
-            scopegate_core::matrix::Decision::Allowed(_) | scopegate_core::matrix::Decision::Denied { .. }
+            scopegate_core::Decision::Allowed(_) | scopegate_core::Decision::Denied { .. }
         ));
         g.bench_function(n.to_string(), |b| {
             b.iter(|| black_box(m.check(black_box(rights), black_box("PUT"), black_box(&path))))

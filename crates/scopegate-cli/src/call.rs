@@ -1,6 +1,6 @@
 //! `scopegate call`: the provider's API with the stored token.
 
-use scopegate_core::method::Method;
+use scopegate_core::Method;
 use serde_json::{Value, json};
 
 use crate::args::{Cli, Who};

@@ -1,6 +1,6 @@
 //! `scopegate check` and `scopegate rights-for`: the access-rights matrix, offline.
 
-use scopegate_core::matrix::Decision;
+use scopegate_core::Decision;
 use serde_json::{Value, json};
 
 use crate::args::Cli;

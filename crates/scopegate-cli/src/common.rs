@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use scopegate::{Client, SqliteStore, StoreKey, TokenStore, UreqTransport};
-use scopegate_core::authorize::ClientConfig;
-use scopegate_core::matrix::Rights;
-use scopegate_core::profile::Provider;
+use scopegate_core::ClientConfig;
+use scopegate_core::Provider;
+use scopegate_core::Rights;
 
 use crate::args::{Cli, Who};
 use crate::fail::{Fail, Result};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use scopegate::{Browser, Client, LoginOptions, UreqTransport};
 use scopegate_core::DEFAULT_ACCOUNT;
-use scopegate_core::profile::GrantType;
+use scopegate_core::GrantType;
 
 use crate::args::Cli;
 use crate::common::{client_secret, config, default_account, load_provider, open_store};
@@ -140,7 +140,7 @@ fn redirect_for_display(redirect: &str) -> String {
 
 /// What the user should know about a login that succeeded: scopes the provider did not grant,
 /// and a missing refresh token on a provider that has refreshes.
-fn login_notes(provider: &scopegate_core::profile::Provider, tokens: &scopegate_core::token::TokenSet) -> Vec<String> {
+fn login_notes(provider: &scopegate_core::Provider, tokens: &scopegate_core::TokenSet) -> Vec<String> {
     let mut notes = Vec::new();
     let missing: Vec<&str> =
         provider.scopes().iter().filter(|s| !tokens.scopes.contains(s)).map(String::as_str).collect();

@@ -1,9 +1,9 @@
 //! Formatting shared by several commands: token sets, store keys, provider URLs.
 
 use scopegate::StoreKey;
-use scopegate_core::profile::{AuthorizationEndpoint, Provider};
-use scopegate_core::time::Timestamp;
-use scopegate_core::token::TokenSet;
+use scopegate_core::Timestamp;
+use scopegate_core::TokenSet;
+use scopegate_core::{AuthorizationEndpoint, Provider};
 use serde_json::{Value, json};
 
 use crate::args::Cli;

@@ -1,6 +1,6 @@
 //! `scopegate providers` and `scopegate provider show`.
 
-use scopegate_core::profile::Provider;
+use scopegate_core::Provider;
 use serde_json::{Value, json};
 
 use crate::args::Cli;

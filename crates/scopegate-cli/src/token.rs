@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use scopegate::{Client, ClientError, UreqTransport};
-use scopegate_core::error::UsageError;
-use scopegate_core::profile::GrantType;
+use scopegate_core::GrantType;
+use scopegate_core::UsageError;
 use serde_json::json;
 
 use crate::args::{Cli, Who};
@@ -67,8 +67,8 @@ pub(crate) fn revoke(cli: &Cli, who: &Who, local: bool) -> Result<u8> {
         if local { "forgotten locally" } else { "forgotten locally (the profile has no revocation endpoint)" }
     } else {
         match client.revoke() {
-            Ok(scopegate_core::revoke::Revoked::Done) => "revoked at the provider and forgotten",
-            Ok(scopegate_core::revoke::Revoked::AlreadyGone) => "already uninstalled at the provider; forgotten",
+            Ok(scopegate_core::Revoked::Done) => "revoked at the provider and forgotten",
+            Ok(scopegate_core::Revoked::AlreadyGone) => "already uninstalled at the provider; forgotten",
             Err(ClientError::Usage(UsageError::RevocationEndpointNotConfigured { hint, .. })) => {
                 return Err(Fail::input(format!("{hint}\n(or pass --local to only forget the token here)")));
             }

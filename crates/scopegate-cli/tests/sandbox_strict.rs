@@ -4,13 +4,13 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use scopegate::UreqTransport;
-use scopegate_core::http::HttpRequest;
-use scopegate_core::method::Method;
-use scopegate_core::transport::Transport;
+use scopegate_core::HttpRequest;
+use scopegate_core::Method;
+use scopegate_core::Transport;
 
 const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
 
-fn get(url: &str) -> scopegate_core::http::HttpResponse {
+fn get(url: &str) -> scopegate_core::HttpResponse {
     UreqTransport::default().send(&HttpRequest::new(Method::Get, url::Url::parse(url).unwrap())).unwrap()
 }
 

@@ -17,7 +17,7 @@ struct Peer {
 
 impl Peer {
     fn answer(&mut self, req: &HttpRequest, client_id: &str, secret: &str) -> HttpResponse {
-        let basic = scopegate_core::flow::basic_authorization(client_id, secret);
+        let basic = scopegate_core::basic_authorization(client_id, secret);
         let authed = req.header_value("authorization") == Some(basic.as_str())
             || (req.form_value("client_id") == Some(client_id) && req.form_value("client_secret") == Some(secret));
         if !authed {

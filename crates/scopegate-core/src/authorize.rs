@@ -501,7 +501,7 @@ pub enum CallbackError {
 }
 
 impl CallbackError {
-    /// Who is at fault: the caller ([`Blame::Local`]) or the other side ([`Blame::Remote`]).
+    /// Who is at fault: the caller ([`Blame::Local`](crate::Blame::Local)) or the other side ([`Blame::Remote`](crate::Blame::Remote)).
     pub fn blame(&self) -> crate::error::Blame {
         match self {
             CallbackError::AlreadyUsed | CallbackError::Expired { .. } => crate::error::Blame::Local,

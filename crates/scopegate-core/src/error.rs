@@ -451,20 +451,6 @@ pub enum Error {
     /// Another operation is in flight on this session.
     #[error("another operation is in flight on this session: drive it to its end first")]
     Busy,
-    /// The loopback login could not listen.
-    #[error("cannot listen on {addr}: {reason}")]
-    Listen {
-        /// Address.
-        addr: String,
-        /// The system's reason.
-        reason: String,
-    },
-    /// No valid callback arrived in time.
-    #[error("no authorization callback arrived within {secs} s; run the login again")]
-    LoginTimeout {
-        /// The timeout.
-        secs: u64,
-    },
 }
 
 impl Error {
@@ -492,8 +478,6 @@ impl Error {
             Error::OriginRefused { .. } => ErrorKind::OriginRefused,
             Error::IdentityMismatch(_) => ErrorKind::IdentityMismatch,
             Error::Busy => ErrorKind::Busy,
-            Error::Listen { .. } => ErrorKind::Listen,
-            Error::LoginTimeout { .. } => ErrorKind::LoginTimeout,
         }
     }
 

@@ -1,100 +1,170 @@
 //! # scopegate-core
 //!
 //! The sans-IO core of scopegate: provider profiles, the OAuth 2.0 flows, token parsing, the
-//! token lifecycle and the permission matrix. It is written once and wrapped by the
-//! `scopegate` crate (transports, stores), the C ABI and the Python package.
+//! token lifecycle and the permission matrix, with [`Session`], the state machine of one
+//! connection, on top. It is written once and driven by the `scopegate` crate (transport, token
+//! stores, the blocking `Client`), the C ABI and the Python package — or by your own code over
+//! your own HTTP stack.
 //!
 //! ## The I/O contract
 //!
 //! This crate performs **no network I/O and reads no clock**:
 //!
 //! - **Time is an input.** Every operation that depends on time takes `now: Timestamp`
-//!   (wall-clock seconds, because token expiry must survive restarts). Tests drive it with a
-//!   virtual clock.
-//! - **HTTP is a value.** A [`flow::TokenFlow`] yields the request to send from
-//!   [`poll_transmit`](flow::TokenFlow::poll_transmit) and consumes the answer in
-//!   [`handle_response`](flow::TokenFlow::handle_response) (or a failure in
-//!   [`handle_transport_error`](flow::TokenFlow::handle_transport_error)); its result comes
-//!   out of [`poll_outcome`](flow::TokenFlow::poll_outcome). The caller's transport sends the
-//!   request as it is and **never follows redirects** ([`http::HttpRequest::follow_redirects`]).
+//!   (wall-clock seconds, because token expiry must survive restarts and be shared between
+//!   processes). Tests drive it with a virtual clock.
+//! - **HTTP is a value.** [`Session::poll_transmit`] yields the token-endpoint or revocation
+//!   request to send, with a [`RequestId`]; the caller sends it and hands back the answer with
+//!   [`Session::handle_response`], or the failure with [`Session::handle_transport_error`],
+//!   saying whether the request may have been sent ([`TransportError::may_have_been_sent`]).
+//!   API calls are built by [`Session::api_request`] and their status goes back through
+//!   [`Session::handle_api_response`]. A transport sends requests as they are and **never
+//!   follows redirects** ([`HttpRequest::follow_redirects`]).
+//! - **Timers are values.** [`Session::poll_timeout`] says when to call
+//!   [`Session::handle_timeout`]: the end of a `Retry-After` back-off, or when a refresh is due.
+//! - **What happened comes out as events** from [`Session::poll_event`]:
+//!   [`Event::TokensChanged`] (persist [`Session::tokens`] before using them),
+//!   [`Event::ReauthorizationRequired`], [`Event::Revoked`], [`Event::Failed`].
 //! - **Randomness** for `state` and PKCE verifiers comes from the operating system's CSPRNG
-//!   (the one system call the core makes); tests may inject bytes instead
-//!   ([`authorize::AuthorizationRequest::build_with_entropy`]).
-//! - **Files** are read only when the caller asks for a profile file
-//!   ([`profile::Provider::from_file`]).
+//!   (the one system call the core makes); tests may inject bytes
+//!   ([`AuthorizationRequest::build_with_entropy`]).
+//! - **Files** are read only when the caller asks for a profile file ([`Provider::from_file`]).
 //!
-//! Secrets never appear in `Debug`/`Display` output: see [`secret`].
+//! Secrets never appear in `Debug`/`Display` output or in error messages (see [`ClientSecret`]
+//! and the other secret types); [`TokenSet::to_json`] and [`PendingAuthorization::to_json`] are
+//! the explicit ways out, for storage. Errors have a stable [`ErrorKind`] number and a
+//! [`Blame`].
 //!
-//! ## A whole authorization-code login, sans IO
+//! ## A whole connection, driven by hand
 //!
 //! ```
 //! use scopegate_core::prelude::*;
 //!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let provider = Provider::builtin("yuvo")?;
 //! let client = ClientConfig::new("my-client")?
 //!     .with_secret("my-secret")
 //!     .with_redirect_uri("https://app.example/callback")?;
-//! let now = Timestamp::from_unix_secs(1_700_000_000);
+//! let mut session = Session::new(provider, client);
+//! let mut now = Timestamp::from_unix_secs(1_700_000_000);
 //!
-//! // 1. Send the user to the authorization URL; keep `pending` in their session.
-//! let AuthorizationStart { url, mut pending } = AuthorizationRequest::new(&provider, &client).build(now)?;
+//! // 1. Send the user to the authorization URL; keep `pending` (e.g. `pending.to_json()` in
+//! //    their web session) until the browser comes back.
+//! let AuthorizationStart { url, mut pending } = session.start_authorization(now)?;
 //! assert!(url.starts_with("https://api.yuvohub.com/oauth/authorize/?response_type=code"));
 //!
-//! // 2. The browser comes back to the redirect URI.
+//! // 2. The callback arrives: the session checks it and starts the code exchange.
 //! let callback = format!("https://app.example/callback?code=abc&state={}", pending.state().expose_secret());
-//! let grant = pending.handle_callback(&callback, now.plus_secs(30))?;
+//! now = now.plus_secs(30);
+//! session.handle_callback(now, &mut pending, &callback)?;
 //!
-//! // 3. Exchange the code: the flow yields the request, we send it and hand back the answer.
-//! let mut flow = TokenFlow::authorization_code(&provider, &client, grant)?;
-//! let request = flow.poll_transmit(now.plus_secs(31)).expect("one request");
+//! // 3. Your HTTP stack sends what the session asks for, without following redirects.
+//! let (id, request) = session.poll_transmit(now).expect("the code exchange");
+//! assert_eq!(request.url().as_str(), "https://api.yuvohub.com/oauth/token/");
 //! assert!(!request.follow_redirects());
-//! let answer = HttpResponse::new(200, r#"{"access_token":"at","token_type":"Bearer","expires_in":3600}"#);
-//! flow.handle_response(now.plus_secs(32), answer)?;
-//! let tokens = flow.poll_outcome().expect("outcome")?;
-//! assert_eq!(tokens.expires_at, Some(now.plus_secs(31 + 3600)));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! let answer = HttpResponse::new(
+//!     200,
+//!     r#"{"access_token":"at1","token_type":"Bearer","expires_in":3600,"refresh_token":"rt1"}"#,
+//! );
+//! session.handle_response(now, id, answer)?;
+//! assert!(matches!(session.poll_event(), Some(Event::TokensChanged)));
+//! let stored = session.tokens().expect("tokens").to_json(); // persist before use
+//!
+//! // 4. API calls: the session adds the bearer token and keeps it inside the profile's API.
+//! let (call, request) = session.api_request(now, Method::Get, "companies", None)?;
+//! assert_eq!(request.url().as_str(), "https://api.yuvohub.com/companies");
+//! assert_eq!(session.handle_api_response(now, call, 200), NextStep::Done);
+//! let refused = session.api_request(now, Method::Get, "https://elsewhere.example/x", None);
+//! assert_eq!(refused.unwrap_err().kind(), ErrorKind::OriginRefused);
+//!
+//! // 5. Timers: the refresh is due 60 s before expiry; the session starts it itself.
+//! let due = session.poll_timeout().expect("a refresh is ahead");
+//! assert_eq!(due, now.plus_secs(3600 - 60));
+//! now = due;
+//! session.handle_timeout(now);
+//! let (id, request) = session.poll_transmit(now).expect("the refresh");
+//! assert_eq!(request.form_value("grant_type"), Some("refresh_token"));
+//! // A 429 with Retry-After is waited for (the session says until when)...
+//! let busy = HttpResponse::new(429, "").with_header("Retry-After", "5");
+//! session.handle_response(now, id, busy)?;
+//! assert_eq!(session.poll_timeout(), Some(now.plus_secs(5)));
+//! now = now.plus_secs(5);
+//! session.handle_timeout(now);
+//! let (id, _) = session.poll_transmit(now).expect("the same refresh again");
+//! // ...and a refused refresh token means the user must authorize again.
+//! let dead = HttpResponse::new(400, r#"{"error":"invalid_grant"}"#);
+//! session.handle_response(now, id, dead)?;
+//! let events: Vec<Event> = std::iter::from_fn(|| session.poll_event()).collect();
+//! assert!(matches!(
+//!     events.as_slice(),
+//!     [Event::TokensChanged, Event::ReauthorizationRequired(ReauthorizationReason::InvalidGrant), Event::Failed(_)]
+//! ));
+//!
+//! // A new process picks the (now dead-marked) token set up from storage.
+//! let mut later = Session::new(Provider::builtin("yuvo")?, ClientConfig::new("my-client")?);
+//! later.set_tokens(Some(TokenSet::from_json(&session.tokens().unwrap().to_json())?))?;
+//! assert_eq!(later.refresh(now).unwrap_err().kind(), ErrorKind::ReauthorizationRequired);
+//! # let _ = stored;
+//! # Ok(())
+//! # }
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod authorize;
-pub mod error;
-pub mod flow;
-pub mod http;
-pub mod lifecycle;
-pub mod matrix;
-pub mod method;
+mod authorize;
+mod error;
+mod flow;
+mod http;
+mod lifecycle;
+mod matrix;
+mod method;
 pub mod pkce;
-pub mod profile;
-pub mod revoke;
-pub mod secret;
-pub mod serial;
-pub mod session;
-pub mod time;
-pub mod token;
-pub mod transport;
+mod profile;
+mod revoke;
+mod secret;
+mod serial;
+mod session;
+mod time;
+mod token;
+mod transport;
 
+pub use authorize::{
+    AuthorizationError, AuthorizationErrorCode, AuthorizationGrant, AuthorizationRequest, AuthorizationStart,
+    CallbackError, ClientConfig, MAX_CALLBACK_BYTES, PendingAuthorization,
+};
 pub use error::{Blame, Error, ErrorKind, StoreError, UsageError};
+pub use flow::{FlowError, TokenFlow, basic_authorization};
+pub use http::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, check_url_policy, is_loopback};
+pub use lifecycle::{ApiVerdict, Connection, ReauthorizationReason, TokenState};
+pub use matrix::{
+    Decision, EndpointInfo, GroupInfo, MAX_PATH_BYTES, MAX_SEGMENTS, PermissionMatrix, Policy, RejectReason, RightInfo,
+    Rights, Uncovered, UncoveredReason, UnknownRight,
+};
+pub use method::{Method, UnknownMethod};
+pub use profile::{
+    ApiConfig, AuthorizationEndpoint, ClientAuth, DEFAULT_PENDING_MAX_AGE_SECS, EndpointTemplate, GrantType, Group,
+    LifecyclePolicy, Lifetime, MAX_PROFILE_BYTES, MAX_RIGHTS, ParamValue, PkceMode, ProfileError, Provider, Revocation,
+    RevocationKind, Right, TemplateSegment, VerifyCall,
+};
+pub use revoke::{RevocationError, RevocationFlow, Revoked};
+pub use secret::{AccessToken, AuthorizationCode, ClientSecret, PkceVerifier, REDACTED, RefreshToken, State};
+pub use serial::{FORMAT_VERSION, PENDING_FORMAT, SerialError, TOKEN_SET_FORMAT};
 pub use session::{ApiRequestId, DEFAULT_ACCOUNT, Event, NextStep, RequestId, Session};
+pub use time::Timestamp;
+pub use token::{
+    Identity, OAuthError, ParseRules, TokenErrorCode, TokenResponse, TokenResponseError, TokenSet, parse_token_response,
+};
+pub use transport::{Transport, TransportError};
 
 /// The types most callers need.
 pub mod prelude {
-    pub use crate::authorize::{
-        AuthorizationError, AuthorizationErrorCode, AuthorizationGrant, AuthorizationRequest, AuthorizationStart,
-        CallbackError, ClientConfig, PendingAuthorization,
+    pub use crate::{
+        AccessToken, ApiRequestId, ApiVerdict, AuthorizationCode, AuthorizationError, AuthorizationErrorCode,
+        AuthorizationGrant, AuthorizationRequest, AuthorizationStart, Blame, CallbackError, ClientConfig, ClientSecret,
+        Connection, DEFAULT_ACCOUNT, Decision, Error, ErrorKind, Event, FlowError, GrantType, HttpRequest,
+        HttpResponse, Identity, Method, NextStep, OAuthError, PendingAuthorization, PermissionMatrix, PkceVerifier,
+        Policy, ProfileError, Provider, ReauthorizationReason, RefreshToken, RejectReason, RequestId, RevocationError,
+        RevocationFlow, Revoked, Rights, SerialError, Session, State, StoreError, Timestamp, TokenErrorCode, TokenFlow,
+        TokenResponseError, TokenSet, TokenState, Transport, TransportError, UsageError,
     };
-    pub use crate::error::{Blame, Error, ErrorKind, StoreError, UsageError};
-    pub use crate::flow::{FlowError, TokenFlow};
-    pub use crate::http::{HttpRequest, HttpResponse};
-    pub use crate::lifecycle::{ApiVerdict, Connection, ReauthorizationReason, TokenState};
-    pub use crate::matrix::{Decision, PermissionMatrix, Policy, RejectReason, Rights};
-    pub use crate::method::Method;
-    pub use crate::profile::{GrantType, ProfileError, Provider};
-    pub use crate::revoke::{RevocationError, RevocationFlow, Revoked};
-    pub use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, PkceVerifier, RefreshToken, State};
-    pub use crate::serial::SerialError;
-    pub use crate::session::{ApiRequestId, DEFAULT_ACCOUNT, Event, NextStep, RequestId, Session};
-    pub use crate::time::Timestamp;
-    pub use crate::token::{Identity, OAuthError, TokenErrorCode, TokenResponseError, TokenSet};
-    pub use crate::transport::{Transport, TransportError};
 }

@@ -23,7 +23,7 @@ pub const TOKEN_SET_FORMAT: &str = "scopegate.token_set";
 /// The `format` of a serialized pending authorization.
 pub const PENDING_FORMAT: &str = "scopegate.pending_authorization";
 /// The version written, and the newest one read.
-pub const VERSION: u64 = 1;
+pub const FORMAT_VERSION: u64 = 1;
 
 /// Serialized data could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -87,8 +87,8 @@ impl<'a> Reader<'a> {
         }
         let r = Reader { what, map };
         let version = r.u64("version")?;
-        if version > VERSION {
-            return Err(SerialError::NewerVersion { what, found: version, supported: VERSION });
+        if version > FORMAT_VERSION {
+            return Err(SerialError::NewerVersion { what, found: version, supported: FORMAT_VERSION });
         }
         if version == 0 {
             return Err(r.bad("version", "must be at least 1"));
@@ -195,7 +195,7 @@ impl TokenSet {
         let t = |v: Option<Timestamp>| v.map(Timestamp::as_unix_secs);
         json!({
             "format": TOKEN_SET_FORMAT,
-            "version": VERSION,
+            "version": FORMAT_VERSION,
             "provider": self.provider_id,
             "identity": self.identity.as_str(),
             "access_token": self.access_token.expose_secret(),
@@ -254,7 +254,7 @@ impl PendingAuthorization {
     pub fn to_json(&self) -> String {
         json!({
             "format": PENDING_FORMAT,
-            "version": VERSION,
+            "version": FORMAT_VERSION,
             "provider": self.provider_id,
             "state": self.state.expose_secret(),
             "verifier": self.verifier.as_ref().map(|v| v.expose_secret()),

@@ -4,8 +4,7 @@
 mod common;
 
 use common::*;
-use scopegate_core::matrix::*;
-use scopegate_core::prelude::*;
+use scopegate_core::*;
 
 fn yespo() -> Provider {
     provider("yespo")

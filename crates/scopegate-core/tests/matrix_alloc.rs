@@ -6,8 +6,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use scopegate_core::matrix::{Decision, Rights};
 use scopegate_core::prelude::*;
+use scopegate_core::{Decision, Rights};
 
 struct Counting;
 

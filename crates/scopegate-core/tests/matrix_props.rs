@@ -2,9 +2,9 @@
 //! obviously-correct reference matcher.
 
 use proptest::prelude::*;
-use scopegate_core::matrix::{Decision, Rights};
+use scopegate_core::TemplateSegment;
 use scopegate_core::prelude::*;
-use scopegate_core::profile::TemplateSegment;
+use scopegate_core::{Decision, Rights};
 
 /// The reference: every template of the method with as many segments as the path, whose static
 /// segments equal the path's and whose params see a non-empty segment; the winner is the one with

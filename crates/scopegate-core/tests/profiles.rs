@@ -4,8 +4,8 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use scopegate_core::method::Method;
-use scopegate_core::profile::*;
+use scopegate_core::Method;
+use scopegate_core::*;
 
 #[test]
 fn every_builtin_profile_loads() {

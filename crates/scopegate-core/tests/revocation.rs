@@ -3,10 +3,10 @@
 mod common;
 
 use common::*;
-use scopegate_core::error::Blame;
-use scopegate_core::flow::basic_authorization;
+use scopegate_core::Blame;
+use scopegate_core::RevocationKind;
+use scopegate_core::basic_authorization;
 use scopegate_core::prelude::*;
-use scopegate_core::profile::RevocationKind;
 
 fn tokens(p: &Provider, with_refresh: bool) -> TokenSet {
     let rt = if with_refresh { r#","refresh_token":"RT-SECRET-1""# } else { "" };

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use scopegate_core::flow::basic_authorization;
+use scopegate_core::basic_authorization;
 use scopegate_core::prelude::*;
 
 const BASIC: &str =

@@ -4,9 +4,9 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use scopegate_core::http::MAX_RESPONSE_BYTES;
+use scopegate_core::MAX_RESPONSE_BYTES;
 use scopegate_core::prelude::*;
-use scopegate_core::token::{ParseRules, parse_token_response};
+use scopegate_core::{ParseRules, parse_token_response};
 
 fn exchange(p: &Provider, answer: HttpResponse) -> Result<TokenSet, FlowError> {
     let mut flow = TokenFlow::authorization_code(p, &client(), grant(p, "CODE")).unwrap();

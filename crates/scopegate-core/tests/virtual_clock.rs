@@ -34,7 +34,7 @@ impl AuthServer {
 
     fn token(&mut self, req: &HttpRequest) -> HttpResponse {
         self.token_requests += 1;
-        let basic = scopegate_core::flow::basic_authorization(CLIENT_ID, CLIENT_SECRET);
+        let basic = scopegate_core::basic_authorization(CLIENT_ID, CLIENT_SECRET);
         if req.header_value("Authorization") != Some(basic.as_str()) {
             return HttpResponse::new(401, r#"{"error":"invalid_client"}"#);
         }

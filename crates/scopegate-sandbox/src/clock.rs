@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use scopegate_core::time::Timestamp;
+use scopegate_core::Timestamp;
 
 /// The clock a sandbox reads: the system clock plus an offset that only grows. Every expiry
 /// (codes, access and refresh tokens, `early-expiry`) follows it. Clones share the offset, so a

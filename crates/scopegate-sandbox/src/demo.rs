@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scopegate::{Browser, Client, ClientError, LoginOptions, SqliteStore, TokenStore, UreqTransport};
-use scopegate_core::authorize::ClientConfig;
-use scopegate_core::method::Method;
-use scopegate_core::profile::Provider;
-use scopegate_core::revoke::Revoked;
-use scopegate_core::transport::Transport as _;
+use scopegate_core::ClientConfig;
+use scopegate_core::Method;
+use scopegate_core::Provider;
+use scopegate_core::Revoked;
+use scopegate_core::Transport as _;
 
 use crate::{App, Consent, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_STORE, Sandbox, SandboxError};
 
@@ -58,7 +58,7 @@ pub fn follow_as_browser(url: &str) -> Result<u16, String> {
     let t = UreqTransport::default();
     let get = |u: &str| {
         let parsed = url::Url::parse(u).map_err(|e| e.to_string())?;
-        t.send(&scopegate_core::http::HttpRequest::new(Method::Get, parsed)).map_err(|e| e.to_string())
+        t.send(&scopegate_core::HttpRequest::new(Method::Get, parsed)).map_err(|e| e.to_string())
     };
     let first = get(url)?;
     let location = first.header("location").ok_or_else(|| format!("no redirect (http {})", first.status()))?.to_owned();

@@ -51,9 +51,9 @@
 //! [`Sandbox::advance`] moves it forward; the expiry of codes and tokens follows it.
 //!
 //! **Without sockets**: [`Sandbox::transport`] gives a
-//! [`Transport`](scopegate_core::transport::Transport) that hands each request to the same
+//! [`Transport`](scopegate_core::Transport) that hands each request to the same
 //! routing as the HTTP server, in-process; a request to any other origin is a
-//! [`TransportError::Connect`](scopegate_core::transport::TransportError::Connect). With a
+//! [`TransportError::Connect`](scopegate_core::TransportError::Connect). With a
 //! client reading the sandbox's clock, a test can log in, let tokens expire and refresh without
 //! opening a connection or waiting.
 //!
@@ -82,7 +82,7 @@ mod yuvo;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use scopegate_core::profile::ProfileError;
+use scopegate_core::ProfileError;
 use serde_json::{Value, json};
 
 pub use clock::SandboxClock;

@@ -1,6 +1,6 @@
 //! The built-in profiles pointed at a sandbox.
 
-use scopegate_core::profile::Provider;
+use scopegate_core::Provider;
 
 use crate::SandboxError;
 

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use scopegate_core::profile::Provider;
-use scopegate_core::time::Timestamp;
+use scopegate_core::Provider;
+use scopegate_core::Timestamp;
 use serde_json::{Value, json};
 use url::Url;
 
@@ -160,7 +160,7 @@ impl Sandbox {
         yotpo::merchant_uninstall(&self.shared, app_key)
     }
 
-    /// A [`Transport`](scopegate_core::transport::Transport) that calls this sandbox in-process,
+    /// A [`Transport`](scopegate_core::Transport) that calls this sandbox in-process,
     /// without a socket (see [`SandboxTransport`]).
     pub fn transport(&self) -> SandboxTransport {
         SandboxTransport::new(Arc::clone(&self.shared))

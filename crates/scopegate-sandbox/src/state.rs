@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use scopegate_core::profile::Provider;
+use scopegate_core::Provider;
 use url::Url;
 
 use crate::{App, Consent, Counters, Fault, PROVIDERS, SandboxClock, SandboxError};

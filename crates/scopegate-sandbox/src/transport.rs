@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use scopegate_core::http::{HttpRequest, HttpResponse};
-use scopegate_core::transport::{Transport, TransportError};
+use scopegate_core::{HttpRequest, HttpResponse};
+use scopegate_core::{Transport, TransportError};
 use url::Url;
 
 use crate::server::{Incoming, respond};

@@ -2,9 +2,9 @@
 //! token lifetimes, the refresh request the document asks for, and the API whose groups the
 //! app's registered rights open.
 
-use scopegate_core::matrix::Decision;
-use scopegate_core::method::Method;
-use scopegate_core::profile::Provider;
+use scopegate_core::Decision;
+use scopegate_core::Method;
+use scopegate_core::Provider;
 use serde_json::{Value, json};
 
 use crate::server::{Answer, Req};

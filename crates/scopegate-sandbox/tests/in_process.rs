@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use scopegate::{Client, ClientError, MemoryStore, TokenStore};
+use scopegate_core::TransportError;
 use scopegate_core::prelude::*;
-use scopegate_core::transport::TransportError;
 use scopegate_sandbox::{
     App, Consent, Fault, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Sandbox, SandboxError, SandboxOptions,
     SandboxTransport, login_app, register_remote,

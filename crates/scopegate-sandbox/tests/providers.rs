@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scopegate::{Client, ClientError, MemoryStore, TokenStore, UreqTransport};
+use scopegate_core::Revoked;
 use scopegate_core::prelude::*;
-use scopegate_core::revoke::Revoked;
 use scopegate_sandbox::{App, Consent, Fault, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_STORE, Sandbox};
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback";

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use scopegate::{Client, MemoryStore, UreqTransport};
+use scopegate_core::PkceMode;
+use scopegate_core::PkceVerifier;
 use scopegate_core::pkce::s256_challenge;
 use scopegate_core::prelude::*;
-use scopegate_core::profile::PkceMode;
-use scopegate_core::secret::PkceVerifier;
 use scopegate_sandbox::{
     Consent, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Sandbox, SandboxOptions, profile_at, profile_overrides,
     profile_overrides_with,

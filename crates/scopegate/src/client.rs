@@ -9,17 +9,17 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use scopegate_core::authorize::{AuthorizationStart, ClientConfig, PendingAuthorization};
-use scopegate_core::http::HttpResponse;
-use scopegate_core::lifecycle::ReauthorizationReason;
-use scopegate_core::matrix::Rights;
-use scopegate_core::method::Method;
-use scopegate_core::profile::Provider;
-use scopegate_core::revoke::Revoked;
-use scopegate_core::secret::RefreshToken;
-use scopegate_core::time::Timestamp;
-use scopegate_core::token::TokenSet;
-use scopegate_core::transport::Transport;
+use scopegate_core::HttpResponse;
+use scopegate_core::Method;
+use scopegate_core::Provider;
+use scopegate_core::ReauthorizationReason;
+use scopegate_core::RefreshToken;
+use scopegate_core::Revoked;
+use scopegate_core::Rights;
+use scopegate_core::Timestamp;
+use scopegate_core::TokenSet;
+use scopegate_core::Transport;
+use scopegate_core::{AuthorizationStart, ClientConfig, PendingAuthorization};
 use scopegate_core::{DEFAULT_ACCOUNT, Error, Event, NextStep, Session};
 
 use crate::store::{StoreKey, TokenStore, Update, UpdateAbort, UpdateError};
@@ -298,11 +298,7 @@ impl Client {
         self.refresh_if(move |s, _| s.needs_refresh(now))
     }
 
-    fn reauthorization(
-        &self,
-        reason: ReauthorizationReason,
-        oauth: Option<Box<scopegate_core::token::OAuthError>>,
-    ) -> Error {
+    fn reauthorization(&self, reason: ReauthorizationReason, oauth: Option<Box<scopegate_core::OAuthError>>) -> Error {
         let key = self.key();
         Error::ReauthorizationRequired { provider: key.provider_id, account: key.account, reason, oauth }
     }

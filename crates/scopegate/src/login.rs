@@ -8,8 +8,9 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use scopegate_core::authorize::{AuthorizationStart, CallbackError, ClientConfig};
-use scopegate_core::token::TokenSet;
+use scopegate_core::TokenSet;
+use scopegate_core::{AuthorizationStart, CallbackError, ClientConfig};
+use scopegate_core::{Blame, ErrorKind};
 use url::Url;
 
 use crate::client::{Client, ClientError};
@@ -68,6 +69,27 @@ pub enum LoginError {
     /// The provider refused, or the exchange failed.
     #[error(transparent)]
     Client(#[from] ClientError),
+}
+
+impl LoginError {
+    /// The kind, in the core's numbering: [`ErrorKind::Config`] for a redirect URI that cannot
+    /// be listened on, [`ErrorKind::Listen`], [`ErrorKind::LoginTimeout`], or the client error's.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            LoginError::NotLoopback { .. } => ErrorKind::Config,
+            LoginError::Listen { .. } => ErrorKind::Listen,
+            LoginError::Timeout { .. } => ErrorKind::LoginTimeout,
+            LoginError::Client(e) => e.kind(),
+        }
+    }
+
+    /// Who is to blame.
+    pub fn blame(&self) -> Blame {
+        match self {
+            LoginError::Client(e) => e.blame(),
+            other => other.kind().default_blame(),
+        }
+    }
 }
 
 /// Where to listen, from the redirect URI.

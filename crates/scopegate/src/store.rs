@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use scopegate_core::secret::{AccessToken, AuthorizationCode, RefreshToken};
-use scopegate_core::time::Timestamp;
-use scopegate_core::token::{Identity, TokenSet};
+use scopegate_core::Timestamp;
+use scopegate_core::{AccessToken, AuthorizationCode, RefreshToken};
+use scopegate_core::{Identity, TokenSet};
 
 /// Which token set: one per provider, client and account.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use scopegate_core::http::{HttpRequest, HttpResponse, check_url_policy};
-use scopegate_core::method::Method;
-use scopegate_core::transport::{Transport, TransportError};
+use scopegate_core::Method;
+use scopegate_core::{HttpRequest, HttpResponse, check_url_policy};
+use scopegate_core::{Transport, TransportError};
 
 /// Settings of [`UreqTransport`].
 #[derive(Clone, Debug)]

@@ -17,8 +17,8 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime};
 
 use scopegate::{Client, ClientError, SqliteStore, TokenStore, UreqTransport};
+use scopegate_core::Revoked;
 use scopegate_core::prelude::*;
-use scopegate_core::revoke::Revoked;
 
 const BASIC_CLIENT: (&str, &str) = ("basic-client", "basic secret:+/=");
 const POST_CLIENT: (&str, &str) = ("post-client", "post-secret");

@@ -271,7 +271,7 @@ fn a_whole_code_exchange_through_the_transport() {
     assert_eq!(s.path, "/oauth/token/");
     assert_eq!(
         header(&s, "authorization").as_deref(),
-        Some(scopegate_core::flow::basic_authorization("cid", "csecret").as_str())
+        Some(scopegate_core::basic_authorization("cid", "csecret").as_str())
     );
     assert!(s.body.contains("code=C1"), "{}", s.body);
 }
