@@ -155,23 +155,11 @@ impl Who {
 pub(crate) enum TokenAction {
     /// Get a token for the app itself (client credentials grant) and store it.
     New {
-        #[arg(long)]
-        provider: String,
-        /// The app's client id (default with --sandbox: the sandbox's app).
-        #[arg(long)]
-        client_id: Option<String>,
-        /// Name of the environment variable holding the client secret (else a hidden prompt).
-        #[arg(long, value_name = "VAR")]
-        client_secret_env: Option<String>,
-        /// Account name the token is stored under (default: default, or sandbox with --sandbox).
-        #[arg(long)]
-        account: Option<String>,
+        #[command(flatten)]
+        who: Who,
         /// A scope to ask for (repeat for several; none: the provider's default).
         #[arg(long = "scope", value_name = "S")]
         scopes: Vec<String>,
-        /// The running sandbox to get it from.
-        #[arg(long, value_name = "URL")]
-        sandbox: Option<String>,
         /// Print the token values.
         #[arg(long)]
         reveal: bool,

@@ -71,16 +71,7 @@ fn run(cli: &Cli) -> Result<u8> {
             login::run(cli, &args)
         }
         Command::Token { action } => match action {
-            TokenAction::New { provider, client_id, client_secret_env, account, scopes, sandbox, reveal } => {
-                let who = args::Who {
-                    provider: provider.clone(),
-                    account: account.clone(),
-                    client_id: client_id.clone(),
-                    client_secret_env: client_secret_env.clone(),
-                    sandbox: sandbox.clone(),
-                };
-                token::new(cli, &who, scopes, *reveal)
-            }
+            TokenAction::New { who, scopes, reveal } => token::new(cli, who, scopes, *reveal),
             TokenAction::Show { who, reveal } => token::show(cli, who, *reveal),
             TokenAction::Refresh { who, reveal } => token::refresh(cli, who, *reveal),
             TokenAction::Revoke { who, local } => token::revoke(cli, who, *local),
