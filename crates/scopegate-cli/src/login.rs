@@ -82,8 +82,11 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
     };
     let cfg = config(&client_id, secret, Some(&redirect))?;
     let client = Client::new(provider.clone(), cfg, Arc::new(UreqTransport::default()), store.clone(), account.clone());
-    let options =
-        LoginOptions { timeout: a.timeout, browser: if a.no_browser { Browser::PrintOnly } else { Browser::Open } };
+    let options = LoginOptions {
+        timeout: a.timeout,
+        browser: if a.no_browser { Browser::PrintOnly } else { Browser::Open },
+        ..LoginOptions::default()
+    };
     let self_approve = own_sandbox.is_some() && a.no_browser;
     let json_out = cli.json;
     let mut follower = None;

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
@@ -182,14 +184,19 @@ impl<'a> AuthorizationRequest<'a> {
             max_age_secs: p.pending_max_age_secs(),
             keep_params: p.keep_callback_params().to_vec(),
             require_params: p.require_callback_params().to_vec(),
-            used: false,
+            issuer: p.issuer().map(str::to_owned),
+            issuer_required: p.issuer_in_callback(),
+            used: Arc::new(AtomicBool::new(false)),
         };
         Ok(AuthorizationStart { url, pending })
     }
 }
 
 /// An authorization request waiting for its callback. Single use, valid for the profile's
-/// `authorization.max_age_secs` (10 minutes by default).
+/// `authorization.max_age_secs` (10 minutes by default). Its clones share the use: once one of
+/// them accepted a callback, every clone refuses the next ([`CallbackError::AlreadyUsed`]). A
+/// copy made through [`to_json`](Self::to_json) cannot share it: whoever keeps the JSON (a web
+/// session) deletes it when the callback arrives.
 #[derive(Clone, Debug)]
 pub struct PendingAuthorization {
     pub(crate) provider_id: String,
@@ -201,7 +208,10 @@ pub struct PendingAuthorization {
     pub(crate) max_age_secs: u64,
     pub(crate) keep_params: Vec<String>,
     pub(crate) require_params: Vec<String>,
-    pub(crate) used: bool,
+    /// RFC 9207: the issuer the callback's `iss` must equal, and whether it must be present.
+    pub(crate) issuer: Option<String>,
+    pub(crate) issuer_required: bool,
+    pub(crate) used: Arc<AtomicBool>,
 }
 
 /// What a successful callback yields: the code and what the token request needs with it.
@@ -248,7 +258,21 @@ impl PendingAuthorization {
     }
     /// Whether a callback has already been accepted.
     pub fn is_used(&self) -> bool {
-        self.used
+        self.used.load(Ordering::SeqCst)
+    }
+
+    /// Whether `callback` (a full callback URL, or its query) is well formed and carries this
+    /// authorization's `state` (compared in constant time), without using the pending
+    /// authorization up. A loopback listener asks this before it lets a request end the login:
+    /// anything else (a wrong path, a missing or wrong state, duplicated or malformed
+    /// parameters) is somebody else's request and is ignored.
+    pub fn is_own_callback(&self, callback: &str) -> bool {
+        if callback.len() > MAX_CALLBACK_BYTES || callback.bytes().any(|b| b.is_ascii_control()) {
+            return false;
+        }
+        let Ok(query) = self.query_of(callback) else { return false };
+        let Ok(params) = parse_query(&query) else { return false };
+        params.get("state").is_some_and(|s| ct_eq(s.as_bytes(), self.state.expose_secret().as_bytes()))
     }
 
     /// Checks a callback and returns the authorization code with the kept parameters.
@@ -260,7 +284,7 @@ impl PendingAuthorization {
     /// matches uses the pending authorization up, whatever its outcome; one whose `state` does
     /// not match leaves it usable (it may come from an attacker, not from the user's login).
     pub fn handle_callback(&mut self, callback: &str, now: Timestamp) -> Result<AuthorizationGrant, CallbackError> {
-        if self.used {
+        if self.is_used() {
             return Err(CallbackError::AlreadyUsed);
         }
         let age = now.secs_since(self.created_at);
@@ -281,13 +305,34 @@ impl PendingAuthorization {
         if !ct_eq(state.as_bytes(), self.state.expose_secret().as_bytes()) {
             return Err(CallbackError::StateMismatch);
         }
-        self.used = true;
+        if self.used.swap(true, Ordering::SeqCst) {
+            // A clone accepted a callback meanwhile.
+            return Err(CallbackError::AlreadyUsed);
+        }
+        // RFC 9207: the authorization response names its issuer; a response from another
+        // authorization server (a mix-up attack) is refused before its code is used.
+        if let Some(expected) = &self.issuer {
+            match get("iss") {
+                Some(iss) if iss == expected => {}
+                Some(iss) => {
+                    return Err(CallbackError::IssuerMismatch {
+                        expected: expected.clone(),
+                        got: sanitize_text(iss).chars().take(200).collect(),
+                    });
+                }
+                None if self.issuer_required => return Err(CallbackError::MissingIssuer),
+                None => {}
+            }
+        }
 
         if let Some(error) = get("error") {
+            // Known secrets are cut out of what the provider says (it may echo them).
+            let known = [self.state.expose_secret(), self.verifier.as_ref().map_or("", |v| v.expose_secret())];
+            let text = |s: &str| sanitize_text(&crate::token::cut_secrets(s, &known));
             return Err(CallbackError::Denied(AuthorizationError {
                 code: AuthorizationErrorCode::parse(error),
-                description: get("error_description").map(sanitize_text),
-                uri: get("error_uri").map(sanitize_text),
+                description: get("error_description").map(text),
+                uri: get("error_uri").map(text),
             }));
         }
         let code = match get("code") {
@@ -492,6 +537,18 @@ pub enum CallbackError {
     /// No `code` parameter.
     #[error("callback has no authorization code")]
     MissingCode,
+    /// RFC 9207: the callback's `iss` is not the profile's issuer: the response comes from
+    /// another authorization server (a mix-up attack, or a misconfigured profile).
+    #[error("the callback comes from issuer `{got}`, not from the provider's `{expected}` (RFC 9207 mix-up defence)")]
+    IssuerMismatch {
+        /// The profile's issuer.
+        expected: String,
+        /// The callback's `iss` (sanitized).
+        got: String,
+    },
+    /// RFC 9207: the profile says the provider names its issuer in the callback, and it did not.
+    #[error("the callback has no `iss` parameter, which this provider always sends (RFC 9207)")]
+    MissingIssuer,
     /// A parameter the profile requires is missing (Yotpo: `app_key`).
     #[error("callback lacks the `{name}` parameter the provider profile requires")]
     MissingParameter {

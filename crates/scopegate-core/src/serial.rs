@@ -264,6 +264,8 @@ impl PendingAuthorization {
             "max_age_secs": self.max_age_secs,
             "keep_params": self.keep_params,
             "require_params": self.require_params,
+            "issuer": self.issuer,
+            "issuer_required": self.issuer_required,
             "used": self.is_used(),
         })
         .to_string()
@@ -287,7 +289,9 @@ impl PendingAuthorization {
             max_age_secs: r.u64("max_age_secs")?,
             keep_params: r.strings("keep_params")?,
             require_params: r.strings("require_params")?,
-            used: r.bool("used")?,
+            issuer: r.opt_string("issuer")?,
+            issuer_required: r.bool("issuer_required")?,
+            used: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(r.bool("used")?)),
         })
     }
 }

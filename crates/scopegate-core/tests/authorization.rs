@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use scopegate_core::pkce;
+use scopegate_core::{PkceMode, pkce};
 use scopegate_core::prelude::*;
 
 const STATE: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc"; // base64url of [7; 32]
@@ -319,4 +319,124 @@ proptest! {
         let r = pa.handle_callback(&format!("?code=c&state={state}"), T0);
         prop_assert!(matches!(r, Err(CallbackError::StateMismatch)));
     }
+}
+
+/// RFC 9700 §2.1.1: a profile that says nothing about PKCE gets S256; the built-in profiles say
+/// what their documents support, in writing.
+#[test]
+fn pkce_is_on_unless_the_profile_says_otherwise() {
+    let p = Provider::from_toml_str(
+        "id = \"mine\"\n[authorization]\nurl = \"https://as.example/authorize\"\n[token]\nurl = \"https://as.example/token\"\n",
+        "mine.toml",
+    )
+    .unwrap();
+    assert_eq!(p.pkce(), PkceMode::S256);
+    let off = p.with_overrides("[authorization]\npkce = \"off\"\n", "t").unwrap();
+    assert_eq!(off.pkce(), PkceMode::Off);
+    for id in Provider::builtin_ids() {
+        let text = Provider::builtin_source(id).unwrap();
+        let explicit = text.lines().any(|l| l.trim_start().starts_with("pkce ="));
+        assert!(explicit || text.contains("extends = "), "{id} states its PKCE support");
+    }
+}
+
+fn issuer_provider(required: bool) -> Provider {
+    provider("yuvo")
+        .with_overrides(
+            &format!(
+                "[authorization]\nissuer = \"https://api.yuvohub.com\"\nissuer_in_callback = {required}\n"
+            ),
+            "t",
+        )
+        .unwrap()
+}
+
+/// RFC 9207: the callback's `iss` must be the profile's issuer; a missing one is refused when the
+/// profile says the provider sends it. A callback from another provider is refused either way.
+#[test]
+fn the_callback_must_come_from_the_profiles_issuer() {
+    for required in [true, false] {
+        let p = issuer_provider(required);
+        let from_other = |s: &mut AuthorizationStart| {
+            let st = state_of(s);
+            s.pending.handle_callback(&format!("{REDIRECT}?code=C&state={st}&iss=https%3A%2F%2Fevil.example"), T0)
+        };
+        let mut s = start(&p);
+        match from_other(&mut s) {
+            Err(CallbackError::IssuerMismatch { expected, got }) => {
+                assert_eq!((expected.as_str(), got.as_str()), ("https://api.yuvohub.com", "https://evil.example"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut s = start(&p);
+        let st = state_of(&s);
+        let missing = s.pending.handle_callback(&format!("{REDIRECT}?code=C&state={st}"), T0);
+        if required {
+            assert_eq!(missing.unwrap_err(), CallbackError::MissingIssuer);
+        } else {
+            assert!(missing.is_ok());
+        }
+        let mut s = start(&p);
+        let st = state_of(&s);
+        let ok = s.pending.handle_callback(&format!("{REDIRECT}?code=C&state={st}&iss=https://api.yuvohub.com"), T0);
+        assert!(ok.is_ok(), "{ok:?}");
+        // The pending authorization remembers the rule through serialization.
+        let s = start(&p);
+        let mut copy = PendingAuthorization::from_json(&s.pending.to_json()).unwrap();
+        let st = state_of(&s);
+        assert!(copy.handle_callback(&format!("{REDIRECT}?code=C&state={st}&iss=https://x.example"), T0).is_err());
+    }
+    let e = provider("yuvo").with_overrides("[authorization]\nissuer_in_callback = true\n", "t").unwrap_err();
+    assert!(e.to_string().contains("authorization.issuer"), "{e}");
+}
+
+/// A pending authorization is single use even when copied.
+#[test]
+fn a_copy_of_a_used_pending_authorization_is_refused() {
+    let p = provider("yuvo");
+    let s = start(&p);
+    let st = state_of(&s);
+    let mut a = s.pending.clone();
+    let mut b = s.pending;
+    let callback = format!("{REDIRECT}?code=C&state={st}");
+    assert!(a.handle_callback(&callback, T0).is_ok());
+    assert_eq!(b.handle_callback(&callback, T0).unwrap_err(), CallbackError::AlreadyUsed);
+    assert!(b.is_used());
+}
+
+/// What a loopback listener asks before it lets a request end the login.
+#[test]
+fn own_callback_needs_the_state_in_a_well_formed_query() {
+    let p = provider("yuvo");
+    let s = start(&p);
+    let st = state_of(&s);
+    assert!(s.pending.is_own_callback(&format!("code=C&state={st}")));
+    assert!(s.pending.is_own_callback(&format!("{REDIRECT}?error=access_denied&state={st}")));
+    for other in [
+        "code=C&state=wrong".to_owned(),
+        "code=C".to_owned(),
+        format!("code=C&state={st}&state={st}"),
+        format!("code=C&code=D&state={st}"),
+        format!("https://evil.example/cb?code=C&state={st}"),
+        format!("code=C&state={st}\n"),
+        "a&a".to_owned(),
+    ] {
+        assert!(!s.pending.is_own_callback(&other), "{other}");
+    }
+    assert!(!s.pending.is_used(), "asking uses nothing up");
+}
+
+/// The provider's error description may echo a secret of the request: it is cut out.
+#[test]
+fn a_refusal_that_echoes_the_state_does_not_show_it() {
+    let p = provider("yuvo");
+    let mut s = start(&p);
+    let st = state_of(&s);
+    let e = s
+        .pending
+        .handle_callback(&format!("{REDIRECT}?error=access_denied&error_description=bad+state+{st}&state={st}"), T0)
+        .unwrap_err();
+    let text = format!("{e} {e:?}");
+    assert!(!text.contains(&st), "{text}");
+    assert!(text.contains("bad state [redacted]"), "{text}");
 }

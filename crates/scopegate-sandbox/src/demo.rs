@@ -73,7 +73,8 @@ pub fn free_loopback_port() -> std::io::Result<u16> {
 /// Logs in through the real loopback listener; the "browser" is a thread that follows the
 /// authorization URL to the auto-approving sandbox and on to our callback.
 fn login(client: &Client) -> Step {
-    let options = LoginOptions { timeout: Duration::from_secs(20), browser: Browser::PrintOnly };
+    let options =
+        LoginOptions { timeout: Duration::from_secs(20), browser: Browser::PrintOnly, ..LoginOptions::default() };
     let mut browser = None;
     let tokens = scopegate::loopback_login(client, &options, |url, _| {
         let url = url.to_owned();

@@ -450,7 +450,11 @@ fn loopback_login_against_authlib() {
     let c = client(provider(&server, &dir.0, false), BASIC_CLIENT, store)
         .with_redirect_uri("http://127.0.0.1:0/callback")
         .unwrap();
-    let options = scopegate::LoginOptions { timeout: Duration::from_secs(20), browser: scopegate::Browser::PrintOnly };
+    let options = scopegate::LoginOptions {
+        timeout: Duration::from_secs(20),
+        browser: scopegate::Browser::PrintOnly,
+        ..scopegate::LoginOptions::default()
+    };
     let mut page = None;
     let tokens = scopegate::loopback_login(&c, &options, |url, _opened| {
         let url = url.to_owned();

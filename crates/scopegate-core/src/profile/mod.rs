@@ -213,6 +213,8 @@ pub struct Provider {
     require_callback_params: Vec<String>,
     account_param: Option<String>,
     authorization_params: Vec<(String, String)>,
+    issuer: Option<String>,
+    issuer_in_callback: bool,
     token_url: Option<Url>,
     token_url_hint: Option<String>,
     client_auth: ClientAuth,
@@ -276,6 +278,16 @@ impl Provider {
     /// Yotpo: `app_key`, the merchant's store). Token sets are stored under its value.
     pub fn account_param(&self) -> Option<&str> {
         self.account_param.as_deref()
+    }
+    /// The authorization server's issuer identifier (`[authorization] issuer`, RFC 9207 / RFC
+    /// 8414): when set, a callback's `iss` must equal it.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+    /// Whether the provider always names its issuer in the callback (`[authorization]
+    /// issuer_in_callback`, RFC 9207 §3): a callback without `iss` is then refused.
+    pub fn issuer_in_callback(&self) -> bool {
+        self.issuer_in_callback
     }
     /// Extra parameters sent on the authorization request (`[authorization.extra_params]`, e.g.
     /// `prompt = "consent"`), in name order.

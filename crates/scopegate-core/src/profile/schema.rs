@@ -32,6 +32,8 @@ pub(super) struct RawAuthorization {
     pub(super) scopes: Option<Vec<String>>,
     pub(super) max_age_secs: Option<u64>,
     pub(super) extra_params: Option<BTreeMap<String, String>>,
+    pub(super) issuer: Option<String>,
+    pub(super) issuer_in_callback: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

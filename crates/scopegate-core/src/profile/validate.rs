@@ -110,9 +110,11 @@ impl Validator<'_> {
                 ));
             }
         };
+        // RFC 9700 §2.1.1: PKCE unless the profile says otherwise (the built-in profiles say
+        // what their providers' documents support).
         let pkce = match a.pkce.as_deref() {
-            None | Some("off") => PkceMode::Off,
-            Some("S256") | Some("s256") => PkceMode::S256,
+            None | Some("S256") | Some("s256") => PkceMode::S256,
+            Some("off") => PkceMode::Off,
             Some(_) => return Err(invalid(o, "authorization.pkce", "must be \"off\" or \"S256\"")),
         };
         let scopes = a.scopes.unwrap_or_default();
@@ -150,6 +152,21 @@ impl Validator<'_> {
                 return Err(invalid(o, &field, "an install link takes no extra parameters"));
             }
             authorization_params.push((name, value));
+        }
+        let issuer = match a.issuer {
+            None => None,
+            Some(i) => {
+                // RFC 8414 §2: an https URL without query or fragment.
+                let url = self.url("authorization.issuer", &i)?;
+                if url.query().is_some() || url.fragment().is_some() {
+                    return Err(invalid(o, "authorization.issuer", "must not have a query or fragment (RFC 8414 §2)"));
+                }
+                Some(i)
+            }
+        };
+        let issuer_in_callback = a.issuer_in_callback.unwrap_or(false);
+        if issuer_in_callback && issuer.is_none() {
+            return Err(missing(o, "authorization.issuer", "the issuer the callback's `iss` must equal"));
         }
         let pending_max_age_secs = a.max_age_secs.unwrap_or(DEFAULT_PENDING_MAX_AGE_SECS);
         if pending_max_age_secs == 0 {
@@ -322,6 +339,8 @@ impl Validator<'_> {
             require_callback_params,
             account_param,
             authorization_params,
+            issuer,
+            issuer_in_callback,
             token_url,
             token_url_hint,
             client_auth,

@@ -1,11 +1,19 @@
 //! Loopback login (RFC 8252 §7.3, §8.3): no pasting of codes.
 //!
 //! Listens on the loopback address of the redirect URI, sends the user's browser to the
-//! authorization URL, accepts exactly one callback on the redirect path with the right `state`,
-//! answers the browser with a small page, exchanges the code and closes the port.
+//! authorization URL, and waits for the callback. Only a request on the redirect path that
+//! carries the login's `state` in a well-formed query may end the login, with a success or with
+//! the provider's error; every other request (another path or method, a missing or wrong state,
+//! duplicated or malformed parameters, an oversized head) is answered 400 and ignored, so nobody
+//! else on the machine can abort it. Connections are served side by side, each with a deadline
+//! for its request head (see [`listener`]). A `localhost` redirect URI is served on both
+//! 127.0.0.1 and [::1], so no other process can take the other one. The port is closed at the end.
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+mod browser;
+mod listener;
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use scopegate_core::TokenSet;
@@ -14,17 +22,18 @@ use scopegate_core::{Blame, ErrorKind};
 use url::Url;
 
 use crate::client::{Client, ClientError};
-
-/// Largest request head read from the browser.
-const MAX_HEAD: usize = 8 * 1024;
+use listener::{Listener, respond};
 
 /// How the authorization URL reaches the user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Browser {
-    /// Try the system browser (`xdg-open`, `open`, `start`); print the URL when that fails.
+    /// Try the system browser (`xdg-open`, `open`, `rundll32 url.dll` on Windows, never through
+    /// a shell); print the URL when that fails.
     Open,
     /// Only hand the URL to the `show` callback.
     PrintOnly,
+    /// Run this program with the URL as its one argument (no shell).
+    Command(PathBuf),
 }
 
 /// Settings of a loopback login.
@@ -34,11 +43,14 @@ pub struct LoginOptions {
     pub timeout: Duration,
     /// How to show the URL.
     pub browser: Browser,
+    /// How long one connection may take to send its request head (default 10 s); slower ones
+    /// are dropped, and never hold up the others.
+    pub head_timeout: Duration,
 }
 
 impl Default for LoginOptions {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(300), browser: Browser::Open }
+        Self { timeout: Duration::from_secs(300), browser: Browser::Open, head_timeout: Duration::from_secs(10) }
     }
 }
 
@@ -92,8 +104,9 @@ impl LoginError {
     }
 }
 
-/// Where to listen, from the redirect URI.
-fn listen_addr(redirect: &Url, any_port: bool) -> Result<SocketAddr, LoginError> {
+/// Where to listen, from the redirect URI: one address, or both loopback addresses for
+/// `localhost`.
+fn listen_addrs(redirect: &Url, any_port: bool) -> Result<Vec<SocketAddr>, LoginError> {
     let not = |reason: &str| LoginError::NotLoopback { reason: reason.to_owned() };
     if redirect.scheme() != "http" {
         return Err(not("the scheme must be http (RFC 8252 §7.3)"));
@@ -103,18 +116,38 @@ fn listen_addr(redirect: &Url, any_port: bool) -> Result<SocketAddr, LoginError>
         return Err(not("port 0 (any port) needs `loopback_any_port = true` in the profile's [authorization]"));
     }
     match redirect.host() {
-        Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(SocketAddr::from((ip, port))),
-        Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(SocketAddr::from((ip, port))),
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(vec![SocketAddr::from((ip, port))]),
+        Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(vec![SocketAddr::from((ip, port))]),
         Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => {
-            Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+            Ok(vec![SocketAddr::from((Ipv4Addr::LOCALHOST, port)), SocketAddr::from((Ipv6Addr::LOCALHOST, port))])
         }
         _ => Err(not("the host must be 127.0.0.1, [::1] or localhost")),
     }
 }
 
+/// Binds every address on one port. For `localhost` both loopback addresses are bound; a
+/// machine without IPv6 has no [::1] for anybody else to take either, so only an address that is
+/// taken (by another process) is an error.
+fn bind(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, LoginError> {
+    let listen_err =
+        |addr: SocketAddr, e: std::io::Error| LoginError::Listen { addr: addr.to_string(), reason: e.to_string() };
+    let first = TcpListener::bind(addrs[0]).map_err(|e| listen_err(addrs[0], e))?;
+    let port = first.local_addr().map_err(|e| listen_err(addrs[0], e))?.port();
+    let mut sockets = vec![first];
+    for addr in &addrs[1..] {
+        let addr = SocketAddr::new(addr.ip(), port);
+        match TcpListener::bind(addr) {
+            Ok(s) => sockets.push(s),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Err(listen_err(addr, e)),
+            Err(_) => {} // no IPv6 on this machine
+        }
+    }
+    Ok(sockets)
+}
+
 /// Runs a loopback login for `client`: `show` receives the authorization URL (to print it, or
-/// to say that a browser was opened), and `config` is the client's registration, whose redirect
-/// URI decides where to listen. Returns the stored token set.
+/// to say that a browser was opened), and the client's registration, whose redirect URI decides
+/// where to listen. Returns the stored token set.
 pub fn loopback_login(
     client: &Client,
     options: &LoginOptions,
@@ -124,11 +157,11 @@ pub fn loopback_login(
     let redirect =
         config.redirect_uri().ok_or_else(|| LoginError::NotLoopback { reason: "no redirect uri set".into() })?;
     let redirect = Url::parse(redirect).map_err(|e| LoginError::NotLoopback { reason: e.to_string() })?;
-    let addr = listen_addr(&redirect, client.provider().loopback_any_port())?;
-    let listener =
-        TcpListener::bind(addr).map_err(|e| LoginError::Listen { addr: addr.to_string(), reason: e.to_string() })?;
-    let bound =
-        listener.local_addr().map_err(|e| LoginError::Listen { addr: addr.to_string(), reason: e.to_string() })?;
+    let addrs = listen_addrs(&redirect, client.provider().loopback_any_port())?;
+    let sockets = bind(&addrs)?;
+    let bound = sockets[0]
+        .local_addr()
+        .map_err(|e| LoginError::Listen { addr: addrs[0].to_string(), reason: e.to_string() })?;
     // With port 0, the real port goes into the redirect URI sent to the provider.
     let login_client;
     let client = if redirect.port() == Some(0) {
@@ -140,33 +173,35 @@ pub fn loopback_login(
         client
     };
     let AuthorizationStart { url, mut pending } = client.authorization_request()?;
-    let opened = options.browser == Browser::Open && open_browser(&url);
+    let opened = match &options.browser {
+        Browser::Open => browser::open_system(&url),
+        Browser::PrintOnly => false,
+        Browser::Command(program) => browser::launch(program.clone(), Vec::new(), &url),
+    };
     show(&url, opened);
 
-    listener
-        .set_nonblocking(true)
+    let mut listener = Listener::new(sockets, options.head_timeout)
         .map_err(|e| LoginError::Listen { addr: bound.to_string(), reason: e.to_string() })?;
     let deadline = Instant::now() + options.timeout;
     let path = redirect.path().to_owned();
+    const NOT_OURS: &str = "This address only accepts the callback of the login in progress.";
     loop {
-        if Instant::now() >= deadline {
+        let Some(arrival) = listener.next(deadline) else {
             return Err(LoginError::Timeout { secs: options.timeout.as_secs() });
-        }
-        let stream = match listener.accept() {
-            Ok((s, _)) => s,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(20));
-                continue;
-            }
-            Err(_) => continue,
         };
-        let Some(target) = read_request_target(&stream, deadline) else {
-            respond(stream, 400, "Bad request", "This address only accepts the authorization callback.");
+        let stream = arrival.stream;
+        let Some(target) = arrival.target else {
+            respond(stream, 400, "Bad request", NOT_OURS);
             continue;
         };
         let (req_path, query) = target.split_once('?').unwrap_or((target.as_str(), ""));
         if req_path != path {
-            respond(stream, 404, "Not found", "This address only accepts the authorization callback.");
+            respond(stream, 400, "Bad request", NOT_OURS);
+            continue;
+        }
+        if !pending.is_own_callback(query) {
+            // Not our login (or forged, or malformed): keep waiting for the real one.
+            respond(stream, 400, "Unexpected request", "This callback does not belong to the login in progress.");
             continue;
         }
         match client.exchange(&mut pending, query) {
@@ -178,10 +213,6 @@ pub fn loopback_login(
                     "You are signed in. You can close this window and return to the application.",
                 );
                 return Ok(tokens);
-            }
-            Err(ClientError::Callback(CallbackError::StateMismatch | CallbackError::MissingState)) => {
-                // Not our login (or forged): keep waiting for the real one.
-                respond(stream, 400, "Unexpected request", "This callback does not belong to the login in progress.");
             }
             Err(ClientError::Callback(CallbackError::Denied(e))) => {
                 let text = format!("The provider refused the authorization: {}", html_escape(&e.to_string()));
@@ -196,71 +227,6 @@ pub fn loopback_login(
     }
 }
 
-/// Reads the request head and returns the target of a `GET` (path and query).
-fn read_request_target(mut stream: &TcpStream, deadline: Instant) -> Option<String> {
-    let _ = stream.set_nonblocking(false);
-    let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
-    let _ = stream.set_read_timeout(Some(left.min(Duration::from_secs(10))));
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).ok()?;
-        if n == 0 || head.len() + n > MAX_HEAD {
-            return None;
-        }
-        head.extend_from_slice(&buf[..n]);
-    }
-    let line = head.split(|&b| b == b'\n').next()?;
-    let line = std::str::from_utf8(line).ok()?.trim_end();
-    let mut parts = line.split(' ');
-    let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
-    (method == "GET" && version.starts_with("HTTP/1.") && target.starts_with('/')).then(|| target.to_owned())
-}
-
-fn respond(mut stream: TcpStream, status: u16, title: &str, text: &str) {
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        _ => "Internal Server Error",
-    };
-    let body = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body style=\"font-family:sans-serif;margin:3em\"><h1>{title}</h1><p>{text}</p></body></html>"
-    );
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
-         Cache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.flush();
-}
-
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// Tries to open the system browser; whether a launcher started.
-fn open_browser(url: &str) -> bool {
-    let candidates: &[(&str, &[&str])] = if cfg!(target_os = "macos") {
-        &[("open", &[])]
-    } else if cfg!(windows) {
-        &[("cmd", &["/C", "start", ""])]
-    } else {
-        if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
-            return false;
-        }
-        &[("xdg-open", &[])]
-    };
-    candidates.iter().any(|(cmd, args)| {
-        std::process::Command::new(cmd)
-            .args(*args)
-            .arg(url)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .is_ok()
-    })
 }
