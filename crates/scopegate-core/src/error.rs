@@ -24,7 +24,7 @@ use crate::method::Method;
 use crate::profile::ProfileError;
 use crate::revoke::RevocationError;
 use crate::serial::SerialError;
-use crate::token::{OAuthError, TokenResponseError};
+use crate::token::{OAuthError, TokenResponseError, TokenSet};
 use crate::transport::TransportError;
 
 /// Who caused an error.
@@ -347,6 +347,26 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// Another process (or thread) held the store's lock longer than the store waits: its
+    /// refresh is still running, or it hung.
+    #[error(
+        "token store {path}: waited {waited_secs} s for another process's refresh of this token to finish; it still holds the lock"
+    )]
+    Busy {
+        /// The store's location.
+        path: String,
+        /// How long it waited.
+        waited_secs: u64,
+    },
+    /// The store's file or directory could be read or replaced by somebody else: refused, with
+    /// what to fix.
+    #[error("token store {path}: {problem}")]
+    Unsafe {
+        /// The file or directory.
+        path: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
     /// The database was written by a newer scopegate (schema version above ours).
     #[error("token store {path}: schema version {found} is newer than this scopegate understands ({supported})")]
     NewerSchema {
@@ -382,6 +402,15 @@ pub enum Error {
     /// The token store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The tokens were renewed but could not be stored (disk full, say): they are carried here,
+    /// so the caller can still use them, and knows they are not stored.
+    #[error("{error}; the tokens were renewed but are NOT stored: use them from this error and store them again")]
+    NotSaved {
+        /// The store's failure.
+        error: StoreError,
+        /// The renewed tokens.
+        tokens: Box<TokenSet>,
+    },
     /// The revocation or remove-application endpoint refused (the token is kept).
     #[error(transparent)]
     Revocation(#[from] RevocationError),
@@ -466,7 +495,7 @@ impl Error {
             Error::Flow(FlowError::Response(TokenResponseError::Refused(_))) => ErrorKind::TokenRefused,
             Error::Flow(_) => ErrorKind::Protocol,
             Error::Transport(_) => ErrorKind::Transport,
-            Error::Store(_) => ErrorKind::Store,
+            Error::Store(_) | Error::NotSaved { .. } => ErrorKind::Store,
             Error::Revocation(_) => ErrorKind::RevocationRefused,
             Error::Serialization(_) => ErrorKind::Serialization,
             Error::NotAuthorized { .. } => ErrorKind::NotAuthorized,
@@ -525,6 +554,14 @@ impl Error {
             | Error::Revocation(RevocationError::Redirect { status } | RevocationError::HttpStatus { status, .. }) => {
                 Some(*status)
             }
+            _ => None,
+        }
+    }
+
+    /// The renewed tokens an [`Error::NotSaved`] carries.
+    pub fn unsaved_tokens(&self) -> Option<&TokenSet> {
+        match self {
+            Error::NotSaved { tokens, .. } => Some(tokens),
             _ => None,
         }
     }

@@ -15,21 +15,34 @@ use crate::secret::REDACTED;
 /// Largest response body the core accepts (1 MiB). Transports should stop reading past it.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-/// Form parameter and query names whose values are secrets.
-const SECRET_NAMES: [&str; 9] = [
-    "client_secret",
+/// Names whose values are secrets, in normalized form (lower case, no `_`, `-`, `.` or space):
+/// `access_token`, `accessToken`, `AccessToken` and `access-token` are all `accesstoken`.
+const SECRET_NAMES: [&str; 14] = [
+    "clientsecret",
+    "secret",
     "code",
-    "refresh_token",
-    "access_token",
-    "code_verifier",
+    "refreshtoken",
+    "accesstoken",
+    "token",
+    "codeverifier",
     "state",
     "password",
     "assertion",
-    "id_token",
+    "clientassertion",
+    "idtoken",
+    "apikey",
+    "sessiontoken",
 ];
 
+/// A key name in normalized form (lower case, separators removed).
+fn normalize_key(name: &str) -> String {
+    name.chars().filter(|c| !matches!(c, '_' | '-' | '.' | ' ')).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+/// Whether a parameter or key name carries a secret value, whatever its case or separators.
 pub(crate) fn is_secret_name(name: &str) -> bool {
-    SECRET_NAMES.iter().any(|s| s.eq_ignore_ascii_case(name))
+    let n = normalize_key(name);
+    SECRET_NAMES.contains(&n.as_str())
 }
 
 /// A header or form value, marked when it is a secret.
@@ -245,9 +258,10 @@ impl fmt::Debug for HttpResponse {
 
 /// A short, printable, secret-free quotation of a body for error messages.
 ///
-/// Known secrets are cut out, values of secret-named `key=value` / `"key": "value"` pairs and
-/// every long token-like run of characters are replaced by `[redacted]`, control characters are
-/// escaped, and the result is at most about 80 characters.
+/// Known secrets are cut out; the values of secret-named keys (`"accessToken": "..."`,
+/// `refresh_token=...`, `Client-Secret: ...`, whatever the case or separators, of any length)
+/// and every long token-like run of characters are replaced by `[redacted]`; control characters
+/// are escaped, and the result is at most about 80 characters.
 pub(crate) fn redacted_snippet(body: &[u8], known_secrets: &[&str]) -> String {
     const MAX_CHARS: usize = 80;
     let head = &body[..body.len().min(4096)];
@@ -255,6 +269,7 @@ pub(crate) fn redacted_snippet(body: &[u8], known_secrets: &[&str]) -> String {
     for s in known_secrets.iter().filter(|s| s.len() >= 4) {
         text = text.replace(*s, REDACTED);
     }
+    let text = redact_secret_values(&text);
     let mut out = String::new();
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
@@ -278,10 +293,6 @@ pub(crate) fn redacted_snippet(body: &[u8], known_secrets: &[&str]) -> String {
         }
     }
     flush(&mut run, &mut out);
-    // Redact values following secret-named keys, whatever their length.
-    for name in SECRET_NAMES {
-        out = redact_after_key(&out, name);
-    }
     if out.chars().count() > MAX_CHARS {
         let cut: String = out.chars().take(MAX_CHARS).collect();
         return format!("{cut}...");
@@ -292,30 +303,66 @@ pub(crate) fn redacted_snippet(body: &[u8], known_secrets: &[&str]) -> String {
     out
 }
 
-fn redact_after_key(text: &str, key: &str) -> String {
+/// `text` with the value after every secret-named key replaced by `[redacted]`. A key is a run of
+/// letters, digits, `_` and `-` (optionally quoted) followed by `:` or `=`; a quoted value ends at
+/// its closing quote (whatever it contains), a bare one at `&`, `,`, `;`, `}`, `]` or white space.
+fn redact_secret_values(text: &str) -> String {
+    let b = text.as_bytes();
+    let is_key_byte = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(pos) = rest.find(key) {
-        let (before, after) = rest.split_at(pos + key.len());
-        out.push_str(before);
-        // skip separators: `=`, `":"`, spaces, quotes
-        let sep_len = after.find(|c: char| !matches!(c, '=' | ':' | '"' | ' ' | '\'')).unwrap_or(after.len());
-        let (sep, value_and_rest) = after.split_at(sep_len);
-        out.push_str(sep);
-        if sep.is_empty() {
-            rest = after;
+    let mut i = 0;
+    let mut copied = 0;
+    while i < b.len() {
+        if !is_key_byte(b[i]) || (i > 0 && is_key_byte(b[i - 1])) {
+            i += 1;
             continue;
         }
-        let value_len = value_and_rest.find(['&', '"', '\'', ',', '}', ' ', '\\']).unwrap_or(value_and_rest.len());
-        let value = &value_and_rest[..value_len];
-        if value.is_empty() || value == REDACTED {
-            out.push_str(value);
-        } else {
-            out.push_str(REDACTED);
+        let key_start = i;
+        while i < b.len() && is_key_byte(b[i]) {
+            i += 1;
         }
-        rest = &value_and_rest[value_len..];
+        if !is_secret_name(&text[key_start..i]) {
+            continue;
+        }
+        // closing quote of the key, blanks, the separator, blanks, an opening quote
+        let mut j = i;
+        if j < b.len() && (b[j] == b'"' || b[j] == b'\'') {
+            j += 1;
+        }
+        while j < b.len() && b[j] == b' ' {
+            j += 1;
+        }
+        if j >= b.len() || (b[j] != b':' && b[j] != b'=') {
+            continue;
+        }
+        j += 1;
+        while j < b.len() && b[j] == b' ' {
+            j += 1;
+        }
+        let quote = (j < b.len() && (b[j] == b'"' || b[j] == b'\'')).then(|| b[j]);
+        if quote.is_some() {
+            j += 1;
+        }
+        let value_start = j;
+        while j < b.len() {
+            let c = b[j];
+            let end = match quote {
+                Some(q) => c == q && b[j - 1] != b'\\',
+                None => matches!(c, b'&' | b',' | b';' | b'}' | b']' | b'"' | b'\'') || c.is_ascii_whitespace(),
+            };
+            if end {
+                break;
+            }
+            j += 1;
+        }
+        if j > value_start && &text[value_start..j] != REDACTED {
+            out.push_str(&text[copied..value_start]);
+            out.push_str(REDACTED);
+            copied = j;
+        }
+        i = j;
     }
-    out.push_str(rest);
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -335,6 +382,28 @@ mod tests {
         assert!(s.len() < 100, "{s}");
         let s = redacted_snippet(b"line\nbreak\x00", &[]);
         assert_eq!(s, "line\\nbreak\\u{0}");
+    }
+
+    #[test]
+    fn secret_keys_are_found_whatever_their_spelling_and_values_of_any_length() {
+        for (body, secret) in [
+            (r#"{"accessToken":"ab:cd!ef$gh%ij"}"#, "ab:cd!ef$gh%ij"),
+            (r#"{"AccessToken": "x"}"#, "\"x\""),
+            (r#"{'access-token': 'p q r'}"#, "p q r"),
+            ("access_token=tiny&x=1", "tiny"),
+            ("REFRESH_TOKEN = r1", "r1"),
+            (r#"{"id_token":"eyJ.a.b","token_type":"Bearer"}"#, "eyJ.a.b"),
+            (r#"{"client-secret":"s3","code":"c0de"}"#, "c0de"),
+            (r#"{"password":"hunter2"}"#, "hunter2"),
+            (r#"{"error":"invalid","token":"t:o:k"}"#, "t:o:k"),
+        ] {
+            let s = redacted_snippet(body.as_bytes(), &[]);
+            assert!(!s.contains(secret), "{body} -> {s}");
+            assert!(s.contains(REDACTED), "{body} -> {s}");
+        }
+        // Not secrets: kept.
+        let s = redacted_snippet(br#"{"token_type":"Bearer","error":"invalid_grant","expires_in":5}"#, &[]);
+        assert_eq!(s, r#"{"token_type":"Bearer","error":"invalid_grant","expires_in":5}"#);
     }
 
     #[test]

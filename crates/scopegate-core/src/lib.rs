@@ -149,7 +149,7 @@ pub use profile::{
 pub use revoke::{RevocationError, RevocationFlow, Revoked};
 pub use secret::{AccessToken, AuthorizationCode, ClientSecret, PkceVerifier, REDACTED, RefreshToken, State};
 pub use serial::{FORMAT_VERSION, PENDING_FORMAT, SerialError, TOKEN_SET_FORMAT};
-pub use session::{ApiRequestId, DEFAULT_ACCOUNT, Event, NextStep, RequestId, Session};
+pub use session::{ApiRequestId, DEFAULT_ACCOUNT, Event, MAX_RETRY_WAIT_SECS, MAX_TRIES, NextStep, RequestId, Session};
 pub use time::Timestamp;
 pub use token::{
     Identity, OAuthError, ParseRules, TokenErrorCode, TokenResponse, TokenResponseError, TokenSet, parse_token_response,

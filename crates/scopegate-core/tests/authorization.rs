@@ -4,8 +4,8 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use scopegate_core::{PkceMode, pkce};
 use scopegate_core::prelude::*;
+use scopegate_core::{PkceMode, pkce};
 
 const STATE: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc"; // base64url of [7; 32]
 
@@ -343,9 +343,7 @@ fn pkce_is_on_unless_the_profile_says_otherwise() {
 fn issuer_provider(required: bool) -> Provider {
     provider("yuvo")
         .with_overrides(
-            &format!(
-                "[authorization]\nissuer = \"https://api.yuvohub.com\"\nissuer_in_callback = {required}\n"
-            ),
+            &format!("[authorization]\nissuer = \"https://api.yuvohub.com\"\nissuer_in_callback = {required}\n"),
             "t",
         )
         .unwrap()

@@ -365,3 +365,33 @@ groups = ["events", "contacts_activity"]
     assert!(p.policy(ev).allows("GET", "contacts/activity"));
     assert!(p.rights_from_ids(["messages"]).is_err(), "arrays replace, they do not merge");
 }
+
+/// Dot segments in disguise, and escapes of the delimiters, are rejected through a `{param}` by
+/// the detailed check and the fast path alike.
+#[test]
+fn disguised_dot_segments_and_encoded_delimiters_are_rejected() {
+    let p = yespo();
+    let rights = p.rights_from_ids(["full_api"]).unwrap();
+    let policy = p.policy(rights);
+    for (path, reason) in [
+        ("contact/..;", RejectReason::DotSegment),
+        ("contact/.;jsessionid=1", RejectReason::DotSegment),
+        ("contact/..;x=1/subscriptions", RejectReason::DotSegment),
+        ("contact/%C0%AE%C0%AE", RejectReason::EncodedInvalidUtf8),
+        ("contact/%C0%AE", RejectReason::EncodedInvalidUtf8),
+        ("contact/%EF%BC%8E%EF%BC%8E", RejectReason::DotSegment),
+        ("contact/%EF%BC%8E", RejectReason::DotSegment),
+        ("contact/%E2%80%A4%EF%B9%92", RejectReason::DotSegment),
+        ("contact/a%3Fb", RejectReason::EncodedDelimiter),
+        ("contact/a%23b", RejectReason::EncodedDelimiter),
+        ("contact/1%2Fx", RejectReason::EncodedSlash),
+    ] {
+        assert_eq!(p.matrix().check(rights, "GET", path), Decision::Rejected(reason), "{path}");
+        assert!(!policy.allows("GET", path), "{path}");
+    }
+    // Not dots: a name in UTF-8, a leading dot in a longer value, a `;` after a value.
+    for path in ["contact/%D0%98%D0%B2%D0%B0%D0%BD", "contact/.hidden", "contact/...", "contact/42;v=1"] {
+        assert!(p.matrix().check(rights, "GET", path).is_allowed(), "{path}");
+        assert!(policy.allows("GET", path), "{path}");
+    }
+}

@@ -112,3 +112,47 @@ fn body_auth_request_is_clean() {
     assert_eq!(req.form_value("client_secret"), Some(CLIENT_SECRET), "sent, but...");
     check("HttpRequest (body auth)", &req, &[]);
 }
+
+/// Spring Security OAuth says `"Invalid refresh token: <the token>"`; others echo the code, the
+/// verifier or the client secret. Every text quoted from the answer has them cut out.
+#[test]
+fn error_descriptions_that_echo_the_requests_secrets_are_cut() {
+    let p = pkce_provider();
+    let c = client();
+    let mut s = AuthorizationRequest::new(&p, &c).build(T0).unwrap();
+    let state = s.pending.state().expose_secret().to_owned();
+    let verifier = s.pending.verifier().unwrap().expose_secret().to_owned();
+    let grant = s.pending.handle_callback(&format!("{REDIRECT}?code=CODE-abcdef123&state={state}"), T0).unwrap();
+    let mut flow = TokenFlow::authorization_code(&p, &c, grant).unwrap();
+    flow.poll_transmit(T0).unwrap();
+    let echo = format!(
+        r#"{{"error":"invalid_grant","error_description":"Invalid authorization code: CODE-abcdef123 (verifier {verifier}, client {CLIENT_SECRET})","error_uri":"https://as.example/e?code=CODE-abcdef123"}}"#
+    );
+    flow.handle_response(T0, json(400, &echo)).unwrap();
+    let err = flow.poll_outcome().unwrap().unwrap_err();
+    check_display("FlowError (code echoed)", &err, &[&verifier]);
+    let tokens = TokenSet::from_json(&format!(
+        r#"{{"format":"scopegate.token_set","version":1,"provider":"{}","identity":"user","access_token":"ACCESS-abcdef123","refresh_token":"REFRESH-abcdef123","issued_at":1}}"#,
+        p.id()
+    ))
+    .unwrap();
+    let mut flow = TokenFlow::refresh(&p, &c, &tokens).unwrap();
+    flow.poll_transmit(T0).unwrap();
+    let spring = r#"{"error":"invalid_grant","error_description":"Invalid refresh token: REFRESH-abcdef123"}"#;
+    flow.handle_response(T0, json(400, spring)).unwrap();
+    let err = flow.poll_outcome().unwrap().unwrap_err();
+    check_display("FlowError (Spring)", &err, &[]);
+    assert!(err.to_string().contains("Invalid refresh token: [redacted]"), "{err}");
+}
+
+proptest::proptest! {
+    /// Quoting arbitrary bytes from a response never panics and stays short.
+    #[test]
+    fn snippets_of_arbitrary_bodies(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+        let mut flow = TokenFlow::client_credentials(&provider("yuvo"), &client(), &[]).unwrap();
+        flow.poll_transmit(T0).unwrap();
+        flow.handle_response(T0, HttpResponse::new(500, body)).unwrap();
+        let err = flow.poll_outcome().unwrap().unwrap_err();
+        proptest::prop_assert!(err.to_string().chars().count() < 200);
+    }
+}

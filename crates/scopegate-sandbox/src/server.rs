@@ -375,17 +375,24 @@ fn route(shared: &Shared, req: &Req) -> Answer {
             yotpo::install(shared, client_id, req)
         }
         ("yotpo", "POST", "/oauth/token") => token::token(shared, provider, req),
-        ("yotpo", "DELETE" | "POST", p) if p.starts_with("/apps/") && p.ends_with("/uninstall") => {
-            let raw = &p["/apps/".len()..p.len() - "/uninstall".len()];
+        ("yotpo", "DELETE" | "POST", p) if app_key_of(p).is_some() => {
+            let raw = app_key_of(p).unwrap_or_default();
             let app_key: String = url::form_urlencoded::parse(format!("k={}", raw.replace('+', "%2B")).as_bytes())
                 .next()
                 .map(|(_, v)| v.into_owned())
                 .unwrap_or_default();
             yotpo::remove_application(shared, &app_key, req)
         }
+        // `/apps/...` that is not `/apps/{app_key}/uninstall` (no app key, or more segments).
+        ("yotpo", _, p) if p.starts_with("/apps/") => Answer::json(404, json!({"error": "not_found"})),
         (_, "POST", "/consent") => consent::consent(shared, req),
         _ => api(shared, provider, profile, req, &rest),
     }
+}
+
+/// The `{app_key}` of `/apps/{app_key}/uninstall`, when there is one (not empty, one segment).
+fn app_key_of(path: &str) -> Option<&str> {
+    path.strip_prefix("/apps/")?.strip_suffix("/uninstall").filter(|k| !k.is_empty() && !k.contains('/'))
 }
 
 fn index(shared: &Shared) -> Answer {

@@ -418,7 +418,7 @@ impl Client {
             Ok(if delete { Update::Delete } else { Update::Keep })
         });
         match result {
-            Err(UpdateError::Store(e)) => Err(e.into()),
+            Err(UpdateError::Store(e) | UpdateError::NotSaved { error: e, .. }) => Err(e.into()),
             _ => outcome.unwrap_or_else(|| Err(self.not_authorized())),
         }
     }
@@ -509,6 +509,7 @@ fn finish_update(
 ) -> Result<Option<TokenSet>, ClientError> {
     match (result, failure) {
         (Err(UpdateError::Store(e)), _) => Err(e.into()),
+        (Err(UpdateError::NotSaved { error, tokens }), _) => Err(Error::NotSaved { error, tokens }),
         (_, Some(e)) => Err(e),
         (Ok(t), None) => Ok(t),
         (Err(UpdateError::Aborted(a)), None) => Err(Error::Store(scopegate_core::StoreError::Backend {

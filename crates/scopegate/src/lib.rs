@@ -15,5 +15,7 @@ pub use client::{Client, ClientError};
 pub use login::{Browser, LoginError, LoginOptions, loopback_login};
 pub use scopegate_core as core;
 pub use scopegate_core::{Blame, Error, ErrorKind};
-pub use store::{MemoryStore, SqliteStore, StoreError, StoreKey, TokenStore, Update, UpdateAbort, UpdateError};
+pub use store::{
+    LONGEST_REFRESH, MemoryStore, SqliteStore, StoreError, StoreKey, TokenStore, Update, UpdateAbort, UpdateError,
+};
 pub use transport::{TransportConfig, UreqTransport};

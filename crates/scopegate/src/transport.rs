@@ -17,11 +17,18 @@ pub struct TransportConfig {
     pub user_agent: String,
 }
 
+impl TransportConfig {
+    /// The default connect timeout.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+    /// The default total timeout of one request.
+    pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
+}
+
 impl Default for TransportConfig {
     fn default() -> Self {
         Self {
-            connect_timeout: Duration::from_secs(10),
-            total_timeout: Duration::from_secs(30),
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+            total_timeout: Self::DEFAULT_TOTAL_TIMEOUT,
             user_agent: format!("scopegate/{}", env!("CARGO_PKG_VERSION")),
         }
     }

@@ -492,3 +492,57 @@ fn finding_4_after_invalid_grant_later_calls_make_no_request() {
     login(&client);
     assert!(client.access_token().is_ok());
 }
+
+/// A store whose disk is full: every write fails after the closure produced its token set.
+struct FullDisk(MemoryStore);
+
+impl TokenStore for FullDisk {
+    fn load(&self, key: &scopegate::StoreKey) -> Result<Option<TokenSet>, scopegate::StoreError> {
+        self.0.load(key)
+    }
+    fn update(
+        &self,
+        key: &scopegate::StoreKey,
+        f: &mut dyn FnMut(Option<&TokenSet>) -> Result<scopegate::Update, scopegate::UpdateAbort>,
+    ) -> Result<Option<TokenSet>, scopegate::UpdateError> {
+        let current = self.0.load(key)?;
+        match f(current.as_ref()).map_err(scopegate::UpdateError::Aborted)? {
+            scopegate::Update::Put(tokens) => Err(scopegate::UpdateError::NotSaved {
+                error: scopegate::StoreError::Backend {
+                    path: "full.db".into(),
+                    reason: "database or disk is full".into(),
+                },
+                tokens,
+            }),
+            _ => Ok(current),
+        }
+    }
+    fn keys(&self) -> Result<Vec<scopegate::StoreKey>, scopegate::StoreError> {
+        self.0.keys()
+    }
+}
+
+/// If the new token set cannot be stored after a successful refresh, the error carries it: the
+/// caller can still use it (the old refresh token may already be spent).
+#[test]
+fn a_refreshed_token_set_that_cannot_be_stored_is_handed_back() {
+    let inner = MemoryStore::new();
+    let (fake, client, clock) = setup("yespo", Arc::new(MemoryStore::new()));
+    let t = login(&client);
+    inner.save(&client.key(), &t).unwrap();
+    let full = Client::new(
+        client.provider().clone(),
+        ClientConfig::new("cid").unwrap().with_secret("csecret").with_redirect_uri("https://app.test/cb").unwrap(),
+        fake.clone(),
+        Arc::new(FullDisk(inner)),
+        "default",
+    )
+    .with_clock(move || Timestamp::from_unix_secs(clock.load(Ordering::SeqCst) as u64 + 172_800));
+    let e = full.access_token().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Store);
+    let renewed = e.unsaved_tokens().expect("the renewed tokens");
+    assert_eq!(renewed.access_token.expose_secret(), "AT2");
+    assert_eq!(renewed.refresh_token.as_ref().unwrap().expose_secret(), "RT2");
+    assert!(e.to_string().contains("NOT stored"), "{e}");
+    assert!(!e.to_string().contains("RT2"), "{e}");
+}

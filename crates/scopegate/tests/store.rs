@@ -1,5 +1,7 @@
 //! Token stores: round trips, isolation, the locked update (single flight), SQLite file rules.
 
+#![allow(clippy::print_stderr)] // a skipped case says why
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -220,6 +222,11 @@ fn a_version_1_database_is_migrated() {
     )
     .unwrap();
     drop(conn);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap(); // as v1 made it
+    }
     let store = SqliteStore::open(&path).unwrap();
     let mut want = tokens(1);
     want.consecutive_401 = 0;
@@ -241,4 +248,172 @@ fn the_lifecycle_state_is_stored() {
     assert_eq!(got.invalidated, Some(ReauthorizationReason::RepeatedUnauthorized { count: 3 }));
     assert_eq!(got.consecutive_401, 0);
     assert_eq!(got, tokens(3));
+}
+
+fn private_dir(name: &str) -> PathBuf {
+    let p = temp_path(name);
+    let dir = p.parent().unwrap().to_path_buf();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    dir
+}
+
+/// Rotated, revoked and forgotten tokens do not stay behind in the file's free pages.
+#[test]
+fn replaced_and_deleted_tokens_leave_no_trace_in_the_file() {
+    let path = temp_path("secure-delete");
+    let store = SqliteStore::open(&path).unwrap();
+    let mut old = tokens(1);
+    old.access_token = AccessToken::new("OLD-ACCESS-TOKEN-4f9a2c");
+    old.refresh_token = Some(RefreshToken::new("OLD-REFRESH-TOKEN-77b1e0"));
+    store.save(&key(), &old).unwrap();
+    store.save(&key(), &tokens(2)).unwrap(); // rotated
+    let other = StoreKey::new("yespo", "client-1", "gone");
+    let mut gone = tokens(3);
+    gone.access_token = AccessToken::new("FORGOTTEN-TOKEN-c3d5e7");
+    store.save(&other, &gone).unwrap();
+    assert!(store.delete(&other).unwrap()); // forgotten
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+    drop(conn);
+    let mut bytes = std::fs::read(&path).unwrap();
+    if let Ok(wal) = std::fs::read(format!("{}-wal", path.display())) {
+        bytes.extend(wal);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    for t in ["OLD-ACCESS-TOKEN-4f9a2c", "OLD-REFRESH-TOKEN-77b1e0", "FORGOTTEN-TOKEN-c3d5e7"] {
+        assert!(!text.contains(t), "{t} is still in the file");
+    }
+    assert!(text.contains("AT2"), "the current token is");
+}
+
+/// A store file or directory that somebody else could read or replace is refused, saying what
+/// to fix.
+#[cfg(unix)]
+#[test]
+fn a_store_others_can_reach_is_refused() {
+    use std::os::unix::fs::{PermissionsExt as _, symlink};
+    let set =
+        |p: &std::path::Path, mode: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    let refused = |path: &std::path::Path, expect: &str| {
+        let e = SqliteStore::open(path).unwrap_err();
+        assert!(matches!(e, StoreError::Unsafe { .. }), "{e:?}");
+        assert!(e.to_string().contains(expect), "{e}");
+    };
+    // the file: readable by others, a symlink, its -wal readable
+    let dir = private_dir("unsafe-file");
+    let path = dir.join("tokens.sqlite3");
+    drop(SqliteStore::open(&path).unwrap());
+    set(&path, 0o644);
+    refused(&path, "chmod 600");
+    set(&path, 0o600);
+    assert!(SqliteStore::open(&path).is_ok());
+    let link = dir.join("link.sqlite3");
+    symlink(&path, &link).unwrap();
+    refused(&link, "symbolic link");
+    let wal = dir.join("wal.sqlite3-wal");
+    std::fs::write(&wal, b"").unwrap();
+    set(&wal, 0o666);
+    refused(&dir.join("wal.sqlite3"), "chmod 600");
+    // the directory: writable by others, a symlink
+    let open_dir = private_dir("unsafe-dir");
+    set(&open_dir, 0o777);
+    refused(&open_dir.join("t.sqlite3"), "chmod go-w");
+    set(&open_dir, 0o1777); // sticky, like /tmp: others cannot replace our file
+    assert!(SqliteStore::open(open_dir.join("t.sqlite3")).is_ok());
+    set(&open_dir, 0o700);
+    let dir_link = open_dir.parent().unwrap().join(format!("scopegate-dir-link-{}", std::process::id()));
+    let _ = std::fs::remove_file(&dir_link);
+    symlink(&open_dir, &dir_link).unwrap();
+    refused(&dir_link.join("t.sqlite3"), "symbolic link");
+    std::fs::remove_file(&dir_link).unwrap();
+    // owned by another user (needs root to arrange)
+    if rustix_is_root() {
+        let theirs = dir.join("theirs.sqlite3");
+        drop(SqliteStore::open(&theirs).unwrap());
+        std::process::Command::new("chown").arg("65534").arg(&theirs).status().unwrap();
+        refused(&theirs, "not to you");
+    } else {
+        eprintln!("not root: the other-owner case needs chown");
+    }
+}
+
+#[cfg(unix)]
+fn rustix_is_root() -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
+/// Another process waits out the longest refresh; past the wait it says so, never a bare
+/// "database is locked".
+#[test]
+fn a_held_lock_is_waited_for_and_then_named() {
+    assert!(SqliteStore::BUSY_TIMEOUT > scopegate::LONGEST_REFRESH);
+    assert!(scopegate::LONGEST_REFRESH >= Duration::from_secs(3 * 30 + 30), "3 tries of 30 s + 30 s of Retry-After");
+    let path = temp_path("busy");
+    let store = SqliteStore::open(&path).unwrap();
+    store.save(&key(), &tokens(1)).unwrap();
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap(); // another process mid-refresh
+    store.set_busy_timeout(Duration::from_millis(300)).unwrap();
+    let started = std::time::Instant::now();
+    let e = store.update(&key(), &mut |_| Ok(Update::Keep)).unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(250), "it waited");
+    let text = e.to_string();
+    assert!(matches!(e, UpdateError::Store(StoreError::Busy { .. })), "{e:?}");
+    assert!(text.contains("another process's refresh"), "{text}");
+    assert!(!text.contains("database is locked"), "{text}");
+    assert_eq!(store.load(&key()).unwrap(), Some(tokens(1)), "loads still work meanwhile");
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert!(store.update(&key(), &mut |_| Ok(Update::Keep)).is_ok());
+}
+
+/// One key's refresh in progress does not hold up loads of other keys in the same process.
+#[test]
+fn a_refresh_does_not_block_loads_of_other_keys() {
+    let sqlite: Arc<dyn TokenStore> = Arc::new(SqliteStore::open(temp_path("parallel")).unwrap());
+    for store in [Arc::new(MemoryStore::new()) as Arc<dyn TokenStore>, sqlite] {
+        let other = StoreKey::new("yespo", "client-1", "other");
+        store.save(&key(), &tokens(1)).unwrap();
+        store.save(&other, &tokens(2)).unwrap();
+        let s = Arc::clone(&store);
+        let refresh = thread::spawn(move || {
+            s.update(&key(), &mut |_| {
+                thread::sleep(Duration::from_millis(800)); // the token endpoint is slow
+                Ok(Update::Put(Box::new(tokens(3))))
+            })
+        });
+        thread::sleep(Duration::from_millis(100));
+        let started = std::time::Instant::now();
+        assert_eq!(store.load(&other).unwrap(), Some(tokens(2)));
+        assert!(started.elapsed() < Duration::from_millis(400), "{:?}", started.elapsed());
+        refresh.join().unwrap().unwrap();
+    }
+}
+
+/// Disk full after a successful refresh: the new token set comes back with the error.
+#[test]
+fn a_token_set_that_cannot_be_stored_comes_back_with_the_error() {
+    let path = temp_path("full");
+    let store = SqliteStore::open(&path).unwrap();
+    store.save(&key(), &tokens(1)).unwrap();
+    let pages: u64 =
+        rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+    store.limit_pages_for_tests(pages).unwrap();
+    let mut big = tokens(2);
+    big.params.insert("blob".into(), "x".repeat(200_000));
+    let renewed = big.clone();
+    let e = store.update(&key(), &mut |_| Ok(Update::Put(Box::new(renewed.clone())))).unwrap_err();
+    match e {
+        UpdateError::NotSaved { error, tokens } => {
+            assert_eq!(*tokens, big, "the renewed tokens are handed back");
+            assert!(error.to_string().contains("full"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.load(&key()).unwrap(), Some(tokens(1)), "the stored set is untouched");
 }

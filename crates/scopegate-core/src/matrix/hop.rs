@@ -252,7 +252,9 @@ pub(super) fn rest_is_plain(path: &[u8], mut start: usize) -> Greedy<'static> {
     loop {
         let Some(end) = scan_ordinary(path, start) else { return Greedy::Unsure };
         let len = end - start;
-        if len <= 2 && (len == 0 || path[start] == b'.' && (len == 1 || path[start + 1] == b'.')) {
+        // A segment that starts with `.` may be a dot segment in disguise (`..;`): the full
+        // search decides.
+        if len == 0 || path[start] == b'.' {
             return Greedy::Unsure;
         }
         done += 1;
@@ -304,7 +306,9 @@ impl PermissionMatrix {
                     }
                     let Some(end) = scan_ordinary(path, start) else { return Greedy::Unsure };
                     let len = end - start;
-                    if len <= 2 && (len == 0 || path[start] == b'.' && (len == 1 || path[start + 1] == b'.')) {
+                    // Empty, or starting with `.` (perhaps a dot segment in disguise, `..;`):
+                    // the full search decides.
+                    if len == 0 || path[start] == b'.' {
                         return Greedy::Unsure;
                     }
                     hop = &self.hops[hop.param as usize];

@@ -19,7 +19,10 @@
 //! - dot segments (`.`, `..`), empty segments (`//`), raw control bytes, NUL, non-ASCII bytes,
 //!   characters outside RFC 3986 `pchar`, a `:` in the first segment of a bare path (it would read
 //!   as a scheme), malformed `%` escapes and escapes of `/`, `\`, `%`, `.`, other unreserved
-//!   characters or control bytes; a URL on another scheme, host or port, or with user info;
+//!   characters or control bytes; escapes of `?` and `#`; escapes that do not decode to valid
+//!   UTF-8 (an overlong `.` like `%C0%AE`); a segment that some server would read as a dot
+//!   segment: `..;` (a `;...` suffix removed, as Tomcat does) or look-alike dots that Unicode
+//!   normalization folds into `.` (`%EF%BC%8E`); a URL on another scheme, host or port, or with user info;
 //!   more than [`MAX_PATH_BYTES`] bytes or [`MAX_SEGMENTS`] segments.
 //!
 //! A `{param}` matches exactly one non-empty segment; static segments win over parameters at the
@@ -129,7 +132,8 @@ pub enum RejectReason {
     TooManySegments,
     /// An empty segment (`//`, or a leading `/` that is not an API base path).
     EmptySegment,
-    /// A `.` or `..` segment.
+    /// A `.` or `..` segment, also in disguise: with a `;...` suffix (`..;`), or made of
+    /// percent-encoded look-alike dots (`%EF%BC%8E`).
     DotSegment,
     /// A trailing `/`.
     TrailingSlash,
@@ -152,6 +156,10 @@ pub enum RejectReason {
     EncodedUnreserved,
     /// An encoded control byte.
     EncodedControl,
+    /// `%3F` or `%23`: an encoded `?` or `#`, which a server may decode into the end of the path.
+    EncodedDelimiter,
+    /// Percent-encoded bytes that are not valid UTF-8 (an overlong `.` or `/`, like `%C0%AE`).
+    EncodedInvalidUtf8,
     /// A `:` in the first segment of a bare path (reads as a URL scheme).
     SchemeLike,
     /// A full URL on another scheme, host or port than the API.
@@ -172,7 +180,7 @@ impl RejectReason {
             Self::TooLong => "the path is too long",
             Self::TooManySegments => "the path has too many segments",
             Self::EmptySegment => "the path has an empty segment (`//` or a stray leading `/`)",
-            Self::DotSegment => "the path has a `.` or `..` segment",
+            Self::DotSegment => "the path has a `.` or `..` segment (also as `..;` or encoded look-alike dots)",
             Self::TrailingSlash => "the path ends with `/`: remove the trailing slash",
             Self::ControlByte => "the path contains a control byte",
             Self::NonAscii => "the path contains non-ascii bytes: percent-encode them",
@@ -183,6 +191,10 @@ impl RejectReason {
             Self::EncodedDot => "the path has an encoded `.` (%2E)",
             Self::EncodedUnreserved => "the path percent-encodes a letter, digit, `-`, `_` or `~`",
             Self::EncodedControl => "the path has an encoded control byte",
+            Self::EncodedDelimiter => "the path has an encoded `?` or `#` (%3F, %23)",
+            Self::EncodedInvalidUtf8 => {
+                "the path percent-encodes bytes that are not valid utf-8 (an overlong `.` or `/`)"
+            }
             Self::SchemeLike => "the first path segment contains `:` and reads as a url scheme",
             Self::OtherOrigin => "the url is not on the provider's api host",
             Self::UserInfo => "the url carries user info (`user@host`)",

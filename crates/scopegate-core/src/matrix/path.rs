@@ -130,6 +130,8 @@ impl<'p> Scanner<'p> {
         let n = path.len();
         let start = self.pos;
         let mut i = start;
+        // Whether the segment escapes a byte outside ASCII (then its decoded form is checked).
+        let mut high_escape = false;
         let end_class = loop {
             // Ordinary bytes, 8 at a time, then one at a time.
             while let Some(chunk) = path.get(i..).and_then(|r| r.first_chunk::<8>()) {
@@ -158,7 +160,9 @@ impl<'p> Scanner<'p> {
                     else {
                         return Err(RejectReason::MalformedPercent);
                     };
-                    check_escape(h << 4 | l)?;
+                    let d = h << 4 | l;
+                    check_escape(d)?;
+                    high_escape |= d >= 0x80;
                     i += 3;
                 }
                 C_COLON if self.len > 0 => i += 1,
@@ -176,7 +180,7 @@ impl<'p> Scanner<'p> {
             [] if end_class == C_END => return Err(RejectReason::TrailingSlash),
             [] => return Err(RejectReason::EmptySegment),
             [b'.'] | [b'.', b'.'] => return Err(RejectReason::DotSegment),
-            _ => {}
+            seg => dot_like(seg, high_escape)?,
         }
         if self.len == MAX_SEGMENTS {
             return Err(RejectReason::TooManySegments);
@@ -242,8 +246,52 @@ pub(super) fn scan_ordinary(path: &[u8], start: usize) -> Option<usize> {
     }
 }
 
+/// Rejects a segment that some server would read as `.` or `..`: with a `;...` suffix removed
+/// (Tomcat-style `..;`), or with its escapes decoded (overlong UTF-8 like `%C0%AE`, which must
+/// not be decoded at all, and look-alike dots like the fullwidth `%EF%BC%8E`, which Unicode
+/// normalization turns into `.`).
+#[cold]
+fn dot_like(seg: &[u8], high_escape: bool) -> Result<(), RejectReason> {
+    let core = seg.split(|&b| b == b';').next().unwrap_or(seg);
+    if matches!(core, [b'.'] | [b'.', b'.']) {
+        return Err(RejectReason::DotSegment);
+    }
+    if !high_escape {
+        return Ok(());
+    }
+    let mut decoded = [0u8; MAX_PATH_BYTES];
+    let mut n = 0;
+    let mut i = 0;
+    while i < seg.len() {
+        let b = seg[i];
+        if b == b'%' {
+            // The scan has checked every escape already.
+            decoded[n] = hex(seg[i + 1]).unwrap_or(0) << 4 | hex(seg[i + 2]).unwrap_or(0);
+            i += 3;
+        } else {
+            decoded[n] = b;
+            i += 1;
+        }
+        n += 1;
+    }
+    let Ok(text) = std::str::from_utf8(&decoded[..n]) else {
+        return Err(RejectReason::EncodedInvalidUtf8);
+    };
+    let core = text.split(';').next().unwrap_or(text);
+    // U+002E, and what NFKC normalization makes a full stop of: U+2024, U+FE52, U+FF0E.
+    let dot = |c: char| matches!(c, '.' | '\u{2024}' | '\u{FE52}' | '\u{FF0E}');
+    let count = core.chars().count();
+    if (1..=2).contains(&count) && core.chars().all(dot) {
+        return Err(RejectReason::DotSegment);
+    }
+    Ok(())
+}
+
 #[inline]
 fn check_escape(d: u8) -> Result<(), RejectReason> {
+    if d == b'?' || d == b'#' {
+        return Err(RejectReason::EncodedDelimiter);
+    }
     if d == b'/' || d == b'\\' {
         return Err(RejectReason::EncodedSlash);
     }

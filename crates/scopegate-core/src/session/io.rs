@@ -12,9 +12,9 @@ use crate::time::Timestamp;
 use crate::transport::TransportError;
 
 /// At most this many attempts for one request (the first included).
-pub(crate) const MAX_TRIES: u32 = 3;
+pub const MAX_TRIES: u32 = 3;
 /// At most this many seconds of `Retry-After` waiting for one request, in all.
-pub(crate) const MAX_RETRY_WAIT_SECS: u64 = 30;
+pub const MAX_RETRY_WAIT_SECS: u64 = 30;
 /// After an automatic refresh fails (and the grant is not dead), it is tried again after this
 /// many seconds, doubling up to [`MAX_REFRESH_BACKOFF_SECS`].
 pub(crate) const REFRESH_BACKOFF_SECS: u64 = 30;

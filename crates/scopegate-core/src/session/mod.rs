@@ -46,7 +46,7 @@ use crate::time::Timestamp;
 use crate::token::{Identity, TokenSet};
 
 pub use api::{ApiRequestId, NextStep};
-pub use io::RequestId;
+pub use io::{MAX_RETRY_WAIT_SECS, MAX_TRIES, RequestId};
 use io::{Op, OpKind};
 
 /// The account a session is for when none is named: `default`.

@@ -1,175 +1,16 @@
-//! Token stores: where token sets live between calls and across restarts.
-//!
-//! A [`TokenStore`] keeps one [`TokenSet`] per [`StoreKey`] (provider id, client id, account).
-//! Its [`update`](TokenStore::update) runs a closure with the entry locked, so that "read the
-//! token, refresh it if needed, write the new one" happens once even when several threads (or,
-//! for [`SqliteStore`], several processes) ask at the same moment: the others wait and then see
-//! the committed result. A rotated refresh token is therefore written before anybody receives
-//! the new access token.
-//!
-//! A store failure is an error ([`StoreError`]), never a silent drop.
+//! The SQLite store.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use scopegate_core::Timestamp;
-use scopegate_core::{AccessToken, AuthorizationCode, RefreshToken};
-use scopegate_core::{Identity, TokenSet};
+use scopegate_core::{
+    AccessToken, AuthorizationCode, Identity, MAX_RETRY_WAIT_SECS, MAX_TRIES, RefreshToken, Timestamp, TokenSet,
+};
 
-/// Which token set: one per provider, client and account.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct StoreKey {
-    /// Provider id (`yespo`).
-    pub provider_id: String,
-    /// The app's client id.
-    pub client_id: String,
-    /// Yotpo `app_key`, Yuvo company, or a name the user picks (`default`).
-    pub account: String,
-}
-
-impl StoreKey {
-    /// A key.
-    pub fn new(provider_id: impl Into<String>, client_id: impl Into<String>, account: impl Into<String>) -> Self {
-        Self { provider_id: provider_id.into(), client_id: client_id.into(), account: account.into() }
-    }
-}
-
-pub use scopegate_core::StoreError;
-
-/// What an [`update`](TokenStore::update) closure decided.
-#[derive(Debug)]
-pub enum Update {
-    /// Leave the entry as it is.
-    Keep,
-    /// Write this token set.
-    Put(Box<TokenSet>),
-    /// Remove the entry.
-    Delete,
-}
-
-/// Storage of token sets.
-pub trait TokenStore: Send + Sync {
-    /// The token set for `key`, if any.
-    fn load(&self, key: &StoreKey) -> Result<Option<TokenSet>, StoreError>;
-
-    /// With the entry locked against every other `update` (threads, and processes for stores
-    /// shared between them), calls `f` with the current token set and applies its decision,
-    /// atomically. Returns the entry as it is afterwards. `f` may do network I/O (a refresh);
-    /// other callers wait meanwhile. If `f` fails, nothing is written.
-    fn update(
-        &self,
-        key: &StoreKey,
-        f: &mut dyn FnMut(Option<&TokenSet>) -> Result<Update, UpdateAbort>,
-    ) -> Result<Option<TokenSet>, UpdateError>;
-
-    /// Every key in the store.
-    fn keys(&self) -> Result<Vec<StoreKey>, StoreError>;
-
-    /// Writes a token set (an `update` that always puts).
-    fn save(&self, key: &StoreKey, tokens: &TokenSet) -> Result<(), StoreError> {
-        let mut put = Some(tokens.clone());
-        match self.update(key, &mut |_| Ok(put.take().map_or(Update::Keep, |t| Update::Put(Box::new(t))))) {
-            Ok(_) => Ok(()),
-            Err(UpdateError::Store(e)) => Err(e),
-            Err(UpdateError::Aborted(_)) => unreachable_abort(),
-        }
-    }
-
-    /// Removes a token set; whether there was one.
-    fn delete(&self, key: &StoreKey) -> Result<bool, StoreError> {
-        let mut existed = false;
-        match self.update(key, &mut |cur| {
-            existed = cur.is_some();
-            Ok(Update::Delete)
-        }) {
-            Ok(_) => Ok(existed),
-            Err(UpdateError::Store(e)) => Err(e),
-            Err(UpdateError::Aborted(_)) => unreachable_abort(),
-        }
-    }
-}
-
-fn unreachable_abort<T>() -> Result<T, StoreError> {
-    // The closures of `save` and `delete` never abort.
-    Err(StoreError::Backend { path: String::new(), reason: "internal: update aborted".into() })
-}
-
-/// An `update` closure gave up; carries the caller's error.
-#[derive(Debug)]
-pub struct UpdateAbort(pub Box<dyn std::error::Error + Send + Sync>);
-
-impl<E: std::error::Error + Send + Sync + 'static> From<E> for UpdateAbort {
-    fn from(e: E) -> Self {
-        UpdateAbort(Box::new(e))
-    }
-}
-
-/// An `update` failed: in the store, or in the closure.
-#[derive(Debug, thiserror::Error)]
-pub enum UpdateError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The closure gave up (nothing was written).
-    #[error("{}", .0.0)]
-    Aborted(UpdateAbort),
-}
-
-// ---------------------------------------------------------------------------------------------
-
-/// An in-memory store (lost on exit). Thread-safe; `update` locks one key at a time.
-#[derive(Debug, Default)]
-pub struct MemoryStore {
-    entries: Mutex<BTreeMap<StoreKey, Arc<Mutex<Option<TokenSet>>>>>,
-}
-
-impl MemoryStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn slot(&self, key: &StoreKey) -> Arc<Mutex<Option<TokenSet>>> {
-        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(map.entry(key.clone()).or_default())
-    }
-}
-
-impl TokenStore for MemoryStore {
-    fn load(&self, key: &StoreKey) -> Result<Option<TokenSet>, StoreError> {
-        let slot = self.slot(key);
-        let guard = slot.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(guard.clone())
-    }
-
-    fn update(
-        &self,
-        key: &StoreKey,
-        f: &mut dyn FnMut(Option<&TokenSet>) -> Result<Update, UpdateAbort>,
-    ) -> Result<Option<TokenSet>, UpdateError> {
-        let slot = self.slot(key);
-        let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
-        match f(guard.as_ref()).map_err(UpdateError::Aborted)? {
-            Update::Keep => {}
-            Update::Put(t) => *guard = Some(*t),
-            Update::Delete => *guard = None,
-        }
-        Ok(guard.clone())
-    }
-
-    fn keys(&self) -> Result<Vec<StoreKey>, StoreError> {
-        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(map
-            .iter()
-            .filter(|(_, slot)| slot.lock().unwrap_or_else(|p| p.into_inner()).is_some())
-            .map(|(k, _)| k.clone())
-            .collect())
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
+use super::{StoreError, StoreKey, TokenStore, Update, UpdateAbort, UpdateError, private};
+use crate::transport::TransportConfig;
 
 /// Highest schema version this code reads and writes.
 ///
@@ -178,21 +19,50 @@ impl TokenStore for MemoryStore {
 ///   store and binding keeps; version-1 rows are converted on open (they predate identities:
 ///   they are read as a user's tokens, the safe reading, which is never replaced by the app's).
 pub const SCHEMA_VERSION: i64 = 2;
+/// The longest a refresh can hold a store's lock: every try of the default transport to its
+/// total timeout, plus every `Retry-After` wait.
+pub const LONGEST_REFRESH: Duration =
+    Duration::from_secs(TransportConfig::DEFAULT_TOTAL_TIMEOUT.as_secs() * MAX_TRIES as u64 + MAX_RETRY_WAIT_SECS);
+
 /// A SQLite file (bundled SQLite): the embedded default, shared safely between processes.
 ///
-/// WAL mode; the file is created with mode 0600; every write is one `BEGIN IMMEDIATE`
-/// transaction, which is also the cross-process lock of [`update`](TokenStore::update); the
-/// schema carries a version (`PRAGMA user_version`) and is migrated forward on open.
+/// - WAL mode; the file is created with mode 0600, and an existing one (or its directory) that
+///   somebody else could read or replace is refused (see [`private`]); `secure_delete` is on, so
+///   rotated, revoked and forgotten tokens do not linger in free pages.
+/// - Every write is one `BEGIN IMMEDIATE` transaction, which is also the cross-process lock of
+///   [`update`](TokenStore::update). A process waiting for it outlasts the longest possible
+///   refresh of another ([`SqliteStore::BUSY_TIMEOUT`]); past that it reports
+///   [`StoreError::Busy`], never a bare "database is locked".
+/// - Loads use their own connection: one key's refresh in progress does not hold up loads of
+///   other keys (WAL readers never wait for the writer).
+/// - A token set that cannot be written or committed after the closure produced it comes back
+///   in [`UpdateError::NotSaved`].
+/// - The schema carries a version (`PRAGMA user_version`) and is migrated forward on open.
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
-    conn: Mutex<rusqlite::Connection>,
+    writer: Mutex<rusqlite::Connection>,
+    reader: Mutex<rusqlite::Connection>,
+    busy: Mutex<Duration>,
+}
+
+fn connect(path: &Path, busy: Duration) -> Result<rusqlite::Connection, String> {
+    let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+    conn.busy_timeout(busy).map_err(|e| e.to_string())?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(|e| e.to_string())?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(format!("cannot switch to WAL mode (got {mode})"));
+    }
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;")
+        .map_err(|e| e.to_string())?;
+    Ok(conn)
 }
 
 impl SqliteStore {
-    /// How long `update` waits for another process's lock (longer than a transport's total
-    /// timeout, so a refresh in progress elsewhere is waited for, not failed).
-    pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+    /// How long `update` waits for another process's lock: longer than the longest refresh
+    /// another process can make under it ([`LONGEST_REFRESH`]), so a refresh in progress
+    /// elsewhere is waited for, not failed.
+    pub const BUSY_TIMEOUT: Duration = Duration::from_secs(LONGEST_REFRESH.as_secs() + 30);
 
     /// Opens (creating with mode 0600 if needed) the store at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
@@ -202,18 +72,40 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create directory: {e}")))?;
         }
-        create_private_file(&path).map_err(|e| err(format!("cannot create file: {e}")))?;
-        let conn = rusqlite::Connection::open(&path).map_err(|e| err(e.to_string()))?;
-        conn.busy_timeout(Self::BUSY_TIMEOUT).map_err(|e| err(e.to_string()))?;
-        let mode: String =
-            conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(|e| err(e.to_string()))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(err(format!("cannot switch to WAL mode (got {mode})")));
-        }
-        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;").map_err(|e| err(e.to_string()))?;
-        let store = Self { path, conn: Mutex::new(conn) };
+        private::check(&path)?;
+        private::create(&path).map_err(|e| err(format!("cannot create file: {e}")))?;
+        let writer = connect(&path, Self::BUSY_TIMEOUT).map_err(err)?;
+        let reader = connect(&path, Self::BUSY_TIMEOUT).map_err(err)?;
+        let store =
+            Self { path, writer: Mutex::new(writer), reader: Mutex::new(reader), busy: Mutex::new(Self::BUSY_TIMEOUT) };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Waits this long for another process's lock instead of [`BUSY_TIMEOUT`](Self::BUSY_TIMEOUT)
+    /// (tests; services whose transport has shorter timeouts).
+    pub fn set_busy_timeout(&self, wait: Duration) -> Result<(), StoreError> {
+        *self.busy.lock().unwrap_or_else(|p| p.into_inner()) = wait;
+        for c in [&self.writer, &self.reader] {
+            c.lock().unwrap_or_else(|p| p.into_inner()).busy_timeout(wait).map_err(|e| self.backend(e))?;
+        }
+        Ok(())
+    }
+
+    /// Caps the database at this many pages (tests of a full disk).
+    #[doc(hidden)]
+    pub fn limit_pages_for_tests(&self, pages: u64) -> Result<(), StoreError> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(())).map_err(|e| self.backend(e))
+    }
+
+    /// A SQLite error as a store error: a lock still held after the wait is [`StoreError::Busy`].
+    fn failed(&self, e: rusqlite::Error) -> StoreError {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
+            let waited = *self.busy.lock().unwrap_or_else(|p| p.into_inner());
+            return StoreError::Busy { path: self.shown(), waited_secs: waited.as_secs() };
+        }
+        self.backend(e)
     }
 
     /// The file.
@@ -230,9 +122,9 @@ impl SqliteStore {
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx =
-            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| self.backend(e))?;
+            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| self.failed(e))?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.backend(e))?;
         if version > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema { path: self.shown(), found: version, supported: SCHEMA_VERSION });
@@ -338,7 +230,7 @@ impl SqliteStore {
         let data = match row {
             Ok(d) => zeroize::Zeroizing::new(d),
             Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
-            Err(e) => return Err(self.backend(e)),
+            Err(e) => return Err(self.failed(e)),
         };
         let tokens = TokenSet::from_json(&data).map_err(|e| self.corrupt(key, &e.to_string()))?;
         if tokens.provider_id != key.provider_id {
@@ -363,30 +255,14 @@ impl SqliteStore {
                 i64::try_from(now).unwrap_or(i64::MAX)
             ],
         )
-        .map_err(|e| self.backend(e))?;
+        .map_err(|e| self.failed(e))?;
         Ok(())
-    }
-}
-
-/// Creates the file with mode 0600 (owner only) when it does not exist yet.
-fn create_private_file(path: &Path) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    match opts.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
     }
 }
 
 impl TokenStore for SqliteStore {
     fn load(&self, key: &StoreKey) -> Result<Option<TokenSet>, StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = self.reader.lock().unwrap_or_else(|p| p.into_inner());
         self.read(&conn, key)
     }
 
@@ -395,41 +271,48 @@ impl TokenStore for SqliteStore {
         key: &StoreKey,
         f: &mut dyn FnMut(Option<&TokenSet>) -> Result<Update, UpdateAbort>,
     ) -> Result<Option<TokenSet>, UpdateError> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         // BEGIN IMMEDIATE takes the database's write lock now: other processes' updates wait
         // (busy timeout) until this one commits or rolls back.
         let tx =
-            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| self.backend(e))?;
+            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| self.failed(e))?;
         let current = self.read(&tx, key)?;
         let after = match f(current.as_ref()).map_err(UpdateError::Aborted)? {
             Update::Keep => current,
             Update::Put(t) => {
-                self.write(&tx, key, &t)?;
-                Some(*t)
+                // Past this point the closure's work (a refresh, say) is done: a failure to
+                // store it hands the token set back.
+                if let Err(error) = self.write(&tx, key, &t) {
+                    return Err(UpdateError::NotSaved { error, tokens: t });
+                }
+                if let Err(e) = tx.commit() {
+                    return Err(UpdateError::NotSaved { error: self.failed(e), tokens: t });
+                }
+                return Ok(Some(*t));
             }
             Update::Delete => {
                 tx.execute(
                     "DELETE FROM token_sets WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3",
                     rusqlite::params![key.provider_id, key.client_id, key.account],
                 )
-                .map_err(|e| self.backend(e))?;
+                .map_err(|e| self.failed(e))?;
                 None
             }
         };
-        tx.commit().map_err(|e| self.backend(e))?;
+        tx.commit().map_err(|e| self.failed(e))?;
         Ok(after)
     }
 
     fn keys(&self) -> Result<Vec<StoreKey>, StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = self.reader.lock().unwrap_or_else(|p| p.into_inner());
         let mut stmt = conn
             .prepare("SELECT provider_id, client_id, account FROM token_sets ORDER BY 1, 2, 3")
-            .map_err(|e| self.backend(e))?;
+            .map_err(|e| self.failed(e))?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(StoreKey::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
             })
-            .map_err(|e| self.backend(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.backend(e))
+            .map_err(|e| self.failed(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.failed(e))
     }
 }
