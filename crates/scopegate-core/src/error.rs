@@ -367,6 +367,17 @@ pub enum StoreError {
         /// What is wrong and how to fix it.
         problem: String,
     },
+    /// A sealed token set cannot be opened or sealed: the key is missing or wrong, or the data
+    /// was altered. Never read as garbage, never taken for "no token".
+    #[error("token store {path}: the token set of {key}: {problem}")]
+    Sealed {
+        /// The store's location.
+        path: String,
+        /// `provider/client/account`.
+        key: String,
+        /// What is wrong and what to set.
+        problem: String,
+    },
     /// The database was written by a newer scopegate (schema version above ours).
     #[error("token store {path}: schema version {found} is newer than this scopegate understands ({supported})")]
     NewerSchema {

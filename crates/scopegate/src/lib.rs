@@ -16,6 +16,7 @@ pub use login::{Browser, LoginError, LoginOptions, loopback_login};
 pub use scopegate_core as core;
 pub use scopegate_core::{Blame, Error, ErrorKind};
 pub use store::{
-    LONGEST_REFRESH, MemoryStore, SqliteStore, StoreError, StoreKey, TokenStore, Update, UpdateAbort, UpdateError,
+    KeyRing, LONGEST_REFRESH, MemoryStore, SealError, SqliteStore, StoreError, StoreKey, TokenStore, Update,
+    UpdateAbort, UpdateError,
 };
 pub use transport::{TransportConfig, UreqTransport};

@@ -417,3 +417,63 @@ fn a_token_set_that_cannot_be_stored_comes_back_with_the_error() {
     }
     assert_eq!(store.load(&key()).unwrap(), Some(tokens(1)), "the stored set is untouched");
 }
+
+fn raw_key_id(path: &std::path::Path, account: &str) -> Option<String> {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row("SELECT key_id FROM token_sets WHERE account = ?1", [account], |r| r.get(0))
+        .unwrap()
+}
+
+/// Sealed at rest: a round trip, no token in clear in the file, key rotation (old rows open with
+/// the old key and are sealed again with the new one at their next write), a wrong or missing key
+/// is a clear error, never garbage and never "no token".
+#[test]
+fn sqlite_tokens_sealed_at_rest() {
+    use scopegate::KeyRing;
+    let (k1, k2, k3) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+    let path = temp_path("sealed");
+    let mut t = tokens(1);
+    t.access_token = AccessToken::new("SEALED-ACCESS-9e8d7c");
+    t.refresh_token = Some(RefreshToken::new("SEALED-REFRESH-1a2b3c"));
+    let store = SqliteStore::open(&path).unwrap().with_keys(KeyRing::new(&k1, &[]));
+    store.save(&key(), &t).unwrap();
+    assert_eq!(store.load(&key()).unwrap(), Some(t.clone()));
+    assert_eq!(store.keys().unwrap(), vec![key()], "keys stay listable");
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+    drop(conn);
+    let raw = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+    for secret in ["SEALED-ACCESS-9e8d7c", "SEALED-REFRESH-1a2b3c", "CODE"] {
+        assert!(!raw.contains(secret), "{secret} in clear");
+    }
+    let id1 = raw_key_id(&path, "default").unwrap();
+    // rotation
+    let store = SqliteStore::open(&path).unwrap().with_keys(KeyRing::new(&k2, &[k1]));
+    assert_eq!(store.load(&key()).unwrap(), Some(t.clone()), "an old row opens with the old key");
+    store.save(&key(), &t).unwrap();
+    let id2 = raw_key_id(&path, "default").unwrap();
+    assert_ne!(id1, id2, "sealed again with the new key");
+    drop(store);
+    // the new key alone now suffices; a wrong key or none is refused clearly
+    let only_new = SqliteStore::open(&path).unwrap().with_keys(KeyRing::new(&k2, &[]));
+    assert_eq!(only_new.load(&key()).unwrap(), Some(t.clone()));
+    let wrong = SqliteStore::open(&path).unwrap().with_keys(KeyRing::new(&k3, &[]));
+    let e = wrong.load(&key()).unwrap_err();
+    assert!(matches!(e, StoreError::Sealed { .. }), "{e:?}");
+    assert!(e.to_string().contains(&id2) && e.to_string().contains("SCOPEGATE_STORE_OLD_KEYS"), "{e}");
+    let none = SqliteStore::open(&path).unwrap();
+    let e = none.load(&key()).unwrap_err();
+    assert!(e.to_string().contains("SCOPEGATE_STORE_KEY"), "{e}");
+    // an update refuses to run on a row it cannot open: nothing is overwritten
+    assert!(none.update(&key(), &mut |_| Ok(Update::Put(Box::new(tokens(9))))).is_err());
+    assert_eq!(only_new.load(&key()).unwrap(), Some(t.clone()));
+    // a row written in clear opens with a key configured, and is sealed at its next write
+    let clear = StoreKey::new("yespo", "client-1", "clear");
+    none.save(&clear, &tokens(4)).unwrap();
+    assert_eq!(raw_key_id(&path, "clear"), None);
+    assert_eq!(only_new.load(&clear).unwrap(), Some(tokens(4)));
+    only_new.save(&clear, &tokens(4)).unwrap();
+    assert_eq!(raw_key_id(&path, "clear"), Some(id2));
+}

@@ -11,11 +11,13 @@
 
 mod memory;
 mod private;
+pub mod seal;
 mod sqlite;
 
 use scopegate_core::TokenSet;
 
 pub use memory::MemoryStore;
+pub use seal::{KeyRing, SealError};
 pub use sqlite::{LONGEST_REFRESH, SCHEMA_VERSION, SqliteStore};
 
 /// Which token set: one per provider, client and account.

@@ -9,6 +9,7 @@ use scopegate_core::{
     AccessToken, AuthorizationCode, Identity, MAX_RETRY_WAIT_SECS, MAX_TRIES, RefreshToken, Timestamp, TokenSet,
 };
 
+use super::seal::{self, KeyRing};
 use super::{StoreError, StoreKey, TokenStore, Update, UpdateAbort, UpdateError, private};
 use crate::transport::TransportConfig;
 
@@ -17,8 +18,9 @@ use crate::transport::TransportConfig;
 /// - 1: one column per token set field;
 /// - 2: the token set as the core's versioned JSON ([`TokenSet::to_json`]), the same bytes every
 ///   store and binding keeps; version-1 rows are converted on open (they predate identities:
-///   they are read as a user's tokens, the safe reading, which is never replaced by the app's).
-pub const SCHEMA_VERSION: i64 = 2;
+///   they are read as a user's tokens, the safe reading, which is never replaced by the app's);
+/// - 3: a `key_id` column: the id of the key a sealed row was sealed with (NULL: in clear).
+pub const SCHEMA_VERSION: i64 = 3;
 /// The longest a refresh can hold a store's lock: every try of the default transport to its
 /// total timeout, plus every `Retry-After` wait.
 pub const LONGEST_REFRESH: Duration =
@@ -44,6 +46,7 @@ pub struct SqliteStore {
     writer: Mutex<rusqlite::Connection>,
     reader: Mutex<rusqlite::Connection>,
     busy: Mutex<Duration>,
+    ring: Option<KeyRing>,
 }
 
 fn connect(path: &Path, busy: Duration) -> Result<rusqlite::Connection, String> {
@@ -76,10 +79,23 @@ impl SqliteStore {
         private::create(&path).map_err(|e| err(format!("cannot create file: {e}")))?;
         let writer = connect(&path, Self::BUSY_TIMEOUT).map_err(err)?;
         let reader = connect(&path, Self::BUSY_TIMEOUT).map_err(err)?;
-        let store =
-            Self { path, writer: Mutex::new(writer), reader: Mutex::new(reader), busy: Mutex::new(Self::BUSY_TIMEOUT) };
+        let store = Self {
+            path,
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            busy: Mutex::new(Self::BUSY_TIMEOUT),
+            ring: None,
+        };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Seals every token set written from now on with `ring`'s current key, and opens rows
+    /// sealed with any of its keys (see [`seal`](super::seal)). Rows in clear are still read,
+    /// and sealed at their next write.
+    pub fn with_keys(mut self, ring: KeyRing) -> Self {
+        self.ring = Some(ring);
+        self
     }
 
     /// Waits this long for another process's lock instead of [`BUSY_TIMEOUT`](Self::BUSY_TIMEOUT)
@@ -142,14 +158,17 @@ impl SqliteStore {
             )
             .map_err(|e| self.backend(e))?;
         }
+        if version < 3 {
+            tx.execute_batch("ALTER TABLE token_sets ADD COLUMN key_id TEXT;").map_err(|e| self.backend(e))?;
+        }
         if version == 1 {
             for (key, tokens) in self.read_v1(&tx)? {
                 self.write(&tx, &key, &tokens)?;
             }
             tx.execute_batch("DROP TABLE tokens;").map_err(|e| self.backend(e))?;
         }
-        if version < 2 {
-            tx.execute_batch("PRAGMA user_version = 2;").map_err(|e| self.backend(e))?;
+        if version < SCHEMA_VERSION {
+            tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};")).map_err(|e| self.backend(e))?;
         }
         tx.commit().map_err(|e| self.backend(e))
     }
@@ -223,35 +242,47 @@ impl SqliteStore {
 
     fn read(&self, conn: &rusqlite::Connection, key: &StoreKey) -> Result<Option<TokenSet>, StoreError> {
         let row = conn.query_row(
-            "SELECT data FROM token_sets WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3",
+            "SELECT data, key_id FROM token_sets WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3",
             rusqlite::params![key.provider_id, key.client_id, key.account],
-            |r| r.get::<_, String>(0),
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
         );
-        let data = match row {
-            Ok(d) => zeroize::Zeroizing::new(d),
+        let (data, key_id) = match row {
+            Ok((d, k)) => (zeroize::Zeroizing::new(d), k),
             Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
             Err(e) => return Err(self.failed(e)),
         };
-        let tokens = TokenSet::from_json(&data).map_err(|e| self.corrupt(key, &e.to_string()))?;
+        let tokens = seal::decode(self.ring.as_ref(), key, &data, key_id.as_deref()).map_err(|e| match key_id {
+            Some(_) => self.sealed(key, e.to_string()),
+            None => self.corrupt(key, &e.to_string()),
+        })?;
         if tokens.provider_id != key.provider_id {
             return Err(self.corrupt(key, "the token set belongs to another provider"));
         }
         Ok(Some(tokens))
     }
 
+    fn sealed(&self, key: &StoreKey, problem: String) -> StoreError {
+        StoreError::Sealed {
+            path: self.shown(),
+            key: format!("{}/{}/{}", key.provider_id, key.client_id, key.account),
+            problem,
+        }
+    }
+
     fn write(&self, tx: &rusqlite::Connection, key: &StoreKey, t: &TokenSet) -> Result<(), StoreError> {
-        let data = zeroize::Zeroizing::new(t.to_json());
+        let (data, key_id) = seal::encode(self.ring.as_ref(), key, t).map_err(|e| self.sealed(key, e.to_string()))?;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         tx.execute(
-            "INSERT INTO token_sets (provider_id, client_id, account, data, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO token_sets (provider_id, client_id, account, data, key_id, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (provider_id, client_id, account) DO UPDATE SET
-                data = excluded.data, updated_at = excluded.updated_at",
+                data = excluded.data, key_id = excluded.key_id, updated_at = excluded.updated_at",
             rusqlite::params![
                 key.provider_id,
                 key.client_id,
                 key.account,
                 data.as_str(),
+                key_id,
                 i64::try_from(now).unwrap_or(i64::MAX)
             ],
         )
