@@ -1,7 +1,5 @@
 //! The command line: commands, flags, defaults and help text.
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -14,10 +12,12 @@ pub(crate) struct Cli {
     /// Print data as JSON.
     #[arg(long, global = true)]
     pub(crate) json: bool,
-    /// Token store (SQLite file, created 0600). Default: scopegate/tokens.db in the user's data
-    /// directory.
-    #[arg(long, global = true, value_name = "PATH")]
-    pub(crate) store: Option<PathBuf>,
+    /// Token store: a SQLite file (created 0600), or a PostgreSQL connection string
+    /// (postgres://user@host/db) shared by every instance of a service. Default: $SCOPEGATE_STORE,
+    /// else scopegate/tokens.db in the user's data directory. Token sets are sealed with the key
+    /// in $SCOPEGATE_STORE_KEY when it is set.
+    #[arg(long, global = true, value_name = "PATH|URL")]
+    pub(crate) store: Option<String>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

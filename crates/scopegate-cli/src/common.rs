@@ -5,7 +5,7 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use scopegate::{Client, SqliteStore, StoreKey, TokenStore, UreqTransport};
+use scopegate::{Client, KeyRing, PostgresStore, SqliteStore, StoreKey, TokenStore, UreqTransport};
 use scopegate_core::ClientConfig;
 use scopegate_core::Provider;
 use scopegate_core::Rights;
@@ -58,11 +58,26 @@ fn default_store_path() -> Result<PathBuf> {
     Ok(dir.join("tokens.db"))
 }
 
-pub(crate) fn open_store(cli: &Cli) -> Result<Arc<SqliteStore>> {
-    let path = match &cli.store {
-        Some(p) => p.clone(),
-        None => default_store_path()?,
+/// The token store the command works on: `--store`, else `$SCOPEGATE_STORE`, else the default
+/// SQLite file; a `postgres://` or `postgresql://` value is a PostgreSQL store. Sealed with the
+/// key in `$SCOPEGATE_STORE_KEY` (and `$SCOPEGATE_STORE_OLD_KEYS`) when it is set.
+pub(crate) fn open_store(cli: &Cli) -> Result<Arc<dyn TokenStore>> {
+    let spec = match &cli.store {
+        Some(s) => s.clone(),
+        None => match std::env::var("SCOPEGATE_STORE").ok().filter(|s| !s.is_empty()) {
+            Some(s) => s,
+            None => default_store_path()?.to_string_lossy().into_owned(),
+        },
     };
+    let keys = KeyRing::from_env().map_err(|e| Fail::input(e.to_string()))?;
+    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        let store = PostgresStore::connect(&spec).map_err(|e| Fail::failed(e.to_string()))?;
+        return Ok(match keys {
+            Some(k) => Arc::new(store.with_keys(k)),
+            None => Arc::new(store),
+        });
+    }
+    let path = PathBuf::from(&spec);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
         // Directories we create for the token store are private to the user.
         let mut builder = std::fs::DirBuilder::new();
@@ -71,7 +86,11 @@ pub(crate) fn open_store(cli: &Cli) -> Result<Arc<SqliteStore>> {
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(dir).map_err(|e| Fail::input(format!("cannot create {}: {e}", dir.display())))?;
     }
-    SqliteStore::open(&path).map(Arc::new).map_err(|e| Fail::failed(format!("token store {}: {e}", path.display())))
+    let store = SqliteStore::open(&path).map_err(|e| Fail::failed(e.to_string()))?;
+    Ok(match keys {
+        Some(k) => Arc::new(store.with_keys(k)),
+        None => Arc::new(store),
+    })
 }
 
 /// The client secret: from the named environment variable, else a hidden prompt on a terminal.
@@ -103,7 +122,7 @@ pub(crate) fn config(client_id: &str, secret: String, redirect: Option<&str>) ->
 }
 
 /// The client for stored tokens of `who`.
-pub(crate) fn stored_client(cli: &Cli, who: &Who, need_secret: bool) -> Result<(Client, Arc<SqliteStore>)> {
+pub(crate) fn stored_client(cli: &Cli, who: &Who, need_secret: bool) -> Result<(Client, Arc<dyn TokenStore>)> {
     let provider = load_provider(&who.provider, who.sandbox.as_deref())?;
     let store = open_store(cli)?;
     let account = who.account.clone().unwrap_or_else(|| default_account(who.sandbox.is_some()));

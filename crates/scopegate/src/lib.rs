@@ -19,4 +19,6 @@ pub use store::{
     KeyRing, LONGEST_REFRESH, MemoryStore, SealError, SqliteStore, StoreError, StoreKey, TokenStore, Update,
     UpdateAbort, UpdateError,
 };
+#[cfg(feature = "postgres")]
+pub use store::{PostgresOptions, PostgresStore};
 pub use transport::{TransportConfig, UreqTransport};

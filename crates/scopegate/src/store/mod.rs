@@ -10,6 +10,8 @@
 //! A store failure is an error ([`StoreError`]), never a silent drop.
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod private;
 pub mod seal;
 mod sqlite;
@@ -17,6 +19,8 @@ mod sqlite;
 use scopegate_core::TokenSet;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore};
 pub use seal::{KeyRing, SealError};
 pub use sqlite::{LONGEST_REFRESH, SCHEMA_VERSION, SqliteStore};
 

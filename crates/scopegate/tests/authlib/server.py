@@ -3,7 +3,7 @@
 It is not ours: the grants, client authentication, PKCE and revocation are Authlib's code; this file
 only supplies the in-memory storage Authlib asks for, and counters the tests read.
 
-  python server.py [--grace] [--expires-in N]
+  python server.py [--grace] [--expires-in N] [--token-delay-ms N]
 
 Binds 127.0.0.1 on an ephemeral port, prints "PORT <n>" on stdout, serves until stdin closes or the
 process is killed.
@@ -305,6 +305,9 @@ def create_app(expires_in):
         bump("by_grant", grant)
         if grant == "refresh_token":
             bump("refreshes")
+            if TOKEN_DELAY_MS:
+                # A slow token endpoint (outside every lock: requests overlap as on a real server).
+                time.sleep(TOKEN_DELAY_MS / 1000)
         response = server.create_token_response()
         if response.status_code == 400 and b"invalid_grant" in response.get_data():
             bump("invalid_grant")
@@ -330,13 +333,18 @@ def create_app(expires_in):
     return app
 
 
+TOKEN_DELAY_MS = 0
+
+
 def main():
-    global GRACE
+    global GRACE, TOKEN_DELAY_MS
     parser = argparse.ArgumentParser()
     parser.add_argument("--grace", action="store_true")
     parser.add_argument("--expires-in", type=int, default=3600)
+    parser.add_argument("--token-delay-ms", type=int, default=0)
     args = parser.parse_args()
     GRACE = args.grace
+    TOKEN_DELAY_MS = args.token_delay_ms
     app = create_app(args.expires_in)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     print(f"PORT {httpd.server_port}", flush=True)
