@@ -6,8 +6,8 @@
 //! the provider's error; every other request (another path or method, a missing or wrong state,
 //! duplicated or malformed parameters, an oversized head) is answered 400 and ignored, so nobody
 //! else on the machine can abort it. Connections are served side by side, each with a deadline
-//! for its request head (see [`listener`]). A `localhost` redirect URI is served on both
-//! 127.0.0.1 and [::1], so no other process can take the other one. The port is closed at the end.
+//! for its request head (the `listener` module). A `localhost` redirect URI is served on both
+//! 127.0.0.1 and `[::1]`, so no other process can take the other one. The port is closed at the end.
 
 mod browser;
 mod listener;

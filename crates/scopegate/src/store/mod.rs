@@ -8,6 +8,13 @@
 //! the new access token.
 //!
 //! A store failure is an error ([`StoreError`]), never a silent drop.
+//!
+//! A file store is the user's alone: before [`SqliteStore`] opens an existing file it checks that
+//! the file (and SQLite's `-wal` and `-shm` beside it) is not a symbolic link, is owned by the
+//! user running scopegate and has no permission bit for group or others, and that its directory
+//! is not a symbolic link, is owned by that user or root, and cannot be written by group or
+//! others unless it is sticky (like /tmp). A refusal says what to fix. New files are created
+//! with mode 0600. Token sets may be sealed at rest ([`seal`]).
 
 mod memory;
 #[cfg(feature = "postgres")]

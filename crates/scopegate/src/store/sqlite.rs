@@ -29,7 +29,7 @@ pub const LONGEST_REFRESH: Duration =
 /// A SQLite file (bundled SQLite): the embedded default, shared safely between processes.
 ///
 /// - WAL mode; the file is created with mode 0600, and an existing one (or its directory) that
-///   somebody else could read or replace is refused (see [`private`]); `secure_delete` is on, so
+///   somebody else could read or replace is refused (see the store module); `secure_delete` is on, so
 ///   rotated, revoked and forgotten tokens do not linger in free pages.
 /// - Every write is one `BEGIN IMMEDIATE` transaction, which is also the cross-process lock of
 ///   [`update`](TokenStore::update). A process waiting for it outlasts the longest possible
