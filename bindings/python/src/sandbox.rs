@@ -158,8 +158,8 @@ impl PySandbox {
         })
     }
 
-    /// The merchant uninstalls the app in Yotpo (token deleted, webhook sent); whether there was
-    /// an install for that store.
+    /// The merchant uninstalls the app in Yotpo: the store's token is deleted and the uninstall
+    /// webhook POSTed; whether it was delivered. No install for that store is an error.
     fn merchant_uninstall(&self, py: Python<'_>, app_key: String) -> PyResult<bool> {
         self.with(py, move |s| Ok(s.merchant_uninstall(&app_key)?))
     }

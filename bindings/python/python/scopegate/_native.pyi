@@ -1,6 +1,7 @@
 # Hand-written types of the extension module (bindings/python/src); checked against the built
 # module by `python -m mypy.stubtest scopegate._native`.
 import os
+from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Union, final
@@ -140,7 +141,7 @@ class MemoryStore(TokenStore):
 class SqliteStore(TokenStore):
     def __new__(cls, path: Union[str, os.PathLike[str]]) -> Self: ...
     @property
-    def path(self) -> str: ...
+    def path(self) -> Path: ...
 
 @final
 class Client:
