@@ -51,7 +51,7 @@ mod _native {
     #[pymodule_export]
     use crate::provider::{PyDecision, PyPolicy, PyProvider};
     #[pymodule_export]
-    use crate::sandbox::PySandbox;
+    use crate::sandbox::{PySandbox, connect_sandbox};
     #[pymodule_export]
     use crate::session::{PyEvent, PyRequest, PySession};
     #[pymodule_export]

@@ -196,3 +196,22 @@ impl PySandbox {
         format!("Sandbox({}, strict={})", q(&self.base_url), if self.strict { "True" } else { "False" })
     }
 }
+
+/// For a sandbox running in another process (`scopegate sandbox`): registers the app a login for
+/// `provider` uses (Yotpo's with its redirect URI) and returns the built-in profile pointed at it.
+#[pyfunction]
+pub(crate) fn connect_sandbox(
+    py: Python<'_>,
+    base_url: String,
+    provider: String,
+    client_id: String,
+    client_secret: String,
+    redirect_uri: String,
+) -> PyResult<PyProvider> {
+    let p = detached(py, move || {
+        let app = scopegate_sandbox::login_app(&provider, &client_id, &client_secret, &redirect_uri);
+        scopegate_sandbox::register_remote(&base_url, &app)?;
+        Ok(scopegate_sandbox::profile_at(&base_url, &provider)?)
+    })?;
+    Ok(PyProvider::new(p))
+}

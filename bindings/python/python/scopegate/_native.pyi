@@ -6,7 +6,30 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Union, final
 
-from typing_extensions import Self
+from typing_extensions import Self, disjoint_base
+
+__all__ = [
+    "AuthorizationRequest",
+    "Client",
+    "DEFAULT_ACCOUNT",
+    "Decision",
+    "Event",
+    "MemoryStore",
+    "Policy",
+    "Provider",
+    "Request",
+    "Response",
+    "SANDBOX_CLIENT_ID",
+    "SANDBOX_CLIENT_SECRET",
+    "Sandbox",
+    "Session",
+    "SqliteStore",
+    "TokenSet",
+    "TokenStore",
+    "__version__",
+    "connect_sandbox",
+    "error_kinds",
+]
 
 __version__: str
 DEFAULT_ACCOUNT: str
@@ -17,6 +40,7 @@ _Headers = Union[Mapping[str, str], Iterable[tuple[str, str]]]
 _Transport = Callable[[str, str, dict[str, str], bytes], tuple[int, _Headers, Union[bytes, str]]]
 
 def error_kinds() -> list[tuple[int, str, str]]: ...
+def connect_sandbox(base_url: str, provider: str, client_id: str, client_secret: str, redirect_uri: str) -> Provider: ...
 @final
 class Provider:
     @staticmethod
@@ -93,7 +117,7 @@ class TokenSet:
     def dumps(self) -> str: ...
     @staticmethod
     def loads(text: str) -> TokenSet: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class AuthorizationRequest:
@@ -127,6 +151,7 @@ class Response:
     def text(self) -> str: ...
     def json(self) -> object: ...
 
+@disjoint_base
 class TokenStore:
     def load(self, provider_id: str, client_id: str, account: str | None = None) -> TokenSet | None: ...
     def save(self, client_id: str, token: TokenSet, account: str | None = None) -> None: ...
