@@ -1,10 +1,10 @@
 //! `scopegate._native`: the extension module behind the `scopegate` Python package
 //! (`python/scopegate/__init__.py` re-exports it; `_native.pyi` types it).
 //!
-//! One concern per file: [`provider`] (profiles, permission checks), [`tokens`] (values handed
-//! to Python), [`store`] (token stores and the `update_token` hook), [`transport`] (a Python
-//! callable as the transport), [`client`] (the blocking client), [`session`] (the sans-IO
-//! state machine), [`sandbox`] (the emulator), and [`errors`], the one conversion point from
+//! One concern per file: `provider` (profiles, permission checks), `tokens` (values handed
+//! to Python), `store` (token stores and the `update_token` hook), `transport` (a Python
+//! callable as the transport), `client` (the blocking client), `session` (the sans-IO
+//! state machine), `sandbox` (the emulator), and `errors`, the one conversion point from
 //! scopegate's errors to Python exceptions.
 //!
 //! ## Threads, the GIL and free-threaded Python (`gil_used = false`)
@@ -18,10 +18,10 @@
 //! - No Rust lock is ever waited for while attached to the interpreter: network I/O, token
 //!   store waits (the stores' locks and the `update_token` gate), the pending authorization's
 //!   lock, the sandbox's lock and the loopback wait all run inside `Python::detach`
-//!   ([`errors::detached`]). Code that holds such a lock and calls back into Python (the
+//!   (`errors::detached`). Code that holds such a lock and calls back into Python (the
 //!   transport callable, `update_token`, the clock) attaches; that cannot deadlock, since no
 //!   thread holds the interpreter while waiting for the lock.
-//! - The one `unsafe` block ([`text`]) reads a `str`'s cached UTF-8 buffer; CPython fills that
+//! - The one `unsafe` block (`text`) reads a `str`'s cached UTF-8 buffer; CPython fills that
 //!   cache under its own per-object lock on the free-threaded build, and the bytes are
 //!   immutable once made.
 //! - Python exceptions raised by user callables wait in a thread-local slot until the call
