@@ -250,7 +250,8 @@ impl PyClient {
     /// browser to the authorization URL, accepts the one callback with the right `state`,
     /// exchanges the code and stores the tokens. `open_browser`: `True` (the system browser),
     /// `False` (print the URL on stderr), or a callable that gets the URL. Waits at most
-    /// `timeout` seconds, detached from the interpreter.
+    /// `timeout` seconds, detached from the interpreter (Ctrl-C is seen when the wait ends); an
+    /// exception the callable raises is raised then too.
     #[pyo3(signature = (open_browser = None, timeout = 300.0))]
     #[pyo3(text_signature = "(self, open_browser=True, timeout=300)")]
     fn login(&self, py: Python<'_>, open_browser: Option<Bound<'_, PyAny>>, timeout: f64) -> PyResult<PyTokenSet> {

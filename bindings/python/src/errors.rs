@@ -275,9 +275,12 @@ where
     F: Send + FnOnce() -> Result<T>,
     T: Send,
 {
-    PENDING.with(|p| p.borrow_mut().take());
+    // A call made from inside a callback (an `update_token` that reads the client's token) keeps
+    // the outer call's exception for the outer call.
+    let outer = PENDING.with(|p| p.borrow_mut().take());
     let result = py.detach(f);
-    if let Some(e) = PENDING.with(|p| p.borrow_mut().take()) {
+    let raised = PENDING.with(|p| std::mem::replace(&mut *p.borrow_mut(), outer));
+    if let Some(e) = raised {
         return Err(e);
     }
     result.map_err(PyErr::from)
