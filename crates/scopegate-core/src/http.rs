@@ -244,6 +244,11 @@ impl HttpResponse {
     pub fn body(&self) -> &[u8] {
         &self.body
     }
+
+    /// The headers, in order, as received.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
 }
 
 impl fmt::Debug for HttpResponse {

@@ -1,0 +1,364 @@
+//! `Session`: the core's sans-IO state machine, for callers that bring their own I/O (asyncio
+//! with httpx, say). No sockets, no clock: every call that depends on time takes `now`
+//! (seconds since the epoch, `time.time()`), requests come out of `poll_transmit` as values,
+//! answers go back through `handle_response`. See `examples/python/async_httpx.py`.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+use scopegate_core::{
+    ApiRequestId, ClientConfig, Event, HttpRequest, HttpResponse, Method, NextStep, RequestId, Revoked, Session,
+    TransportError,
+};
+
+use crate::client::{json_bytes, provider_arg};
+use crate::errors::Failure;
+use crate::text::q;
+use crate::tokens::{PyAuthorizationRequest, PyTokenSet, lock, seconds, timestamp};
+
+/// A request to send, exactly as it is (never follow a redirect). Its repr hides the
+/// credentials it may carry; `headers` and `body` expose them, for the transport.
+#[pyclass(frozen, module = "scopegate._native", name = "Request")]
+pub(crate) struct PyRequest {
+    id: Id,
+    request: HttpRequest,
+}
+
+#[derive(Clone, Copy)]
+enum Id {
+    Token(RequestId),
+    Api(ApiRequestId),
+}
+
+#[pymethods]
+impl PyRequest {
+    /// `GET`, `POST`...
+    #[getter]
+    fn method(&self) -> &'static str {
+        self.request.method().as_str()
+    }
+
+    /// The URL.
+    #[getter]
+    fn url(&self) -> &str {
+        self.request.url().as_str()
+    }
+
+    /// The headers to send (values exposed: `Authorization` included).
+    #[getter]
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (n, v) in self.request.headers() {
+            d.set_item(n, v)?;
+        }
+        Ok(d)
+    }
+
+    /// The body to send (may contain credentials).
+    #[getter]
+    fn body<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.request.body())
+    }
+
+    /// Stop reading the answer past this many bytes.
+    #[getter]
+    fn max_response_bytes(&self) -> usize {
+        self.request.max_response_bytes()
+    }
+
+    /// Whether this is an API call (answer with `handle_api_response`) rather than a token or
+    /// revocation request (answer with `handle_response`).
+    #[getter]
+    fn is_api(&self) -> bool {
+        matches!(self.id, Id::Api(_))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Request({}, {})", q(self.request.method().as_str()), q(&shown_url(&self.request)))
+    }
+}
+
+/// The URL without its query (which holds credentials only for `query_unsafe` profiles).
+fn shown_url(r: &HttpRequest) -> String {
+    let mut u = r.url().clone();
+    u.set_query(None);
+    u.to_string()
+}
+
+/// What happened in a session (`poll_event`).
+#[pyclass(frozen, module = "scopegate._native", name = "Event")]
+pub(crate) struct PyEvent {
+    /// `tokens_changed` (persist `session.tokens` before using them),
+    /// `reauthorization_required`, `revoked`, `scopes_narrowed` or `failed`.
+    #[pyo3(get)]
+    kind: &'static str,
+    /// Why re-authorization is required (`invalid_grant`...), or how a revocation ended
+    /// (`revoked`, `already_gone`).
+    #[pyo3(get)]
+    reason: Option<&'static str>,
+    /// The exception of a `failed` event (a `scopegate.Error`).
+    #[pyo3(get)]
+    error: Option<Py<PyAny>>,
+    /// For `scopes_narrowed`: what was asked for.
+    #[pyo3(get)]
+    requested: Vec<String>,
+    /// For `scopes_narrowed`: what was granted.
+    #[pyo3(get)]
+    granted: Vec<String>,
+}
+
+#[pymethods]
+impl PyEvent {
+    fn __repr__(&self) -> String {
+        match self.reason {
+            Some(r) => format!("Event({}, reason={})", q(self.kind), q(r)),
+            None => format!("Event({})", q(self.kind)),
+        }
+    }
+}
+
+fn event(py: Python<'_>, e: Event) -> PyEvent {
+    let mut out = PyEvent { kind: "failed", reason: None, error: None, requested: Vec::new(), granted: Vec::new() };
+    match e {
+        Event::TokensChanged => out.kind = "tokens_changed",
+        Event::ReauthorizationRequired(r) => {
+            out.kind = "reauthorization_required";
+            out.reason = Some(r.name());
+        }
+        Event::Revoked(r) => {
+            out.kind = "revoked";
+            out.reason = Some(if r == Revoked::AlreadyGone { "already_gone" } else { "revoked" });
+        }
+        Event::ScopesNarrowed { requested, granted } => {
+            out.kind = "scopes_narrowed";
+            out.requested = requested;
+            out.granted = granted;
+        }
+        Event::Failed(e) => {
+            out.error = Some(PyErr::from(Failure::Core(e)).into_value(py).into_any());
+        }
+        _ => out.kind = "unknown",
+    }
+    out
+}
+
+/// The state machine of one connection (provider, app registration, account, tokens).
+#[pyclass(module = "scopegate._native", name = "Session")]
+pub(crate) struct PySession {
+    inner: Session,
+}
+
+fn map<T>(r: Result<T, scopegate_core::Error>) -> PyResult<T> {
+    r.map_err(|e| Failure::Core(e).into())
+}
+
+#[pymethods]
+impl PySession {
+    #[new]
+    #[pyo3(signature = (provider, client_id, client_secret = None, redirect_uri = None, account = None, *, rights = None, leeway = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        provider: Bound<'_, PyAny>,
+        client_id: String,
+        client_secret: Option<String>,
+        redirect_uri: Option<String>,
+        account: Option<String>,
+        rights: Option<Vec<String>>,
+        leeway: Option<u64>,
+    ) -> PyResult<PySession> {
+        let provider = provider_arg(py, &provider)?;
+        let p = Arc::clone(&provider.get().inner);
+        let mut config = ClientConfig::new(client_id).map_err(Failure::from)?;
+        if let Some(secret) = client_secret {
+            config = config.with_secret(secret);
+        }
+        if let Some(uri) = redirect_uri {
+            config = config.with_redirect_uri(uri).map_err(Failure::from)?;
+        }
+        let mut s = Session::new(Arc::clone(&p), config);
+        if let Some(a) = account {
+            s = s.with_account(a);
+        }
+        if let Some(ids) = rights {
+            s = s.with_rights(p.rights_from_ids(&ids).map_err(Failure::from)?);
+        }
+        if let Some(l) = leeway {
+            s = s.with_refresh_margin(l);
+        }
+        Ok(PySession { inner: s })
+    }
+
+    /// The account the held tokens belong to.
+    #[getter]
+    fn account(&self) -> &str {
+        self.inner.account()
+    }
+
+    /// The token set held (persist it on every `tokens_changed`), or `None`.
+    #[getter]
+    fn tokens(&self) -> Option<PyTokenSet> {
+        self.inner.tokens().cloned().map(PyTokenSet::new)
+    }
+
+    /// Replaces the held token set (one read from storage; `None` forgets it).
+    fn set_tokens(&mut self, tokens: Option<PyRef<'_, PyTokenSet>>) -> PyResult<()> {
+        map(self.inner.set_tokens(tokens.map(|t| t.inner.clone())))
+    }
+
+    /// Whether an operation is in flight.
+    #[getter]
+    fn is_busy(&self) -> bool {
+        self.inner.is_busy()
+    }
+
+    /// Whether `refresh` should be called before the next API request.
+    fn needs_refresh(&self, now: f64) -> bool {
+        self.inner.needs_refresh(timestamp(now))
+    }
+
+    /// Starts an authorization: the URL for the browser and what the callback is checked against.
+    fn start_authorization(&mut self, now: f64) -> PyResult<PyAuthorizationRequest> {
+        let start = map(self.inner.start_authorization(timestamp(now)))?;
+        Ok(PyAuthorizationRequest::new(Some(start.url), start.pending))
+    }
+
+    /// Checks the callback URL against `request` and starts the code exchange.
+    fn handle_callback(
+        &mut self,
+        py: Python<'_>,
+        now: f64,
+        request: PyRef<'_, PyAuthorizationRequest>,
+        callback_url: Cow<'_, str>,
+    ) -> PyResult<()> {
+        let (pending, session) = (Arc::clone(&request.pending), &mut self.inner);
+        drop(request);
+        let callback = callback_url.into_owned();
+        // The lock is waited for detached: a `fetch_token` elsewhere may hold it.
+        map(py.detach(move || session.handle_callback(timestamp(now), &mut lock(&pending), &callback)))
+    }
+
+    /// Starts the client credentials grant (a token for the app itself).
+    #[pyo3(signature = (now, scopes = None))]
+    fn client_credentials(&mut self, now: f64, scopes: Option<Vec<String>>) -> PyResult<()> {
+        map(self.inner.client_credentials(timestamp(now), &scopes.unwrap_or_default()))
+    }
+
+    /// Starts a refresh now.
+    fn refresh(&mut self, now: f64) -> PyResult<()> {
+        map(self.inner.refresh(timestamp(now)))
+    }
+
+    /// Starts the revocation (or uninstall) of the held token.
+    fn revoke(&mut self, now: f64) -> PyResult<()> {
+        map(self.inner.revoke(timestamp(now)))
+    }
+
+    /// The next token-endpoint or revocation request to send, or `None`.
+    fn poll_transmit(&mut self, now: f64) -> Option<PyRequest> {
+        self.inner.poll_transmit(timestamp(now)).map(|(id, request)| PyRequest { id: Id::Token(id), request })
+    }
+
+    /// The answer to `request` (whatever its status). `headers`: a mapping or `(name, value)` pairs.
+    #[pyo3(signature = (now, request, status, headers = None, body = None))]
+    fn handle_response(
+        &mut self,
+        now: f64,
+        request: PyRef<'_, PyRequest>,
+        status: u16,
+        headers: Option<Bound<'_, PyAny>>,
+        body: Option<Vec<u8>>,
+    ) -> PyResult<()> {
+        let Id::Token(id) = request.id else {
+            return Err(PyTypeError::new_err("an API request's answer goes to handle_api_response"));
+        };
+        let mut response = HttpResponse::new(status, body.unwrap_or_default());
+        if let Some(h) = headers.filter(|h| !h.is_none()) {
+            let pairs = if h.hasattr("items")? { h.call_method0("items")? } else { h };
+            for pair in pairs.try_iter()? {
+                let (n, v): (String, String) = pair?.extract()?;
+                response = response.with_header(n, v);
+            }
+        }
+        map(self.inner.handle_response(timestamp(now), id, response))
+    }
+
+    /// `request` could not be completed; `may_have_been_sent=False` only when nothing left
+    /// this machine (connection refused, TLS failure): then it is tried again.
+    #[pyo3(signature = (now, request, message, may_have_been_sent = true))]
+    fn handle_transport_error(
+        &mut self,
+        now: f64,
+        request: PyRef<'_, PyRequest>,
+        message: String,
+        may_have_been_sent: bool,
+    ) -> PyResult<()> {
+        let Id::Token(id) = request.id else {
+            return Err(PyTypeError::new_err("an API request's failure is yours to report"));
+        };
+        let host = request.request.url().host_str().unwrap_or("").to_owned();
+        let error = if may_have_been_sent {
+            TransportError::Io { host, reason: message }
+        } else {
+            TransportError::Connect { host, reason: message }
+        };
+        map(self.inner.handle_transport_error(timestamp(now), id, error))
+    }
+
+    /// When `handle_timeout` must be called next (seconds since the epoch), or `None`.
+    fn poll_timeout(&self) -> Option<f64> {
+        self.inner.poll_timeout().map(seconds)
+    }
+
+    /// Runs what is due at `now` (a back-off ends, a refresh is due).
+    fn handle_timeout(&mut self, now: f64) {
+        self.inner.handle_timeout(timestamp(now));
+    }
+
+    /// The next event, or `None`.
+    fn poll_event(&mut self, py: Python<'_>) -> Option<PyEvent> {
+        self.inner.poll_event().map(|e| event(py, e))
+    }
+
+    /// An API call with the held token as a bearer token, or an exception before any I/O (URL
+    /// outside the API, rights, no usable token: `TokenExpired` means refresh first).
+    #[pyo3(signature = (now, method, path, json = None))]
+    fn api_request(
+        &mut self,
+        py: Python<'_>,
+        now: f64,
+        method: Cow<'_, str>,
+        path: Cow<'_, str>,
+        json: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<PyRequest> {
+        let m = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .ok_or_else(|| Failure::Config("unknown http method".into()))?;
+        let body = match json {
+            Some(v) if !v.is_none() => Some(json_bytes(py, &v)?),
+            _ => None,
+        };
+        let (id, request) = map(self.inner.api_request(timestamp(now), m, &path, body.as_deref()))?;
+        Ok(PyRequest { id: Id::Api(id), request })
+    }
+
+    /// The status of an API answer: `done`, `refresh_and_retry`, `retry` or `reauthorize`.
+    fn handle_api_response(&mut self, now: f64, request: PyRef<'_, PyRequest>, status: u16) -> PyResult<&'static str> {
+        let Id::Api(id) = request.id else {
+            return Err(PyTypeError::new_err("a token request's answer goes to handle_response"));
+        };
+        Ok(match self.inner.handle_api_response(timestamp(now), id, status) {
+            NextStep::Done => "done",
+            NextStep::RefreshAndRetry => "refresh_and_retry",
+            NextStep::Retry => "retry",
+            NextStep::Reauthorize(_) => "reauthorize",
+            _ => "done",
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Session(provider={}, account={})", q(self.inner.provider().id()), q(self.inner.account()))
+    }
+}

@@ -1,0 +1,97 @@
+//! A Python callable as the transport: `(method, url, headers, body) -> (status, headers, body)`,
+//! so that requests or httpx (proxies, mocks) can carry scopegate's requests.
+//!
+//! What the core asks of every transport still holds: plain `http` only to loopback hosts
+//! (checked here, before the callable sees the request), redirects are the callable's to refuse
+//! (pass `allow_redirects=False` / `follow_redirects=False`), and an answer larger than the
+//! request's limit is refused. An exception the callable raises is kept aside and raised,
+//! unchanged, when the scopegate call returns.
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+use scopegate_core::{HttpRequest, HttpResponse, Transport, TransportError, check_url_policy};
+
+use crate::errors::keep_aside;
+
+/// The callable, checked to be one.
+#[derive(Debug)]
+pub(crate) struct CallableTransport {
+    callable: Py<PyAny>,
+}
+
+impl CallableTransport {
+    pub(crate) fn new(callable: Bound<'_, PyAny>) -> PyResult<CallableTransport> {
+        if !callable.is_callable() {
+            return Err(PyTypeError::new_err(format!(
+                "transport must be a callable (method, url, headers, body) -> (status, headers, body), not {}",
+                callable.get_type().name()?
+            )));
+        }
+        Ok(CallableTransport { callable: callable.unbind() })
+    }
+}
+
+/// The failure reported to the core when the callable raised (the exception itself is raised
+/// to the caller instead).
+fn raised(host: &str) -> TransportError {
+    TransportError::Io { host: host.to_owned(), reason: "the transport callable raised an exception".into() }
+}
+
+/// Reads `(status, headers, body)`; headers may be a mapping or `(name, value)` pairs.
+fn response(answer: &Bound<'_, PyAny>) -> PyResult<HttpResponse> {
+    let wrong = || {
+        PyTypeError::new_err(
+            "the transport callable must return (status: int, headers: Mapping[str, str] | Iterable[tuple[str, str]], body: bytes)",
+        )
+    };
+    let (status, headers, body): (Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>) =
+        answer.extract().map_err(|_| wrong())?;
+    let status: u16 = status.extract().map_err(|_| wrong())?;
+    let body: Vec<u8> = if let Ok(s) = body.cast::<PyString>() {
+        s.to_cow()?.as_bytes().to_vec()
+    } else if let Ok(b) = body.cast::<PyBytes>() {
+        b.as_bytes().to_vec()
+    } else {
+        body.extract::<Vec<u8>>().map_err(|_| wrong())?
+    };
+    let pairs = if headers.hasattr("items")? { headers.call_method0("items")? } else { headers };
+    let mut out = HttpResponse::new(status, body);
+    for pair in pairs.try_iter()? {
+        let (name, value): (String, String) = pair?.extract().map_err(|_| wrong())?;
+        out = out.with_header(name, value);
+    }
+    Ok(out)
+}
+
+impl Transport for CallableTransport {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        let url = request.url();
+        let host = url.host_str().unwrap_or("").to_owned();
+        if let Err(reason) = check_url_policy(url) {
+            return Err(if url.scheme() == "http" {
+                TransportError::InsecureScheme { host }
+            } else {
+                TransportError::InvalidUrl { reason }
+            });
+        }
+        let limit = request.max_response_bytes();
+        let answer = Python::attach(|py| -> PyResult<HttpResponse> {
+            let headers = PyDict::new(py);
+            for (name, value) in request.headers() {
+                headers.set_item(name, value)?;
+            }
+            let body = PyBytes::new(py, &request.body());
+            let answer = self.callable.call1(py, (request.method().as_str(), url.as_str(), headers, body))?;
+            response(answer.bind(py))
+        });
+        match answer {
+            Ok(r) if r.body().len() > limit => Err(TransportError::BodyTooLarge { host, limit }),
+            Ok(r) => Ok(r),
+            Err(e) => {
+                keep_aside(e);
+                Err(raised(&host))
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+"""pytest-benchmark: `policy.allows` against werkzeug's `Map.bind(...).match` on the batch64
+requests (a measurement, not a timed assert; scripts/test runs it once, with the benchmarks
+disabled). Figures and the command: bindings/python/README.md."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benches"))
+
+import batch64  # noqa: E402
+
+
+def test_batch64_scopegate(benchmark: Any) -> None:
+    allows, _, requests = batch64.contenders()
+    assert benchmark(batch64.run, allows, requests) == batch64.run(allows, requests)
+
+
+def test_batch64_werkzeug(benchmark: Any) -> None:
+    _, allows, requests = batch64.contenders()
+    assert benchmark(batch64.run, allows, requests) == batch64.run(allows, requests)

@@ -1,0 +1,35 @@
+"""The exception hierarchy and the error kinds."""
+
+from __future__ import annotations
+
+import scopegate
+from scopegate import _native, errors
+
+
+def test_error_kinds_are_the_cores() -> None:
+    native = _native.error_kinds()
+    assert [(k.value, k.name.lower()) for k in scopegate.ErrorKind] == [(code, name) for code, name, _ in native]
+    for code, _, blame in native:
+        assert errors.default_blame(scopegate.ErrorKind(code)).value == blame
+
+
+def test_hierarchy() -> None:
+    for name in errors.__all__:
+        cls = getattr(scopegate, name)
+        if isinstance(cls, type) and issubclass(cls, BaseException):
+            assert issubclass(cls, scopegate.Error), name
+    assert issubclass(scopegate.StateMismatch, scopegate.CallbackError)
+    assert issubclass(scopegate.ReinstallRequired, scopegate.ReauthorizationRequired)
+    assert issubclass(scopegate.ProtocolError, scopegate.TokenEndpointError)
+    assert issubclass(scopegate.PathRejected, scopegate.PermissionDenied)
+    assert issubclass(scopegate.ConfigError, ValueError)
+
+
+def test_users_can_raise_them_too() -> None:
+    e = scopegate.TokenEndpointError("refused", error="invalid_grant", status=400)
+    assert (e.kind, e.blame, e.error, e.status, e.description) == (
+        scopegate.ErrorKind.TOKEN_REFUSED, scopegate.Blame.REMOTE, "invalid_grant", 400, None
+    )
+    r = scopegate.ReauthorizationRequired("again", reason="no_refresh_token", kind=7, blame="remote")
+    assert r.reason == "no_refresh_token" and r.message == "again" and str(r) == "again"
+    assert scopegate.TransportError("x").blame is scopegate.Blame.ENVIRONMENT
