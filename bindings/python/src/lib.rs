@@ -55,7 +55,7 @@ mod _native {
     #[pymodule_export]
     use crate::session::{PyEvent, PyRequest, PySession};
     #[pymodule_export]
-    use crate::store::{PyMemoryStore, PySqliteStore, PyTokenStore};
+    use crate::store::{PyMemoryStore, PyPostgresStore, PySqliteStore, PyTokenStore};
     #[pymodule_export]
     use crate::tokens::{PyAuthorizationRequest, PyResponse, PyTokenSet};
 

@@ -1,20 +1,24 @@
-//! Token stores (`MemoryStore`, `SqliteStore`) and the wrapper that calls a client's
-//! `update_token` after every change, before anybody uses the new token.
+//! Token stores (`MemoryStore`, `SqliteStore`, `PostgresStore`) and the wrapper that calls a
+//! client's `update_token` after every change, before anybody uses the new token.
 //!
-//! Each Python store object has a *gate*: a lock, re-entrant per thread, that every `load` and
-//! `update` through it takes. An update writes the token set, calls `update_token`, and only
+//! Each Python store object has a *gate* per key: a lock, re-entrant per thread, that every
+//! `load` and `update` of that key through it takes (other keys are not held up). An update writes the token set, calls `update_token`, and only
 //! then opens the gate, so no thread of this process reads the new token before the callback
 //! has seen it. The gate is waited for while detached from the interpreter (every store call
 //! runs inside `Python::detach`); the callback attaches while holding it, which is safe because
 //! nobody waits for the gate while attached. Re-entrant: an `update_token` callback may read
 //! the client's token again.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
 
 use pyo3::prelude::*;
-use scopegate::{MemoryStore, SqliteStore, StoreKey, TokenStore, Update, UpdateAbort, UpdateError};
+use scopegate::{
+    KeyRing, MemoryStore, PostgresOptions, PostgresStore, SqliteStore, StoreKey, TokenStore, Update, UpdateAbort,
+    UpdateError,
+};
 use scopegate_core::{DEFAULT_ACCOUNT, StoreError, TokenSet};
 
 use crate::errors::{Failure, detached, keep_aside};
@@ -59,17 +63,28 @@ impl Drop for GateGuard<'_> {
     }
 }
 
+/// One gate per key.
+#[derive(Debug, Default)]
+pub(crate) struct Gates(Mutex<HashMap<StoreKey, Arc<Gate>>>);
+
+impl Gates {
+    pub(crate) fn of(&self, key: &StoreKey) -> Arc<Gate> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(map.entry(key.clone()).or_default())
+    }
+}
+
 /// Base class of the token stores.
 #[pyclass(subclass, frozen, module = "scopegate._native", name = "TokenStore")]
 pub(crate) struct PyTokenStore {
     pub(crate) inner: Arc<dyn TokenStore>,
-    pub(crate) gate: Arc<Gate>,
+    pub(crate) gate: Arc<Gates>,
     what: String,
 }
 
 impl PyTokenStore {
     fn new(inner: Arc<dyn TokenStore>, what: String) -> PyTokenStore {
-        PyTokenStore { inner, gate: Arc::new(Gate::default()), what }
+        PyTokenStore { inner, gate: Arc::new(Gates::default()), what }
     }
 
     /// This store seen through a client that calls `update_token` after every change.
@@ -92,6 +107,7 @@ impl PyTokenStore {
         let key = StoreKey::new(provider_id, client_id, account.unwrap_or_else(|| DEFAULT_ACCOUNT.into()));
         let (inner, gate) = (Arc::clone(&self.inner), Arc::clone(&self.gate));
         let found = detached(py, move || {
+            let gate = gate.of(&key);
             let _g = gate.enter();
             inner.load(&key).map_err(Failure::from)
         })?;
@@ -112,6 +128,7 @@ impl PyTokenStore {
             StoreKey::new(tokens.provider_id.clone(), client_id, account.unwrap_or_else(|| DEFAULT_ACCOUNT.into()));
         let (inner, gate) = (Arc::clone(&self.inner), Arc::clone(&self.gate));
         detached(py, move || {
+            let gate = gate.of(&key);
             let _g = gate.enter();
             inner.save(&key, &tokens).map_err(Failure::from)
         })
@@ -129,6 +146,7 @@ impl PyTokenStore {
         let key = StoreKey::new(provider_id, client_id, account.unwrap_or_else(|| DEFAULT_ACCOUNT.into()));
         let (inner, gate) = (Arc::clone(&self.inner), Arc::clone(&self.gate));
         detached(py, move || {
+            let gate = gate.of(&key);
             let _g = gate.enter();
             inner.delete(&key).map_err(Failure::from)
         })
@@ -165,7 +183,28 @@ impl PyMemoryStore {
     }
 }
 
+/// The key ring of `seal_key` and `old_keys` (32 bytes each), if a seal key is given.
+fn key_ring(seal_key: Option<Vec<u8>>, old_keys: Vec<Vec<u8>>) -> PyResult<Option<KeyRing>> {
+    let as_key = |k: Vec<u8>, what: &str| -> PyResult<[u8; 32]> {
+        <[u8; 32]>::try_from(k.as_slice())
+            .map_err(|_| pyo3::exceptions::PyValueError::new_err(format!("{what} must be 32 bytes, not {}", k.len())))
+    };
+    let Some(current) = seal_key else {
+        if !old_keys.is_empty() {
+            return Err(pyo3::exceptions::PyValueError::new_err("old_keys need a seal_key"));
+        }
+        return Ok(None);
+    };
+    let current = zeroize::Zeroizing::new(as_key(current, "seal_key")?);
+    let old = zeroize::Zeroizing::new(
+        old_keys.into_iter().map(|k| as_key(k, "every old key")).collect::<PyResult<Vec<[u8; 32]>>>()?,
+    );
+    Ok(Some(KeyRing::new(&current, &old)))
+}
+
 /// A SQLite file (mode 0600, WAL), safe to share between processes: one refresh for all.
+/// With `seal_key` (32 bytes), token sets are sealed at rest; `old_keys` still open rows sealed
+/// with earlier keys (rotation).
 #[pyclass(extends = PyTokenStore, frozen, module = "scopegate._native", name = "SqliteStore")]
 pub(crate) struct PySqliteStore {
     path: PathBuf,
@@ -174,10 +213,24 @@ pub(crate) struct PySqliteStore {
 #[pymethods]
 impl PySqliteStore {
     #[new]
-    fn new(py: Python<'_>, path: PathBuf) -> PyResult<PyClassInitializer<PySqliteStore>> {
+    #[pyo3(signature = (path, *, seal_key = None, old_keys = Vec::new()))]
+    fn new(
+        py: Python<'_>,
+        path: PathBuf,
+        seal_key: Option<Vec<u8>>,
+        old_keys: Vec<Vec<u8>>,
+    ) -> PyResult<PyClassInitializer<PySqliteStore>> {
+        let ring = key_ring(seal_key, old_keys)?;
+        let sealed = ring.is_some();
         let p = path.clone();
-        let store = detached(py, move || SqliteStore::open(&p).map_err(Failure::from))?;
-        let what = format!("SqliteStore({})", q(&path.display().to_string()));
+        let store = detached(py, move || {
+            let s = SqliteStore::open(&p).map_err(Failure::from)?;
+            Ok(match ring {
+                Some(r) => s.with_keys(r),
+                None => s,
+            })
+        })?;
+        let what = format!("SqliteStore({}{})", q(&path.display().to_string()), if sealed { ", sealed" } else { "" });
         Ok(PyClassInitializer::from(PyTokenStore::new(Arc::new(store), what)).add_subclass(PySqliteStore { path }))
     }
 
@@ -188,11 +241,62 @@ impl PySqliteStore {
     }
 }
 
+/// A PostgreSQL database shared by every instance of a service on every machine: one refresh
+/// per token across all of them (row locks), errors that name host and database (never the
+/// password). `url` is `postgres://user:password@host/db?sslmode=require` or `host=... dbname=...`.
+/// `seal_key` and `old_keys` as for `SqliteStore`.
+#[pyclass(extends = PyTokenStore, frozen, module = "scopegate._native", name = "PostgresStore")]
+pub(crate) struct PyPostgresStore {
+    described: String,
+}
+
+#[pymethods]
+impl PyPostgresStore {
+    #[new]
+    #[pyo3(signature = (url, *, seal_key = None, old_keys = Vec::new(), pool_size = 4, connect_timeout = 5.0))]
+    fn new(
+        py: Python<'_>,
+        url: String,
+        seal_key: Option<Vec<u8>>,
+        old_keys: Vec<Vec<u8>>,
+        pool_size: usize,
+        connect_timeout: f64,
+    ) -> PyResult<PyClassInitializer<PyPostgresStore>> {
+        let url = zeroize::Zeroizing::new(url);
+        let ring = key_ring(seal_key, old_keys)?;
+        let sealed = ring.is_some();
+        if pool_size == 0 {
+            return Err(pyo3::exceptions::PyValueError::new_err("pool_size must be at least 1"));
+        }
+        let connect_timeout = std::time::Duration::try_from_secs_f64(connect_timeout).map_err(|_| {
+            pyo3::exceptions::PyValueError::new_err("connect_timeout must be a positive number of seconds")
+        })?;
+        let options = PostgresOptions { pool_size, connect_timeout, ..PostgresOptions::default() };
+        let store = detached(py, move || {
+            let s = PostgresStore::connect_with(&url, options).map_err(Failure::from)?;
+            Ok(match ring {
+                Some(r) => s.with_keys(r),
+                None => s,
+            })
+        })?;
+        let described = store.describe().to_owned();
+        let what = format!("PostgresStore({}{})", q(&described), if sealed { ", sealed" } else { "" });
+        Ok(PyClassInitializer::from(PyTokenStore::new(Arc::new(store), what))
+            .add_subclass(PyPostgresStore { described }))
+    }
+
+    /// `postgres://user@host:port/db`: the store without its password.
+    #[getter]
+    fn url(&self) -> String {
+        self.described.clone()
+    }
+}
+
 /// A client's view of a store: every write is followed by its `update_token` callback, inside
 /// the gate.
 struct Notifying {
     inner: Arc<dyn TokenStore>,
-    gate: Arc<Gate>,
+    gate: Arc<Gates>,
     callback: Option<Py<PyAny>>,
 }
 
@@ -209,7 +313,8 @@ impl Notifying {
 
 impl TokenStore for Notifying {
     fn load(&self, key: &StoreKey) -> Result<Option<TokenSet>, StoreError> {
-        let _g = self.gate.enter();
+        let gate = self.gate.of(key);
+        let _g = gate.enter();
         self.inner.load(key)
     }
 
@@ -218,7 +323,8 @@ impl TokenStore for Notifying {
         key: &StoreKey,
         f: &mut dyn FnMut(Option<&TokenSet>) -> Result<Update, UpdateAbort>,
     ) -> Result<Option<TokenSet>, UpdateError> {
-        let _g = self.gate.enter();
+        let gate = self.gate.of(key);
+        let _g = gate.enter();
         let mut written = false;
         let after = self.inner.update(key, &mut |current| {
             let decision = f(current)?;

@@ -16,6 +16,7 @@ __all__ = [
     "Event",
     "MemoryStore",
     "Policy",
+    "PostgresStore",
     "Provider",
     "Request",
     "Response",
@@ -164,9 +165,29 @@ class MemoryStore(TokenStore):
 
 @final
 class SqliteStore(TokenStore):
-    def __new__(cls, path: Union[str, os.PathLike[str]]) -> Self: ...
+    def __new__(
+        cls,
+        path: Union[str, os.PathLike[str]],
+        *,
+        seal_key: bytes | None = None,
+        old_keys: Sequence[bytes] = ...,
+    ) -> Self: ...
     @property
     def path(self) -> Path: ...
+
+@final
+class PostgresStore(TokenStore):
+    def __new__(
+        cls,
+        url: str,
+        *,
+        seal_key: bytes | None = None,
+        old_keys: Sequence[bytes] = ...,
+        pool_size: int = 4,
+        connect_timeout: float = 5.0,
+    ) -> Self: ...
+    @property
+    def url(self) -> str: ...
 
 @final
 class Client:
