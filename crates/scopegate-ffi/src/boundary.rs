@@ -30,7 +30,8 @@ pub(crate) fn guard_quiet(body: impl FnOnce() -> Result<(), Failure>) -> scopega
 }
 
 /// Runs the body of an export that returns a value: `fallback` on a panic (recorded as the last
-/// error).
+/// error). Inlined: `scopegate_check` is a hot path.
+#[inline(always)]
 pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => value,

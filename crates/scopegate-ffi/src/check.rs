@@ -1,7 +1,7 @@
 //! Permission checks against a provider's access-rights matrix: the fast decision, the detailed
 //! one, rights by id and the least-rights query.
 
-use std::ffi::{CStr, c_char};
+use std::ffi::c_char;
 
 use scopegate_core::{Decision, Method, RejectReason, Rights, UncoveredReason};
 
@@ -144,9 +144,12 @@ pub struct scopegate_call {
     pub path: *const c_char,
 }
 
+/// The decision for `method` on `path`, both as bytes.
 fn decide<'p>(p: &'p scopegate_provider, rights: u64, method: &[u8], path: &[u8]) -> Decision<'p> {
-    // Invalid UTF-8 holds a byte above 0x7f, which the check rejects anyway.
-    let Ok(path) = std::str::from_utf8(path) else { return Decision::Rejected(RejectReason::NonAscii) };
+    let Ok(path) = std::str::from_utf8(path) else {
+        // Invalid UTF-8 holds a byte above 0x7f, which the check rejects anyway.
+        return Decision::Rejected(RejectReason::NonAscii);
+    };
     let matrix = p.provider.matrix();
     let rights = Rights::from_bits(rights);
     match Method::from_bytes(method) {
@@ -156,6 +159,47 @@ fn decide<'p>(p: &'p scopegate_provider, rights: u64, method: &[u8], path: &[u8]
             Err(_) => Decision::Rejected(RejectReason::UnknownMethod),
         },
     }
+}
+
+/// Whether the NUL-terminated string at `ptr`, from byte `from` on, is `rest` and then its
+/// NUL. Reads byte by byte and stops at the first difference, so never past the string's NUL.
+///
+/// # Safety
+/// `ptr` points to a NUL-terminated string whose first `from` bytes are not NUL.
+#[inline(always)]
+unsafe fn rest_is(ptr: *const c_char, from: usize, rest: &[u8]) -> bool {
+    for (i, want) in rest.iter().enumerate() {
+        // SAFETY: every byte before this one matched a non-NUL byte, so this one is readable.
+        if unsafe { *ptr.add(from + i) } as u8 != *want {
+            return false;
+        }
+    }
+    // SAFETY: as above.
+    unsafe { *ptr.add(from + rest.len()) == 0 }
+}
+
+/// The method a NUL-terminated upper-case name stands for, without measuring the string first
+/// (the hot path of `scopegate_check`); `None` for anything else.
+///
+/// # Safety
+/// `ptr` points to a NUL-terminated string.
+#[inline(always)]
+unsafe fn method_of(ptr: *const c_char) -> Option<Method> {
+    // SAFETY (every block): reads stop at the first byte that differs, see `rest_is`.
+    let m = match unsafe { *ptr } as u8 {
+        b'G' if unsafe { rest_is(ptr, 1, b"ET") } => Method::Get,
+        b'H' if unsafe { rest_is(ptr, 1, b"EAD") } => Method::Head,
+        b'D' if unsafe { rest_is(ptr, 1, b"ELETE") } => Method::Delete,
+        b'O' if unsafe { rest_is(ptr, 1, b"PTIONS") } => Method::Options,
+        b'P' => match unsafe { *ptr.add(1) } as u8 {
+            b'O' if unsafe { rest_is(ptr, 2, b"ST") } => Method::Post,
+            b'U' if unsafe { rest_is(ptr, 2, b"T") } => Method::Put,
+            b'A' if unsafe { rest_is(ptr, 2, b"TCH") } => Method::Patch,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(m)
 }
 
 fn decision_of(d: &Decision<'_>) -> scopegate_decision {
@@ -186,10 +230,21 @@ pub unsafe extern "C" fn scopegate_check(
         if method.is_null() || (path.is_null() && path_len > 0) {
             return scopegate_decision::Rejected;
         }
-        let method = unsafe { CStr::from_ptr(method) }.to_bytes();
         let path: &[u8] =
             if path_len == 0 { &[] } else { unsafe { std::slice::from_raw_parts(path.cast::<u8>(), path_len) } };
-        decision_of(&decide(p, rights, method, path))
+        // The hot path: an upper-case method and an ASCII path (ASCII is UTF-8: the
+        // word-at-a-time test is enough). Anything else takes the general one, which says why.
+        match unsafe { method_of(method) } {
+            Some(m) if path.is_ascii() => {
+                // SAFETY: ASCII bytes are valid UTF-8.
+                let path = unsafe { std::str::from_utf8_unchecked(path) };
+                decision_of(&p.provider.matrix().check_method(Rights::from_bits(rights), m, path))
+            }
+            _ => {
+                let method = unsafe { std::ffi::CStr::from_ptr(method) }.to_bytes();
+                decision_of(&decide(p, rights, method, path))
+            }
+        }
     })
 }
 
@@ -348,6 +403,46 @@ pub unsafe extern "C" fn scopegate_reject_reason_message(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hot path of `scopegate_check` (methods parsed from the C string, ASCII paths) decides
+    /// as `PermissionMatrix::check` does, on every method spelling and odd path.
+    #[test]
+    fn the_fast_path_agrees_with_the_matrix() {
+        let p = scopegate_provider::new(scopegate_core::Provider::builtin("yespo").unwrap());
+        let rights = p.provider.rights_from_ids(["events_and_contacts"]).unwrap();
+        let methods = [
+            "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "get", "Get", "GETT", "GE", "G", "", "P", "PO",
+            "POS", "POSTS", "PUTT", "PATC", "PATCHY", "DELET", "DELETES", "OPTION", "OPTIONSS", "BREW", "CONNECT",
+            "TRACE", "HEADS", "\u{c9}",
+        ];
+        let paths: [&[u8]; 12] = [
+            b"contact/12345/subscriptions",
+            b"version",
+            b"message/email",
+            b"orders/551",
+            b"contact/../contacts",
+            b"contact/12345/",
+            b"",
+            b"https://yespo.io/api/v1/contact/1?x=1",
+            "contact/\u{e9}".as_bytes(),
+            b"contact/%C3%A9",
+            &[b'c', 0xff, b'x'],
+            b"contact/1?q=\xc3",
+        ];
+        for m in methods {
+            let c_method = std::ffi::CString::new(m).unwrap();
+            for path in paths {
+                // SAFETY: a live provider, a NUL-terminated method, `path.len()` bytes.
+                let got =
+                    unsafe { scopegate_check(&p, rights.bits(), c_method.as_ptr(), path.as_ptr().cast(), path.len()) };
+                let want = match std::str::from_utf8(path) {
+                    Ok(text) => decision_of(&p.provider.matrix().check(rights, m, text)),
+                    Err(_) => scopegate_decision::Rejected,
+                };
+                assert_eq!(got, want, "{m} {}", String::from_utf8_lossy(path));
+            }
+        }
+    }
 
     #[test]
     fn every_reject_reason_has_its_own_value() {
