@@ -2,8 +2,9 @@
  * with a SQLite store; Yotpo's install link), refresh, revoke, API calls, a transport callback,
  * and the error paths: NULL, invalid UTF-8, buffers too small, the provider's refusals (with
  * their OAuth error in the last error, never a secret), a failing transport callback, and use
- * after an operation failed. */
+ * after an operation failed; one client shared by threads, each with its own last error. */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -369,6 +370,65 @@ static void transport_callback(void) {
     scopegate_client_free(fresh);
 }
 
+/* ---- one client, many threads; the last error is per thread ------------------------------ */
+
+typedef struct worker {
+    scopegate_client *client;
+    char name[32];
+    int ok;
+} worker;
+
+static void *work(void *arg) {
+    worker *w = (worker *)arg;
+    char buf[512];
+    size_t n = 0;
+    int i;
+    scopegate_provider *p = NULL;
+    scopegate_http_response *r = NULL;
+    for (i = 0; i < 10; i++) {
+        if (scopegate_client_access_token(w->client, buf, sizeof buf, &n) != SCOPEGATE_RESULT_OK) {
+            return NULL;
+        }
+    }
+    if (scopegate_client_request(w->client, "GET", "companies", NULL, 0, &r) != SCOPEGATE_RESULT_OK ||
+        scopegate_http_response_status(r) != 200) {
+        return NULL;
+    }
+    scopegate_http_response_free(r);
+    /* This thread's failure is this thread's last error. */
+    if (scopegate_provider_builtin(w->name, &p) != SCOPEGATE_RESULT_UNKNOWN_PROVIDER ||
+        scopegate_last_error(buf, sizeof buf, &n) != SCOPEGATE_RESULT_OK || strstr(buf, w->name) == NULL) {
+        return NULL;
+    }
+    w->ok = 1;
+    return NULL;
+}
+
+static void threads(void) {
+    scopegate_client_options o = options(SANDBOX_CLIENT_ID, SANDBOX_SECRET, NULL, NULL);
+    scopegate_client *c = NULL;
+    scopegate_provider *p = NULL;
+    pthread_t ids[4];
+    worker workers[4];
+    int i;
+    OK(scopegate_client_new(yuvo, &o, &c));
+    OK(scopegate_client_client_credentials(c));
+    EXPECT(SCOPEGATE_RESULT_UNKNOWN_PROVIDER, scopegate_provider_builtin("nope-main-thread", &p));
+    for (i = 0; i < 4; i++) {
+        workers[i].client = c;
+        workers[i].ok = 0;
+        snprintf(workers[i].name, sizeof workers[i].name, "nope-thread-%d", i);
+        CHECK(pthread_create(&ids[i], NULL, work, &workers[i]) == 0);
+    }
+    for (i = 0; i < 4; i++) {
+        CHECK(pthread_join(ids[i], NULL) == 0);
+        CHECK(workers[i].ok);
+    }
+    LAST_ERROR_HAS("nope-main-thread");
+    CHECK(strstr(last_error(), "nope-thread-") == NULL);
+    scopegate_client_free(c);
+}
+
 static void bad_arguments(void) {
     const char bad_utf8[] = {'s', 'e', 'c', (char)0xfe, 0};
     scopegate_client_options o = options(SANDBOX_CLIENT_ID, SANDBOX_SECRET, NULL, NULL);
@@ -422,6 +482,7 @@ int main(void) {
     authorization_code();
     yotpo_install_and_revoke();
     transport_callback();
+    threads();
     bad_arguments();
     scopegate_provider_free(yuvo);
     scopegate_provider_free(yotpo);
