@@ -630,7 +630,7 @@ typedef struct scopegate_session scopegate_session;
 /**
  * The detailed answer of `scopegate_check_detail`.
  */
-typedef struct {
+typedef struct scopegate_decision_detail {
   /**
    * The decision, as `scopegate_check` gives it.
    */
@@ -666,7 +666,7 @@ typedef struct {
 /**
  * A call for `scopegate_least_rights`.
  */
-typedef struct {
+typedef struct scopegate_call {
   /**
    * The method (`GET`), NUL-terminated.
    */
@@ -681,7 +681,7 @@ typedef struct {
  * The app's registration with the provider, and where its tokens live. The strings are read
  * during the call and not kept.
  */
-typedef struct {
+typedef struct scopegate_client_options {
   /**
    * The client id (required).
    */
@@ -708,7 +708,7 @@ typedef struct {
 /**
  * One header: name and value, NUL-terminated.
  */
-typedef struct {
+typedef struct scopegate_header {
   /**
    * The name (`Content-Type`).
    */
@@ -725,7 +725,7 @@ typedef struct {
  * next request). Send it as it is and never follow a redirect: answer a 3xx as it came. It may
  * carry secrets (the `Authorization` header, a code or refresh token in the body): never log it.
  */
-typedef struct {
+typedef struct scopegate_http_request {
   /**
    * The method (`POST`), NUL-terminated.
    */
@@ -777,7 +777,7 @@ typedef scopegate_result (*scopegate_transport_callback)(void *userdata,
 /**
  * The last error in numbers.
  */
-typedef struct {
+typedef struct scopegate_error_info {
   /**
    * The result the failed call returned (`SCOPEGATE_RESULT_OK` when none is recorded).
    */
@@ -795,7 +795,7 @@ typedef struct {
 /**
  * One event of `scopegate_session_poll_event`.
  */
-typedef struct {
+typedef struct scopegate_event {
   /**
    * What happened; `SCOPEGATE_EVENT_KIND_NONE` when no event is waiting.
    */
@@ -883,7 +883,9 @@ scopegate_result scopegate_check_detail(const scopegate_provider *provider,
  * `SCOPEGATE_RESULT_UNKNOWN_RIGHT` when an id is not one of the profile's (the last error lists
  * them).
  */
-scopegate_result scopegate_rights_parse(const scopegate_provider *provider, const char *list, uint64_t *out);
+scopegate_result scopegate_rights_parse(const scopegate_provider *provider,
+                                        const char *list,
+                                        uint64_t *out);
 
 /**
  * Writes the ids of a rights set, comma-separated (`full_api,messages`), into `buf` like every
@@ -947,7 +949,8 @@ scopegate_result scopegate_client_client_credentials(scopegate_client *client);
 /**
  * `scopegate_client_client_credentials` asking for these scopes (separated by spaces).
  */
-scopegate_result scopegate_client_client_credentials_scopes(scopegate_client *client, const char *scopes);
+scopegate_result scopegate_client_client_credentials_scopes(scopegate_client *client,
+                                                            const char *scopes);
 
 /**
  * Writes a valid access token into `buf` (like every text output: see
@@ -1069,7 +1072,8 @@ scopegate_result scopegate_http_response_header(const scopegate_http_response *r
 /**
  * Sets the status code of the answer (transport callbacks).
  */
-scopegate_result scopegate_http_response_set_status(scopegate_http_response *response, uint16_t status);
+scopegate_result scopegate_http_response_set_status(scopegate_http_response *response,
+                                                    uint16_t status);
 
 /**
  * Adds a header of the answer (transport callbacks). Names and values must be UTF-8.
@@ -1227,14 +1231,19 @@ scopegate_result scopegate_session_revoke(scopegate_session *session, uint64_t n
  * `buf` like every text output. It holds the tokens: store it safely.
  * `SCOPEGATE_RESULT_NOT_AUTHORIZED` when no token is held.
  */
-scopegate_result scopegate_session_tokens(scopegate_session *session, char *buf, size_t len, size_t *out_n);
+scopegate_result scopegate_session_tokens(scopegate_session *session,
+                                          char *buf,
+                                          size_t len,
+                                          size_t *out_n);
 
 /**
  * Gives the session a token set read back from storage (`len` bytes written by
  * `scopegate_session_tokens`). It must belong to this provider (and account, when the session
  * names one). `SCOPEGATE_RESULT_SERIALIZATION` when unreadable or written by a newer version.
  */
-scopegate_result scopegate_session_set_tokens(scopegate_session *session, const char *tokens, size_t len);
+scopegate_result scopegate_session_set_tokens(scopegate_session *session,
+                                              const char *tokens,
+                                              size_t len);
 
 /**
  * Forgets the held token set, without telling the provider.
@@ -1245,7 +1254,10 @@ scopegate_result scopegate_session_forget(scopegate_session *session);
  * Writes the account the held tokens belong to (Yotpo: the store's `app_key` from the
  * callback; else the options' account, or `default`) into `buf` like every text output.
  */
-scopegate_result scopegate_session_account(scopegate_session *session, char *buf, size_t len, size_t *out_n);
+scopegate_result scopegate_session_account(scopegate_session *session,
+                                           char *buf,
+                                           size_t len,
+                                           size_t *out_n);
 
 /**
  * Whether an operation is in flight (false for NULL).

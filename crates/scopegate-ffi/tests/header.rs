@@ -39,7 +39,25 @@ fn generate() -> String {
         .expect("cbindgen generates the header");
     let mut out = Vec::new();
     bindings.write(&mut out);
-    String::from_utf8(out).expect("utf-8")
+    untag_references(&String::from_utf8(out).expect("utf-8"))
+}
+
+/// cbindgen's `style = "both"` declares `typedef struct scopegate_x {...} scopegate_x;` (a tag,
+/// so C code can forward-declare it) and then spells every use `struct scopegate_x *`; the
+/// header uses the typedef names, as the contract of issue 12 writes them.
+fn untag_references(header: &str) -> String {
+    header
+        .lines()
+        .map(|line| {
+            if line.starts_with("typedef struct ") || line.trim_start().starts_with('*') {
+                line.to_owned()
+            } else {
+                line.replace("struct scopegate_", "scopegate_")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }
 
 #[test]
@@ -71,6 +89,8 @@ fn header_has_guard_cplusplus_and_version() {
     for needle in [
         "typedef struct scopegate_provider scopegate_provider;",
         "typedef struct scopegate_client scopegate_client;",
+        "typedef struct scopegate_client_options {",
+        "} scopegate_client_options;",
         "scopegate_result scopegate_provider_builtin(const char *id, scopegate_provider **out);",
         "scopegate_result scopegate_provider_from_toml(const char *toml, size_t len, scopegate_provider **out);",
         "scopegate_result scopegate_provider_from_file(const char *path, scopegate_provider **out);",
