@@ -72,6 +72,11 @@ fn memcheck() -> bool {
 
 /// Builds `tests/c/<name>.c` and returns the program.
 fn build(name: &str, lang: Lang, variant: Variant) -> PathBuf {
+    build_from(&crate_dir().join("tests/c"), name, lang, variant)
+}
+
+/// Builds `<dir>/<name>.c` and returns the program.
+fn build_from(dir: &Path, name: &str, lang: Lang, variant: Variant) -> PathBuf {
     let bin_dir = work_dir().join("bin");
     std::fs::create_dir_all(&bin_dir).unwrap();
     let suffix = if lang == Lang::Cxx { "-cxx" } else { "" };
@@ -88,7 +93,7 @@ fn build(name: &str, lang: Lang, variant: Variant) -> PathBuf {
     }
     cmd.arg("-I").arg(crate_dir().join("../../include"));
     cmd.arg("-I").arg(&c_dir);
-    cmd.arg(c_dir.join(format!("{name}.c")));
+    cmd.arg(dir.join(format!("{name}.c")));
     if lang == Lang::Cxx {
         cmd.args(["-x", "none"]);
     }
@@ -264,4 +269,21 @@ fn memory_checks_catch_a_leaked_handle() {
         assert!(!ran.success, "{}: the leak went unnoticed\n{}", variant.name(), ran.stderr);
         assert!(ran.stderr.contains(says), "{}: {}", variant.name(), ran.stderr);
     }
+}
+
+/// The C side of the bench (`bench/check_batch64.c`, timed by `bench/run`) builds with the
+/// tests' flags and decides the batch64 requests as `PermissionMatrix::check` does.
+#[test]
+fn bench_program_builds_and_agrees_with_rust() {
+    let bin = build_from(&crate_dir().join("bench"), "check_batch64", Lang::C, Variant::Plain);
+    let batch = scopegate_benches::requests::yespo_batch64();
+    let requests = work_dir().join("batch64.txt");
+    std::fs::write(&requests, batch.iter().map(|(m, p)| format!("{m} {p}\n")).collect::<String>()).unwrap();
+    let out = Command::new(&bin).arg(&requests).args(["10", "1"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let yespo = scopegate_core::Provider::builtin("yespo").unwrap();
+    let rights = yespo.rights_from_ids(["events_and_contacts"]).unwrap();
+    let allowed = batch.iter().filter(|(m, p)| yespo.matrix().check(rights, m, p).is_allowed()).count();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("(allowed {allowed} of 64)")), "{stdout}");
 }
