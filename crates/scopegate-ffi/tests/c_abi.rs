@@ -1,0 +1,289 @@
+//! The C tests of the C ABI (`tests/c/*.c`), built here with
+//! `gcc -std=c11 -Wall -Wextra -Werror -pedantic` (and `permissions.c` also with
+//! `g++ -std=c++17`), linked against the `libscopegate.a` cargo built for this test, and run
+//! against a sandbox started here on 127.0.0.1 (an ephemeral port).
+//!
+//! With `SCOPEGATE_C_MEMCHECK=1` (scripts/test sets it) each C test also runs under valgrind
+//! (`--error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite`) and built with
+//! `-fsanitize=address,undefined`; valgrind must then be installed.
+#![allow(clippy::print_stderr)] // the tests report what they skip
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use scopegate_sandbox::{App, Sandbox, profile_overrides};
+
+/// The system libraries libscopegate.a needs on Linux (`cargo rustc --print native-static-libs`;
+/// `scripts/scopegate-pc` writes the same into scopegate.pc).
+const NATIVE_LIBS: [&str; 7] = ["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"];
+
+/// Where the loopback callbacks "arrive": nothing listens there, the C tests read the redirect.
+const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
+const YOTPO_CLIENT_ID: &str = "c-tests-yotpo-app";
+const YOTPO_CLIENT_SECRET: &str = "c-tests-yotpo-secret";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lang {
+    C,
+    Cxx,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Plain,
+    Valgrind,
+    Sanitized,
+}
+
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Plain => "plain",
+            Variant::Valgrind => "valgrind",
+            Variant::Sanitized => "asan",
+        }
+    }
+}
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn work_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c-tests")
+}
+
+/// The static library of this build: next to this test binary (target/<profile>/deps).
+fn static_lib() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let deps = exe.parent().expect("deps dir");
+    for candidate in [deps.join("libscopegate.a"), deps.join("../libscopegate.a")] {
+        if candidate.exists() {
+            return candidate;
+        }
+    }
+    panic!("libscopegate.a not found next to {}", exe.display());
+}
+
+fn memcheck() -> bool {
+    std::env::var_os("SCOPEGATE_C_MEMCHECK").is_some_and(|v| v == "1")
+}
+
+/// Builds `tests/c/<name>.c` and returns the program.
+fn build(name: &str, lang: Lang, variant: Variant) -> PathBuf {
+    build_from(&crate_dir().join("tests/c"), name, lang, variant)
+}
+
+/// Builds `<dir>/<name>.c` and returns the program.
+fn build_from(dir: &Path, name: &str, lang: Lang, variant: Variant) -> PathBuf {
+    let bin_dir = work_dir().join("bin");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    let suffix = if lang == Lang::Cxx { "-cxx" } else { "" };
+    let out = bin_dir.join(format!("{name}{suffix}-{}", variant.name()));
+    let c_dir = crate_dir().join("tests/c");
+    let mut cmd = Command::new(if lang == Lang::Cxx { "g++" } else { "gcc" });
+    match lang {
+        Lang::C => cmd.args(["-std=c11", "-pedantic"]),
+        Lang::Cxx => cmd.args(["-std=c++17", "-pedantic", "-x", "c++"]),
+    };
+    cmd.args(["-Wall", "-Wextra", "-Werror", "-g", "-O1"]);
+    if variant == Variant::Sanitized {
+        cmd.args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]);
+    }
+    cmd.arg("-I").arg(crate_dir().join("../../include"));
+    cmd.arg("-I").arg(&c_dir);
+    cmd.arg(dir.join(format!("{name}.c")));
+    if lang == Lang::Cxx {
+        cmd.args(["-x", "none"]);
+    }
+    cmd.arg(static_lib()).args(NATIVE_LIBS).arg("-o").arg(&out);
+    let output = cmd.output().expect("run the C compiler (gcc, g++)");
+    assert!(
+        output.status.success(),
+        "building {name} ({}) failed:\n{:?}\n{}",
+        variant.name(),
+        cmd,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out
+}
+
+/// A sandbox and the environment the C tests read.
+struct Fixture {
+    _sandbox: Sandbox,
+    env: Vec<(String, String)>,
+}
+
+fn fixture(dir: &Path) -> Fixture {
+    let sandbox = Sandbox::start().expect("start the sandbox");
+    let base = sandbox.base_url().to_owned();
+    sandbox
+        .register(App {
+            provider: "yotpo".into(),
+            client_id: YOTPO_CLIENT_ID.into(),
+            client_secret: YOTPO_CLIENT_SECRET.into(),
+            redirect_uri: Some(REDIRECT_URI.into()),
+            rights: vec![],
+        })
+        .expect("register the yotpo app");
+    let yotpo = dir.join("yotpo.toml");
+    let overrides = profile_overrides(&base, "yotpo").unwrap();
+    std::fs::write(&yotpo, format!("extends = \"yotpo\"\n{overrides}")).unwrap();
+    let env = vec![
+        ("SCOPEGATE_TEST_DIR".into(), dir.display().to_string()),
+        ("SCOPEGATE_TEST_SANDBOX".into(), base.clone()),
+        ("SCOPEGATE_TEST_REDIRECT_URI".into(), REDIRECT_URI.into()),
+        ("SCOPEGATE_TEST_YUVO_OVERRIDES".into(), profile_overrides(&base, "yuvo").unwrap()),
+        ("SCOPEGATE_TEST_YOTPO_PROFILE".into(), yotpo.display().to_string()),
+        ("SCOPEGATE_TEST_YOTPO_CLIENT_ID".into(), YOTPO_CLIENT_ID.into()),
+        ("SCOPEGATE_TEST_YOTPO_CLIENT_SECRET".into(), YOTPO_CLIENT_SECRET.into()),
+    ];
+    Fixture { _sandbox: sandbox, env }
+}
+
+/// What a C test printed and how it ended.
+struct Ran {
+    success: bool,
+    status: String,
+    stdout: String,
+    stderr: String,
+}
+
+/// Builds and runs one C test against a fresh sandbox; `None` when the variant is skipped.
+fn execute(name: &str, lang: Lang, variant: Variant) -> Option<Ran> {
+    if variant != Variant::Plain && !memcheck() {
+        eprintln!("skipped: {name} ({}) runs with SCOPEGATE_C_MEMCHECK=1 (scripts/test)", variant.name());
+        return None;
+    }
+    let bin = build(name, lang, variant);
+    let dir = work_dir().join(format!("{}-{}", bin.file_name().unwrap().to_string_lossy(), std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixture = fixture(&dir);
+    let mut cmd = match variant {
+        Variant::Valgrind => {
+            let mut c = Command::new("valgrind");
+            c.args([
+                "--quiet",
+                "--error-exitcode=1",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite",
+                "--show-leak-kinds=definite",
+            ]);
+            c.arg(&bin);
+            c
+        }
+        _ => Command::new(&bin),
+    };
+    cmd.envs(fixture.env.iter().map(|(k, v)| (k, v)));
+    if variant == Variant::Sanitized {
+        cmd.env("ASAN_OPTIONS", "detect_leaks=1");
+        cmd.env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {:?}: {e}", cmd.get_program()));
+    let limit = if variant == Variant::Valgrind { Duration::from_secs(600) } else { Duration::from_secs(120) };
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(Ran {
+        success: output.status.success(),
+        status: output.status.to_string(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    })
+}
+
+/// Builds and runs one C test; panics with its output unless it exits 0 having finished.
+fn run(name: &str, lang: Lang, variant: Variant) {
+    let Some(ran) = execute(name, lang, variant) else { return };
+    let Ran { success, status, stdout, stderr } = ran;
+    assert!(success, "{name} ({}) failed: {status}\n--- stdout\n{stdout}\n--- stderr\n{stderr}", variant.name());
+    assert!(stdout.contains(&format!("{name}: ok")), "{name} did not finish:\n{stdout}\n{stderr}");
+}
+
+#[test]
+fn c_permissions() {
+    run("permissions", Lang::C, Variant::Plain);
+}
+
+#[test]
+fn cxx_permissions() {
+    run("permissions", Lang::Cxx, Variant::Plain);
+}
+
+#[test]
+fn c_client() {
+    run("client", Lang::C, Variant::Plain);
+}
+
+#[test]
+fn c_session() {
+    run("session", Lang::C, Variant::Plain);
+}
+
+#[test]
+fn valgrind_permissions() {
+    run("permissions", Lang::C, Variant::Valgrind);
+}
+
+#[test]
+fn valgrind_client() {
+    run("client", Lang::C, Variant::Valgrind);
+}
+
+#[test]
+fn valgrind_session() {
+    run("session", Lang::C, Variant::Valgrind);
+}
+
+#[test]
+fn asan_permissions() {
+    run("permissions", Lang::C, Variant::Sanitized);
+}
+
+#[test]
+fn asan_client() {
+    run("client", Lang::C, Variant::Sanitized);
+}
+
+#[test]
+fn asan_session() {
+    run("session", Lang::C, Variant::Sanitized);
+}
+
+/// The memory checks have teeth: a handle leaked on purpose fails both.
+#[test]
+fn memory_checks_catch_a_leaked_handle() {
+    for (variant, says) in [(Variant::Valgrind, "definitely lost"), (Variant::Sanitized, "LeakSanitizer")] {
+        let Some(ran) = execute("leak_canary", Lang::C, variant) else { return };
+        assert!(ran.stdout.contains("leak_canary: ok"), "{}\n{}", ran.stdout, ran.stderr);
+        assert!(!ran.success, "{}: the leak went unnoticed\n{}", variant.name(), ran.stderr);
+        assert!(ran.stderr.contains(says), "{}: {}", variant.name(), ran.stderr);
+    }
+}
+
+/// The C side of the bench (`bench/check_batch64.c`, timed by `bench/run`) builds with the
+/// tests' flags and decides the batch64 requests as `PermissionMatrix::check` does.
+#[test]
+fn bench_program_builds_and_agrees_with_rust() {
+    let bin = build_from(&crate_dir().join("bench"), "check_batch64", Lang::C, Variant::Plain);
+    let batch = scopegate_benches::requests::yespo_batch64();
+    let requests = work_dir().join("batch64.txt");
+    std::fs::write(&requests, batch.iter().map(|(m, p)| format!("{m} {p}\n")).collect::<String>()).unwrap();
+    let out = Command::new(&bin).arg(&requests).args(["10", "1"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let yespo = scopegate_core::Provider::builtin("yespo").unwrap();
+    let rights = yespo.rights_from_ids(["events_and_contacts"]).unwrap();
+    let allowed = batch.iter().filter(|(m, p)| yespo.matrix().check(rights, m, p).is_allowed()).count();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("(allowed {allowed} of 64)")), "{stdout}");
+}
