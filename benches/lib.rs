@@ -1,7 +1,9 @@
 //! Benchmark support: the shared request set and synthetic profiles.
 
+pub mod baseline;
 #[path = "requests.rs"]
 pub mod requests;
+pub mod workload;
 
 /// A synthetic profile with `n` templates shaped like `PUT contact/{id}/subscriptions`, spread
 /// over 8 groups, 4 rights.

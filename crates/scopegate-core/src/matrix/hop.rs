@@ -273,6 +273,26 @@ pub(super) fn rest_is_plain(path: &[u8], mut start: usize) -> Greedy<'static> {
     }
 }
 
+/// A fast walk in progress (see [`PermissionMatrix::walk_fast`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Walk<'m> {
+    /// A reference, not a copy: the next step reads the hop where it lies (in the slot). A copied
+    /// hop went through the stack and stalled on store forwarding.
+    hop: &'m Hop,
+    /// Where the next segment starts.
+    start: usize,
+    /// Whether a static branch was taken where a `{param}` was the alternative: then a dead end
+    /// needs the full search; otherwise it is final.
+    forked: bool,
+}
+
+impl<'m> Walk<'m> {
+    #[inline(always)]
+    pub(super) fn new(root: &'m Hop) -> Self {
+        Walk { hop: root, start: 0, forked: false }
+    }
+}
+
 impl PermissionMatrix {
     /// The fast path: one pass, following the static child where there is one (a hash of the
     /// segment's first bytes picks the candidate slot, whose text is compared in place: a static
@@ -286,52 +306,57 @@ impl PermissionMatrix {
         if path.len() > MAX_PATH_BYTES {
             return Greedy::Unsure;
         }
-        // A reference, not a copy: the next step reads the hop where it lies (in the slot).
-        let mut hop = root;
-        let mut start = 0usize;
-        // Whether a static branch was taken where a `{param}` was the alternative: then a dead end
-        // needs the full search; otherwise it is final.
-        let mut forked = false;
+        let mut walk = Walk::new(root);
         loop {
-            let found = if hop.exact { self.step_exact(hop, path, start) } else { self.step(hop, &path[start..]) };
-            let end = match found {
-                Some((child, len)) => {
-                    forked |= hop.param != NONE;
-                    hop = child;
-                    start + len
-                }
-                None => {
-                    if hop.param == NONE {
-                        return if forked { Greedy::Unsure } else { Greedy::DeadEnd(start) };
-                    }
-                    let Some(end) = scan_ordinary(path, start) else { return Greedy::Unsure };
-                    let len = end - start;
-                    // Empty, or starting with `.` (perhaps a dot segment in disguise, `..;`):
-                    // the full search decides.
-                    if len == 0 || path[start] == b'.' {
-                        return Greedy::Unsure;
-                    }
-                    hop = &self.hops[hop.param as usize];
-                    end
-                }
-            };
-            // No segment count check: templates have at most MAX_SEGMENTS segments (profile
-            // validation), and each segment here descends one trie level.
-            if path.get(end) == Some(&b'/') {
-                // A trailing slash leaves an empty segment, which no branch accepts (no static is
-                // empty, a param needs a byte): the full search then names it.
-                start = end + 1;
-                continue;
+            if let Some(done) = self.advance(&mut walk, path) {
+                return done;
             }
-            // The end of the path, `?` or `#` (a static match and `scan_ordinary` stop only there).
-            return if hop.endpoint != NONE {
-                Greedy::Found(hop)
-            } else if forked {
-                Greedy::Unsure
-            } else {
-                Greedy::Unknown
-            };
         }
+    }
+
+    /// One segment of a fast walk: `None` while the walk goes on.
+    #[inline(always)]
+    pub(super) fn advance<'m>(&'m self, walk: &mut Walk<'m>, path: &[u8]) -> Option<Greedy<'m>> {
+        let (hop, start) = (walk.hop, walk.start);
+        let found = if hop.exact { self.step_exact(hop, path, start) } else { self.step(hop, &path[start..]) };
+        let end = match found {
+            Some((child, len)) => {
+                walk.forked |= hop.param != NONE;
+                walk.hop = child;
+                start + len
+            }
+            None => {
+                if hop.param == NONE {
+                    return Some(if walk.forked { Greedy::Unsure } else { Greedy::DeadEnd(start) });
+                }
+                let Some(end) = scan_ordinary(path, start) else { return Some(Greedy::Unsure) };
+                let len = end - start;
+                // Empty, or starting with `.` (perhaps a dot segment in disguise, `..;`): the full
+                // search decides.
+                if len == 0 || path[start] == b'.' {
+                    return Some(Greedy::Unsure);
+                }
+                walk.hop = &self.hops[hop.param as usize];
+                end
+            }
+        };
+        // No segment count check: templates have at most MAX_SEGMENTS segments (profile
+        // validation), and each segment here descends one trie level.
+        if path.get(end) == Some(&b'/') {
+            // A trailing slash leaves an empty segment, which no branch accepts (no static is
+            // empty, a param needs a byte): the full search then names it.
+            walk.start = end + 1;
+            return None;
+        }
+        // The end of the path, `?` or `#` (a static match and `scan_ordinary` stop only there).
+        let hop = walk.hop;
+        Some(if hop.endpoint != NONE {
+            Greedy::Found(hop)
+        } else if walk.forked {
+            Greedy::Unsure
+        } else {
+            Greedy::Unknown
+        })
     }
 
     /// The static child of `hop` whose text starts `rest` and is followed by the end of the

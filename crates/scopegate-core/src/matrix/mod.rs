@@ -53,6 +53,7 @@ use std::sync::Arc;
 use crate::method::Method;
 
 mod hop;
+mod many;
 mod path;
 pub(crate) mod spec;
 mod trie;
