@@ -29,12 +29,23 @@ pub(super) struct Hop {
     shift: u8,
     /// The endpoint's group needs no right.
     pub(super) open: bool,
-    /// Hash the whole segment (nodes with many children sharing their first bytes).
-    exact: bool,
-    /// With a few static children (at most [`SCAN_LIMIT`]): how many, stored in order from
-    /// `table` and compared one after the other (no hash); `0` for a hashed table.
-    scan: u8,
+    /// How the static children are found: [`NO_STATICS`]; with a few (at most [`SCAN_LIMIT`]),
+    /// how many, stored in order from `table` and compared one after the other (no hash);
+    /// [`HASHED`] on the segment's first bytes; [`EXACT`], hashed on the whole segment (nodes
+    /// with many children sharing their first bytes).
+    kind: u8,
+    /// On the way from the root to this node, a static branch was taken where a `{param}` was
+    /// the alternative: a dead end here needs the full search, which backtracks; otherwise it is
+    /// final. (A trie node is reached by one sequence of choices, so this is the node's.)
+    forked: bool,
 }
+
+/// [`Hop::kind`]: no static child (the step goes straight to the `{param}`).
+const NO_STATICS: u8 = 0;
+/// [`Hop::kind`]: a hash table on the segment's first bytes.
+const HASHED: u8 = SCAN_LIMIT as u8 + 1;
+/// [`Hop::kind`]: a hash table on whole segments.
+const EXACT: u8 = SCAN_LIMIT as u8 + 2;
 
 /// A static child in a hop's hash table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,8 +83,8 @@ const EMPTY_HOP: Hop = Hop {
     endpoint: NONE,
     shift: 63,
     open: false,
-    exact: false,
-    scan: 0,
+    kind: NO_STATICS,
+    forked: false,
 };
 const EMPTY_SLOT: Slot = Slot { prefix: 1, mask: 0, suffix: 0, len: 0, next: NONE, off: 0, child: EMPTY_HOP };
 /// Exact hops mix the length into the key.
@@ -172,10 +183,11 @@ pub(super) fn build_hops(
         }
         let kids = children(n);
         if !kids.is_empty() && kids.len() <= SCAN_LIMIT {
-            hop.scan = kids.len() as u8;
+            hop.kind = kids.len() as u8;
             hop.table = slots.len() as u32;
             slots.extend(std::iter::repeat_n(EMPTY_SLOT, kids.len()));
         } else if !kids.is_empty() {
+            hop.kind = HASHED;
             let shortest = kids.iter().map(|e| e.len as usize).min().unwrap_or(8).min(8);
             hop.kmask = len_mask(shortest);
             let mut keys: Vec<u64> = kids.iter().map(|e| e.prefix & hop.kmask).collect();
@@ -183,7 +195,7 @@ pub(super) fn build_hops(
             let largest = keys.chunk_by(|a, b| a == b).map(<[u64]>::len).max().unwrap_or(0);
             keys.dedup();
             if largest > BUCKET_LIMIT {
-                hop.exact = true;
+                hop.kind = EXACT;
                 hop.kmask = u64::MAX;
                 keys = kids.iter().map(|e| exact_key(e.prefix, suffix_word(text(e)), e.len as usize)).collect();
             }
@@ -194,6 +206,16 @@ pub(super) fn build_hops(
             slots.extend(std::iter::repeat_n(EMPTY_SLOT, 1usize << bits));
         }
         hops.push(hop);
+    }
+    // Parents come before their children in `nodes`.
+    for (ni, n) in nodes.iter().enumerate() {
+        let forked = hops[ni].forked;
+        for e in children(n) {
+            hops[e.child as usize].forked = forked || n.param != NONE;
+        }
+        if let Some(p) = hops.get_mut(n.param as usize) {
+            p.forked = forked;
+        }
     }
     for (ni, n) in nodes.iter().enumerate() {
         let hop = hops[ni];
@@ -208,11 +230,12 @@ pub(super) fn build_hops(
                 off: e.off,
                 child: hops[e.child as usize],
             };
-            if hop.scan != 0 {
+            if hop.kind <= SCAN_LIMIT as u8 {
                 slots[hop.table as usize + i] = slot;
                 continue;
             }
-            let key = if hop.exact { exact_key(e.prefix, suffix, e.len as usize) } else { e.prefix & hop.kmask };
+            let key =
+                if hop.kind == EXACT { exact_key(e.prefix, suffix, e.len as usize) } else { e.prefix & hop.kmask };
             let mut at = hop.slot_of(key);
             if slots[at].mask == 0 {
                 slots[at] = slot;
@@ -281,15 +304,12 @@ pub(super) struct Walk<'m> {
     hop: &'m Hop,
     /// Where the next segment starts.
     start: usize,
-    /// Whether a static branch was taken where a `{param}` was the alternative: then a dead end
-    /// needs the full search; otherwise it is final.
-    forked: bool,
 }
 
 impl<'m> Walk<'m> {
     #[inline(always)]
     pub(super) fn new(root: &'m Hop) -> Self {
-        Walk { hop: root, start: 0, forked: false }
+        Walk { hop: root, start: 0 }
     }
 }
 
@@ -318,16 +338,19 @@ impl PermissionMatrix {
     #[inline(always)]
     pub(super) fn advance<'m>(&'m self, walk: &mut Walk<'m>, path: &[u8]) -> Option<Greedy<'m>> {
         let (hop, start) = (walk.hop, walk.start);
-        let found = if hop.exact { self.step_exact(hop, path, start) } else { self.step(hop, &path[start..]) };
+        let found = match hop.kind {
+            NO_STATICS => None,
+            EXACT => self.step_exact(hop, path, start),
+            _ => self.step(hop, &path[start..]),
+        };
         let end = match found {
             Some((child, len)) => {
-                walk.forked |= hop.param != NONE;
                 walk.hop = child;
                 start + len
             }
             None => {
                 if hop.param == NONE {
-                    return Some(if walk.forked { Greedy::Unsure } else { Greedy::DeadEnd(start) });
+                    return Some(if hop.forked { Greedy::Unsure } else { Greedy::DeadEnd(start) });
                 }
                 let Some(end) = scan_ordinary(path, start) else { return Some(Greedy::Unsure) };
                 let len = end - start;
@@ -352,7 +375,7 @@ impl PermissionMatrix {
         let hop = walk.hop;
         Some(if hop.endpoint != NONE {
             Greedy::Found(hop)
-        } else if walk.forked {
+        } else if hop.forked {
             Greedy::Unsure
         } else {
             Greedy::Unknown
@@ -368,9 +391,9 @@ impl PermissionMatrix {
             Some(w) => u64::from_le_bytes(*w),
             None => prefix_word(rest),
         };
-        if hop.scan != 0 {
+        if hop.kind != HASHED {
             let table = hop.table as usize;
-            for s in self.slots.get(table..table + usize::from(hop.scan)).unwrap_or_default() {
+            for s in self.slots.get(table..table + usize::from(hop.kind)).unwrap_or_default() {
                 if head & s.mask == s.prefix && self.ends_here(s, rest) {
                     return Some((&s.child, s.len as usize));
                 }
@@ -444,8 +467,9 @@ mod tests {
         // built: compared in order, hashed on first bytes (with a chain), hashed on whole segments.
         let yespo = crate::profile::Provider::builtin("yespo").expect("yespo");
         let m = yespo.matrix();
-        assert!(m.hops.iter().any(|h| h.scan != 0));
-        assert!(m.hops.iter().any(|h| h.scan == 0 && !h.exact && h.table != 0));
+        assert!(m.hops.iter().any(|h| (1..=SCAN_LIMIT as u8).contains(&h.kind)));
+        assert!(m.hops.iter().any(|h| h.kind == HASHED));
+        assert!(m.hops.iter().any(|h| h.kind == NO_STATICS && h.param != NONE));
         let mut endpoints: Vec<String> = (0..40).map(|i| format!("\"GET res{i}/{{id}}\"")).collect();
         endpoints.push("\"GET resource\"".into());
         let wide = crate::profile::Provider::from_toml_str(
@@ -456,7 +480,7 @@ mod tests {
             "w",
         )
         .expect("wide");
-        assert!(wide.matrix().hops.iter().any(|h| h.exact));
+        assert!(wide.matrix().hops.iter().any(|h| h.kind == EXACT));
         // A chain: two children of a hashed table in one slot.
         assert!(m.slots.iter().any(|s| s.next != NONE) || wide.matrix().slots.iter().any(|s| s.next != NONE));
     }

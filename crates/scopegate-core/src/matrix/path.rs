@@ -237,13 +237,48 @@ pub(super) fn segment_end(path: &[u8], start: usize) -> usize {
 
 /// End of the segment starting at `start` when it holds only ordinary bytes and ends at `/`,
 /// `?`, `#` or the end of the path; `None` for anything else (the slow path decides).
+///
+/// Eight bytes at a time while they are letters, digits and `-` (what ids are made of, see
+/// [`unlike_id`]); from the first other byte on, one byte at a time by the class table.
 #[inline(always)]
 pub(super) fn scan_ordinary(path: &[u8], start: usize) -> Option<usize> {
-    let rest = &path[start..];
+    let mut i = start;
+    while let Some(c) = path.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let odd = unlike_id(u64::from_le_bytes(*c));
+        if odd != 0 {
+            return scan_bytes(path, i + (odd.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    scan_bytes(path, i)
+}
+
+/// [`scan_ordinary`] one byte at a time from `at`.
+#[inline(always)]
+fn scan_bytes(path: &[u8], at: usize) -> Option<usize> {
+    let rest = &path[at..];
     match rest.iter().position(|&b| CLASS[b as usize] != C_OK) {
         None => Some(path.len()),
-        Some(k) => matches!(rest[k], b'/' | b'?' | b'#').then_some(start + k),
+        Some(k) => matches!(rest[k], b'/' | b'?' | b'#').then_some(at + k),
     }
+}
+
+/// The high bit of every byte of `w` that is not an ASCII letter, digit or `-` (exact, byte by
+/// byte: no carry crosses a byte).
+#[inline(always)]
+pub(super) fn unlike_id(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // For 7-bit bytes `x`: `x + (0x80 - lo)` has the high bit iff `x >= lo`, `x + (0x7f - hi)`
+    // iff `x > hi`; neither carries out of the byte.
+    let x = w & LOW7;
+    let digit = (x + (0x80 - 0x30) * ONES) & !(x + (0x7f - 0x39) * ONES);
+    let l = x | 0x20 * ONES; // letters to lower case (and nothing else into a-z)
+    let alpha = (l + (0x80 - 0x61) * ONES) & !(l + (0x7f - 0x7a) * ONES);
+    let d = x ^ (b'-' as u64 * ONES);
+    let dash = !(d + LOW7);
+    !((digit | alpha | dash) & !w) & HIGH
 }
 
 /// Rejects a segment that some server would read as `.` or `..`: with a `;...` suffix removed
@@ -410,6 +445,49 @@ mod tests {
                 let expected =
                     c[start..].iter().position(|&b| matches!(b, b'/' | b'?' | b'#')).map_or(c.len(), |k| start + k);
                 assert_eq!(segment_end(c, start), expected, "{c:?} from {start}");
+            }
+        }
+    }
+
+    #[test]
+    fn unlike_id_flags_exactly_the_other_bytes() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                // `b` at byte `at`, among ids bytes that vary with the position
+                let mut w = *b"aZ09-qQ5";
+                w[at] = b;
+                let flags = unlike_id(u64::from_le_bytes(w));
+                let id = b.is_ascii_alphanumeric() || b == b'-';
+                assert_eq!(flags, if id { 0 } else { 0x80 << (8 * at) }, "{b:#04x} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn scan_ordinary_ends_where_the_class_table_says() {
+        let cases: &[&[u8]] = &[
+            b"3f2a9c1e-7b4d-4e8a-9f00-1234567890ab/884422",
+            b"12345",
+            b"12345/x",
+            b"abcdefgh",
+            b"abcdefgh/",
+            b"abc.def~ghi!jkl/x",
+            b"abcdefg%41",
+            b"abcdefgh\0x",
+            b"abcdefghij\xe9",
+            b"abc?q=1",
+            b"abcdefghijklmnop#f",
+            b"a:b",
+            b"",
+        ];
+        for c in cases {
+            for start in 0..=c.len() {
+                let rest = &c[start..];
+                let expected = match rest.iter().position(|&b| CLASS[b as usize] != C_OK) {
+                    None => Some(c.len()),
+                    Some(k) => matches!(rest[k], b'/' | b'?' | b'#').then_some(start + k),
+                };
+                assert_eq!(scan_ordinary(c, start), expected, "{c:?} from {start}");
             }
         }
     }
