@@ -274,7 +274,7 @@ pub(super) fn unlike_id(w: u64) -> u64 {
     // iff `x > hi`; neither carries out of the byte.
     let x = w & LOW7;
     let digit = (x + (0x80 - 0x30) * ONES) & !(x + (0x7f - 0x39) * ONES);
-    let l = x | 0x20 * ONES; // letters to lower case (and nothing else into a-z)
+    let l = x | (0x20 * ONES); // letters to lower case (and nothing else into a-z)
     let alpha = (l + (0x80 - 0x61) * ONES) & !(l + (0x7f - 0x7a) * ONES);
     let d = x ^ (b'-' as u64 * ONES);
     let dash = !(d + LOW7);
