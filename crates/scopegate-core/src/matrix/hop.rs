@@ -21,7 +21,8 @@ pub(super) struct Hop {
     pub(super) allowed_by: u64,
     /// First slot of the node's table.
     table: u32,
-    /// The `{param}` child's node, or [`NONE`].
+    /// The slot holding the `{param}` child's hop (a slot no static segment matches), or
+    /// [`NONE`]: the walk reads slots only.
     param: u32,
     /// The endpoint, or [`NONE`].
     pub(super) endpoint: u32,
@@ -168,7 +169,7 @@ pub(super) fn build_hops(
     arena: &[u8],
     roots: &[u32; 7],
     endpoints: &[EndpointInfo],
-) -> ([Hop; 7], Vec<Hop>, Vec<Slot>) {
+) -> ([Hop; 7], Vec<Slot>) {
     let mut muls = Multipliers(0x2545_f491_4f6c_dd1d);
     // Table 0 (two empty slots) serves every node without static children.
     let mut slots = vec![EMPTY_SLOT; 2];
@@ -217,8 +218,22 @@ pub(super) fn build_hops(
             p.forked = forked;
         }
     }
+    // A slot for each `{param}` child's hop.
+    let mut param_slot = vec![NONE; nodes.len()];
+    for (ni, n) in nodes.iter().enumerate() {
+        if n.param != NONE {
+            param_slot[ni] = slots.len() as u32;
+            slots.push(EMPTY_SLOT);
+        }
+    }
+    for (hop, p) in hops.iter_mut().zip(&param_slot) {
+        hop.param = *p;
+    }
     for (ni, n) in nodes.iter().enumerate() {
         let hop = hops[ni];
+        if let Some(&p) = param_slot.get(ni).filter(|p| **p != NONE) {
+            slots[p as usize].child = hops[n.param as usize];
+        }
         for (i, e) in children(n).iter().enumerate() {
             let suffix = suffix_word(text(e));
             let slot = Slot {
@@ -249,7 +264,7 @@ pub(super) fn build_hops(
         }
     }
     let hop_roots = roots.map(|r| if r == NONE { EMPTY_HOP } else { hops[r as usize] });
-    (hop_roots, hops, slots)
+    (hop_roots, slots)
 }
 
 /// What the fast walk concluded.
@@ -359,7 +374,7 @@ impl PermissionMatrix {
                 if len == 0 || path[start] == b'.' {
                     return Some(Greedy::Unsure);
                 }
-                walk.hop = &self.hops[hop.param as usize];
+                walk.hop = &self.slots[hop.param as usize].child;
                 end
             }
         };
@@ -393,7 +408,7 @@ impl PermissionMatrix {
         };
         if hop.kind != HASHED {
             let table = hop.table as usize;
-            for s in self.slots.get(table..table + usize::from(hop.kind)).unwrap_or_default() {
+            for s in &self.slots[table..table + usize::from(hop.kind)] {
                 if head & s.mask == s.prefix && self.ends_here(s, rest) {
                     return Some((&s.child, s.len as usize));
                 }
@@ -467,9 +482,10 @@ mod tests {
         // built: compared in order, hashed on first bytes (with a chain), hashed on whole segments.
         let yespo = crate::profile::Provider::builtin("yespo").expect("yespo");
         let m = yespo.matrix();
-        assert!(m.hops.iter().any(|h| (1..=SCAN_LIMIT as u8).contains(&h.kind)));
-        assert!(m.hops.iter().any(|h| h.kind == HASHED));
-        assert!(m.hops.iter().any(|h| h.kind == NO_STATICS && h.param != NONE));
+        let hops = |m: &PermissionMatrix| m.slots.iter().map(|s| s.child).chain(m.hop_roots).collect::<Vec<_>>();
+        assert!(hops(m).iter().any(|h| (1..=SCAN_LIMIT as u8).contains(&h.kind)));
+        assert!(hops(m).iter().any(|h| h.kind == HASHED));
+        assert!(hops(m).iter().any(|h| h.kind == NO_STATICS && h.param != NONE));
         let mut endpoints: Vec<String> = (0..40).map(|i| format!("\"GET res{i}/{{id}}\"")).collect();
         endpoints.push("\"GET resource\"".into());
         let wide = crate::profile::Provider::from_toml_str(
@@ -480,7 +496,7 @@ mod tests {
             "w",
         )
         .expect("wide");
-        assert!(wide.matrix().hops.iter().any(|h| h.kind == EXACT));
+        assert!(hops(wide.matrix()).iter().any(|h| h.kind == EXACT));
         // A chain: two children of a hashed table in one slot.
         assert!(m.slots.iter().any(|s| s.next != NONE) || wide.matrix().slots.iter().any(|s| s.next != NONE));
     }

@@ -291,9 +291,7 @@ pub struct PermissionMatrix {
     bases: Vec<Base>,
     /// The fast path's copy of the trie (see [`Hop`]): per method, the root's hop.
     hop_roots: [Hop; 7],
-    /// Hop of every node (the fast path reads it for `{param}` children).
-    hops: Vec<Hop>,
-    /// Hash tables of the hops, then chained overflow slots.
+    /// Hash tables of the hops, the `{param}` children's hops, then chained overflow slots.
     slots: Vec<Slot>,
 }
 

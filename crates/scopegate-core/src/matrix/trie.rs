@@ -141,7 +141,7 @@ impl PermissionMatrix {
                 index[slot] = (h, ei + 1);
             }
         }
-        let (hop_roots, hops, slots) = build_hops(&nodes, &edges, &arena, &roots, &endpoints);
+        let (hop_roots, slots) = build_hops(&nodes, &edges, &arena, &roots, &endpoints);
         let bases = bases
             .iter()
             .map(|u| {
@@ -172,7 +172,6 @@ impl PermissionMatrix {
             index,
             bases,
             hop_roots,
-            hops,
             slots,
         }
     }
