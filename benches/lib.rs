@@ -1,6 +1,7 @@
 //! Benchmark support: the shared request set and synthetic profiles.
 
 pub mod baseline;
+pub mod harness;
 #[path = "requests.rs"]
 pub mod requests;
 pub mod workload;

@@ -8,11 +8,13 @@
 //!   `batch64/scopegate_many`: the same requests in one `Policy::allows_many` call;
 //! - `scale/60`, `scale/600`, `scale/6000`: synthetic matrices of that many templates.
 //!
-//! The timed work is `scopegate_benches::workload`, which the A/B harness (`ab.rs`) times too.
+//! The timed work is `scopegate_benches::workload`. With `--ab` this binary runs the A/B harness
+//! instead (`scopegate_benches::harness`), on the same functions.
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use scopegate_benches::synthetic_profile;
 use scopegate_benches::workload::{SINGLE_LONG, SINGLE_SHORT, Yespo};
 
@@ -20,11 +22,23 @@ fn check(c: &mut Criterion) {
     let y = Yespo::new();
     let (short, long) = (format!("/{SINGLE_SHORT}"), format!("/{SINGLE_LONG}"));
     let mut g = c.benchmark_group("check");
-    g.bench_function("single_short", |b| b.iter(|| black_box(y.single_scopegate(SINGLE_SHORT))));
-    g.bench_function("single_long", |b| b.iter(|| black_box(y.single_scopegate(SINGLE_LONG))));
-    g.bench_function("single_short_matchit", |b| b.iter(|| black_box(y.single_matchit(&short))));
-    g.bench_function("single_long_matchit", |b| b.iter(|| black_box(y.single_matchit(&long))));
+    // One check per iteration, timed as the harness times it: 64 at a time (one call of the
+    // same function), the time divided among them.
+    g.bench_function("single_short", |b| b.iter_custom(|n| per_check(n, || y.single_scopegate_x64(SINGLE_SHORT))));
+    g.bench_function("single_long", |b| b.iter_custom(|n| per_check(n, || y.single_scopegate_x64(SINGLE_LONG))));
+    g.bench_function("single_short_matchit", |b| b.iter_custom(|n| per_check(n, || y.single_matchit_x64(&short))));
+    g.bench_function("single_long_matchit", |b| b.iter_custom(|n| per_check(n, || y.single_matchit_x64(&long))));
     g.finish();
+}
+
+/// The time of `iters` checks, run 64 at a time by `x64`.
+fn per_check(iters: u64, x64: impl Fn() -> u32) -> Duration {
+    let units = iters.div_ceil(64).max(1);
+    let t = Instant::now();
+    for _ in 0..units {
+        black_box(x64());
+    }
+    t.elapsed().mul_f64(iters as f64 / (units * 64) as f64)
 }
 
 fn batch64(c: &mut Criterion) {
@@ -57,4 +71,12 @@ fn scale(c: &mut Criterion) {
 }
 
 criterion_group!(benches, check, batch64, scale);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::args().any(|a| a == "--ab") {
+        scopegate_benches::harness::run(std::env::args().skip(1));
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

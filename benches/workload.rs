@@ -1,5 +1,5 @@
-//! The work both the criterion benches (`matrix.rs`) and the A/B harness (`ab.rs`) time: the
-//! same requests through the same calls, so that their figures can be compared.
+//! The work both the criterion benches (`matrix.rs`) and the A/B harness (`harness.rs`, in the
+//! same binary) time: the same functions, so that their figures can be compared.
 
 use std::hint::black_box;
 

@@ -1,10 +1,11 @@
 //! The A/B harness: scopegate against matchit on the same requests, made to hold on a shared,
-//! noisy machine, where criterion (seconds of one side, then seconds of the other) does not.
+//! noisy machine, where criterion (seconds of one side, then seconds of the other) does not. It
+//! runs inside the criterion bench binary (`matrix.rs`), so both time the same machine code:
 //!
 //! ```sh
-//! cargo bench -p scopegate-benches --bench ab                # every comparison
-//! cargo bench -p scopegate-benches --bench ab -- batch64     # those whose name contains it
-//! cargo bench -p scopegate-benches --bench ab -- --rounds 3000 --slice-us 50
+//! cargo bench -p scopegate-benches --bench matrix -- --ab              # every comparison
+//! cargo bench -p scopegate-benches --bench matrix -- --ab batch64      # names containing it
+//! cargo bench -p scopegate-benches --bench matrix -- --ab --rounds 3000 --slice-us 50
 //! ```
 //!
 //! Each comparison runs `rounds` rounds. A round times short slices of A (scopegate) and B
@@ -20,13 +21,12 @@
 //!
 //! `--count ID UNITS` runs one side UNITS times and nothing else (no warm-up, no timing), for
 //! counting instructions under callgrind: see `benches/callgrind`.
-
 #![allow(clippy::print_stdout)] // a bench program: its output is the figure
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use scopegate_benches::workload::{SINGLE_LONG, SINGLE_SHORT, Yespo};
+use crate::workload::{SINGLE_LONG, SINGLE_SHORT, Yespo};
 
 /// One side: a unit of work of 64 checks, returning how many were allowed.
 struct Side<'a> {
@@ -138,8 +138,9 @@ fn count(sides: &[Side<'_>], id: &str, units: u64) {
     println!("{id}: {units} units of 64 checks, {sum} allowed");
 }
 
-fn main() {
-    let mut args = std::env::args().skip(1);
+/// Runs the harness with these arguments (`--ab` and `--bench` are ignored).
+pub fn run(args: impl IntoIterator<Item = String>) {
+    let mut args = args.into_iter();
     let (mut rounds, mut slice_us, mut filter) = (1000usize, 50.0f64, Vec::new());
     let mut count_of: Option<(String, u64)> = None;
     while let Some(a) = args.next() {
@@ -151,7 +152,7 @@ fn main() {
                 let id = value();
                 count_of = Some((id, value().parse().expect("--count ID UNITS")));
             }
-            "--bench" => {}
+            "--bench" | "--ab" => {}
             other if other.starts_with('-') => panic!("unknown option {other}"),
             other => filter.push(other.to_owned()),
         }
