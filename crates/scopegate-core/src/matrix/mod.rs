@@ -2,7 +2,8 @@
 //!
 //! A profile's rights and API-method groups are compiled into a [`PermissionMatrix`] when the
 //! profile loads. [`PermissionMatrix::check`] answers without allocating, in tens of
-//! nanoseconds; [`Policy::allows`] is the same check reduced to a `bool` for one fixed rights set.
+//! nanoseconds; [`Policy::allows`] is the same check reduced to a `bool` for one fixed rights set,
+//! and [`Policy::allows_many`] the same for a batch of calls in one call.
 //!
 //! ## Path rules (fail closed)
 //!
