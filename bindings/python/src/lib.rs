@@ -29,6 +29,7 @@
 
 mod client;
 mod errors;
+mod fastcall;
 mod provider;
 mod sandbox;
 mod session;
@@ -65,6 +66,7 @@ mod _native {
         m.add("DEFAULT_ACCOUNT", scopegate_core::DEFAULT_ACCOUNT)?;
         m.add("SANDBOX_CLIENT_ID", scopegate_sandbox::SANDBOX_CLIENT_ID)?;
         m.add("SANDBOX_CLIENT_SECRET", scopegate_sandbox::SANDBOX_CLIENT_SECRET)?;
+        crate::fastcall::install(&m.py().get_type::<crate::provider::PyPolicy>());
         Ok(())
     }
 }

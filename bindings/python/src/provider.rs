@@ -153,6 +153,13 @@ pub(crate) struct PyPolicy {
     inner: scopegate_core::Policy,
 }
 
+impl PyPolicy {
+    /// The check behind `Policy.allows` (see `fastcall.rs` for the fast entry).
+    pub(crate) fn allows_str(&self, method: &str, path: &str) -> bool {
+        self.inner.allows(method, path)
+    }
+}
+
 #[pymethods]
 impl PyPolicy {
     /// Whether the call is allowed (a rejected or unknown path is not).

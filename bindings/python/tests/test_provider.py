@@ -109,3 +109,24 @@ def test_unknown_rights_raise_config_error(yespo: scopegate.Provider) -> None:
     for call in (lambda: yespo.policy(["nope"]), lambda: yespo.check("GET", "contacts", ["admin"])):
         with pytest.raises(scopegate.ConfigError, match="unknown right"):
             call()
+
+
+def test_policy_allows_takes_its_two_arguments_by_position_or_keyword() -> None:
+    policy = scopegate.Provider.builtin("yespo").policy(["events_and_contacts"])
+    assert policy.allows("PUT", "contact/42/subscriptions")
+    assert policy.allows(method="PUT", path="contact/42/subscriptions")
+    assert policy.allows("PUT", path="contact/42/subscriptions")
+    assert not policy.allows("POST", "message/email")
+    assert getattr(type(policy).allows, "__text_signature__") == "($self, method, path)"
+    bad: list[tuple[tuple[object, ...], dict[str, object]]] = [
+        (("PUT",), {}),
+        (("PUT", "contact/1", "x"), {}),
+        (("PUT",), {"method": "GET"}),
+        ((), {"method": "PUT", "route": "contact/1"}),
+        ((1, "contact/1"), {}),
+        (("PUT", b"contact/1"), {}),
+        (("PUT", "\ud800"), {}),
+    ]
+    for args, kwargs in bad:
+        with pytest.raises((TypeError, UnicodeEncodeError)):
+            policy.allows(*args, **kwargs)  # type: ignore[arg-type]
