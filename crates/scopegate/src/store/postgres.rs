@@ -111,7 +111,10 @@ impl Pool {
                     Err(e) => {
                         self.idle.lock().unwrap_or_else(|p| p.into_inner()).1 -= 1;
                         self.freed.notify_one();
-                        Err(StoreError::Backend { path: shown.to_owned(), reason: format!("cannot connect: {e}") })
+                        Err(StoreError::Backend {
+                            path: shown.to_owned(),
+                            reason: format!("cannot connect: {}", with_causes(&e)),
+                        })
                     }
                 };
             }
@@ -150,6 +153,22 @@ impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresStore").field("store", &self.shown).field("keys", &self.ring).finish_non_exhaustive()
     }
+}
+
+/// An error with its causes (`error connecting to server: No such file or directory`); the
+/// client's errors quote no password.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// `postgres://user@host:port/dbname` (or `.../dbname?host=/socket/dir`): what errors name, never
@@ -231,7 +250,7 @@ impl PostgresStore {
         }
         let reason = match e.as_db_error() {
             Some(db) => format!("{}: {}", db.code().code(), db.message()),
-            None => e.to_string(),
+            None => with_causes(&e),
         };
         StoreError::Backend { path: self.shown.clone(), reason }
     }
