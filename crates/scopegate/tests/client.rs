@@ -1,117 +1,15 @@
 //! The blocking client against an in-process fake provider (the transport is pluggable).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use scopegate::{Client, ClientError, MemoryStore, SqliteStore, TokenStore};
 use scopegate_core::prelude::*;
 
-/// A provider: token endpoint with refresh rotation (a used refresh token is dead), an API that
-/// checks the bearer token, request counters, and scripted failures.
-#[derive(Default)]
-struct FakeProvider {
-    state: Mutex<State>,
-    token_requests: AtomicUsize,
-    api_requests: AtomicUsize,
-    /// Transport failures to inject before the next token request: (may have been sent).
-    fail_next: Mutex<Vec<bool>>,
-    /// Status to answer the next API calls with, in order (then 200).
-    api_script: Mutex<Vec<u16>>,
-    /// Answer the next token requests with 503 + Retry-After: 0.
-    busy: AtomicUsize,
-    /// Canned outcomes for the next token requests, in pop order.
-    token_script: Mutex<Vec<Result<HttpResponse, TransportError>>>,
-    revoke_requests: AtomicUsize,
-}
-
-#[derive(Default)]
-struct State {
-    issued: u32,
-    live_refresh: Vec<String>,
-    live_access: Vec<String>,
-}
-
-impl FakeProvider {
-    fn issue(&self, st: &mut State, expires_in: u64) -> HttpResponse {
-        st.issued += 1;
-        let (at, rt) = (format!("AT{}", st.issued), format!("RT{}", st.issued));
-        st.live_access.push(at.clone());
-        st.live_refresh.push(rt.clone());
-        HttpResponse::new(
-            200,
-            format!(
-                r#"{{"access_token":"{at}","token_type":"Bearer","refresh_token":"{rt}","expires_in":{expires_in}}}"#
-            ),
-        )
-    }
-}
-
-impl Transport for FakeProvider {
-    fn send(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        let host = req.url().host_str().unwrap_or("").to_owned();
-        if req.url().path().ends_with("/revoke") {
-            self.revoke_requests.fetch_add(1, Ordering::SeqCst);
-            if let Some(canned) = self.token_script.lock().unwrap().pop() {
-                return canned;
-            }
-            let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body()).into_owned().collect();
-            let token = form.iter().find(|(n, _)| n == "token").map(|(_, v)| v.clone()).unwrap_or_default();
-            let mut st = self.state.lock().unwrap();
-            st.live_refresh.retain(|t| *t != token);
-            st.live_access.clear(); // RFC 7009 §2.1: access tokens of the grant end too
-            return Ok(HttpResponse::new(200, ""));
-        }
-        if req.url().path().ends_with("/token") {
-            if let Some(canned) = self.token_script.lock().unwrap().pop() {
-                self.token_requests.fetch_add(1, Ordering::SeqCst);
-                return canned;
-            }
-            if let Some(sent) = self.fail_next.lock().unwrap().pop() {
-                return Err(if sent {
-                    TransportError::Timeout { host, phase: "response" }
-                } else {
-                    TransportError::Connect { host, reason: "refused".into() }
-                });
-            }
-            self.token_requests.fetch_add(1, Ordering::SeqCst);
-            if self.busy.load(Ordering::SeqCst) > 0 {
-                self.busy.fetch_sub(1, Ordering::SeqCst);
-                return Ok(HttpResponse::new(503, "busy").with_header("Retry-After", "0"));
-            }
-            thread::sleep(Duration::from_millis(15)); // widen any race
-            let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body()).into_owned().collect();
-            let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-            let mut st = self.state.lock().unwrap();
-            return Ok(match get("grant_type").as_deref() {
-                Some("authorization_code") => self.issue(&mut st, 3600),
-                Some("refresh_token") => {
-                    let rt = get("refresh_token").unwrap_or_default();
-                    match st.live_refresh.iter().position(|r| *r == rt) {
-                        Some(i) => {
-                            st.live_refresh.remove(i);
-                            self.issue(&mut st, 3600)
-                        }
-                        None => HttpResponse::new(400, r#"{"error":"invalid_grant"}"#),
-                    }
-                }
-                _ => HttpResponse::new(400, r#"{"error":"unsupported_grant_type"}"#),
-            });
-        }
-        self.api_requests.fetch_add(1, Ordering::SeqCst);
-        if let Some(status) = self.api_script.lock().unwrap().pop() {
-            return Ok(HttpResponse::new(status, "scripted"));
-        }
-        let bearer = req.header_value("authorization").unwrap_or("").trim_start_matches("Bearer ").to_owned();
-        let ok = self.state.lock().unwrap().live_access.contains(&bearer);
-        Ok(if ok {
-            HttpResponse::new(200, format!("{{\"path\":\"{}\"}}", req.url().path()))
-        } else {
-            HttpResponse::new(401, "")
-        })
-    }
-}
+mod support;
+use support::fake::FakeProvider;
 
 const T0: u64 = 1_800_000_000;
 

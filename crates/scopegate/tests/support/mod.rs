@@ -2,6 +2,8 @@
 //! directory, a client for it, the user's browser.
 #![allow(dead_code, unreachable_pub, clippy::print_stderr)]
 
+pub mod fake;
+
 use std::io::BufRead as _;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
