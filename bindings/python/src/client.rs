@@ -103,9 +103,22 @@ impl PyClient {
             Some(t) if !t.is_none() => Arc::new(CallableTransport::new(t)?),
             _ => Arc::new(UreqTransport::default()),
         };
-        let notifying = store.get().notifying(update_token);
         let account = account.unwrap_or_else(|| DEFAULT_ACCOUNT.to_owned());
-        let mut client = Client::new(Arc::clone(&p), config, transport, notifying, account).with_refresh_margin(leeway);
+        let inner = Arc::clone(&store.get().inner);
+        let mut client = Client::new(Arc::clone(&p), config, transport, inner, account).with_refresh_margin(leeway);
+        if let Some(callback) = update_token {
+            // Authlib's update_token: the client's token-change hook, called with the new token
+            // set before any thread can read it from the client, and before a NotSavedError is
+            // raised. What it raises is raised when the call returns.
+            client = client.on_token_change(move |change| {
+                let tokens = PyTokenSet::new(change.tokens.clone());
+                Python::attach(|py| {
+                    if let Err(e) = callback.call1(py, (tokens,)) {
+                        keep_aside(e);
+                    }
+                });
+            });
+        }
         if let Some(ids) = rights {
             client = client.with_rights(p.rights_from_ids(&ids).map_err(Failure::from)?);
         }

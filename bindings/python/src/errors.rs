@@ -104,6 +104,8 @@ enum Extra {
     OptStr(Option<String>),
     OptInt(Option<u16>),
     List(Vec<String>),
+    /// A token set (secrets inside: only `NotSavedError.tokens`, the renewed set, carries one).
+    Tokens(scopegate_core::TokenSet),
 }
 
 impl Exception {
@@ -189,6 +191,10 @@ fn core_exception(e: &Error) -> Exception {
         ErrorKind::OriginRefused => ex("OriginRefused"),
         ErrorKind::IdentityMismatch => ex("IdentityMismatch"),
         ErrorKind::Store => ex("StoreError"),
+        ErrorKind::NotSaved => match e.unsaved_tokens() {
+            Some(t) => ex("NotSavedError").with("tokens", Extra::Tokens(t.clone())),
+            None => ex("StoreError"),
+        },
         ErrorKind::TokenExpired => ex("TokenExpired"),
         ErrorKind::Listen | ErrorKind::LoginTimeout => ex("LoginError"),
         _ => ex("Error"),
@@ -234,6 +240,7 @@ fn build(py: Python<'_>, x: Exception) -> PyResult<PyErr> {
             Extra::OptStr(s) => kwargs.set_item(name, s)?,
             Extra::OptInt(n) => kwargs.set_item(name, n)?,
             Extra::List(v) => kwargs.set_item(name, v)?,
+            Extra::Tokens(t) => kwargs.set_item(name, crate::tokens::PyTokenSet::new(t))?,
         }
     }
     Ok(PyErr::from_value(class.call((x.message,), Some(&kwargs))?))

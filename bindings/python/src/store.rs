@@ -1,95 +1,28 @@
-//! Token stores (`MemoryStore`, `SqliteStore`, `PostgresStore`) and the wrapper that calls a
-//! client's `update_token` after every change, before anybody uses the new token.
-//!
-//! Each Python store object has a *gate* per key: a lock, re-entrant per thread, that every
-//! `load` and `update` of that key through it takes (other keys are not held up). An update writes the token set, calls `update_token`, and only
-//! then opens the gate, so no thread of this process reads the new token before the callback
-//! has seen it. The gate is waited for while detached from the interpreter (every store call
-//! runs inside `Python::detach`); the callback attaches while holding it, which is safe because
-//! nobody waits for the gate while attached. Re-entrant: an `update_token` callback may read
-//! the client's token again.
+//! Token stores (`MemoryStore`, `SqliteStore`, `PostgresStore`): thin handles on the I/O
+//! crate's stores. A client calls its `update_token` through the Client's token-change hook
+//! (the same one C uses); nothing about tokens is decided here.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::ThreadId;
+use std::sync::Arc;
 
 use pyo3::prelude::*;
-use scopegate::{
-    KeyRing, MemoryStore, PostgresOptions, PostgresStore, SqliteStore, StoreKey, TokenStore, Update, UpdateAbort,
-    UpdateError,
-};
-use scopegate_core::{DEFAULT_ACCOUNT, StoreError, TokenSet};
+use scopegate::{Client, KeyRing, MemoryStore, PostgresOptions, PostgresStore, SqliteStore, StoreKey, TokenStore};
+use scopegate_core::DEFAULT_ACCOUNT;
 
-use crate::errors::{Failure, detached, keep_aside};
+use crate::errors::{Failure, detached};
 use crate::text::q;
 use crate::tokens::PyTokenSet;
-
-/// A lock one thread may take several times.
-#[derive(Debug, Default)]
-pub(crate) struct Gate {
-    owner: Mutex<(Option<ThreadId>, usize)>,
-    free: Condvar,
-}
-
-struct GateGuard<'a>(&'a Gate);
-
-impl Gate {
-    fn state(&self) -> MutexGuard<'_, (Option<ThreadId>, usize)> {
-        self.owner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Waits for the gate. Call only while detached from the interpreter.
-    fn enter(&self) -> GateGuard<'_> {
-        let me = std::thread::current().id();
-        let mut s = self.state();
-        while s.0.is_some_and(|owner| owner != me) {
-            s = self.free.wait(s).unwrap_or_else(|p| p.into_inner());
-        }
-        s.0 = Some(me);
-        s.1 += 1;
-        GateGuard(self)
-    }
-}
-
-impl Drop for GateGuard<'_> {
-    fn drop(&mut self) {
-        let mut s = self.0.state();
-        s.1 -= 1;
-        if s.1 == 0 {
-            s.0 = None;
-            self.0.free.notify_one();
-        }
-    }
-}
-
-/// One gate per key.
-#[derive(Debug, Default)]
-pub(crate) struct Gates(Mutex<HashMap<StoreKey, Arc<Gate>>>);
-
-impl Gates {
-    pub(crate) fn of(&self, key: &StoreKey) -> Arc<Gate> {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(map.entry(key.clone()).or_default())
-    }
-}
 
 /// Base class of the token stores.
 #[pyclass(subclass, frozen, module = "scopegate._native", name = "TokenStore")]
 pub(crate) struct PyTokenStore {
     pub(crate) inner: Arc<dyn TokenStore>,
-    pub(crate) gate: Arc<Gates>,
     what: String,
 }
 
 impl PyTokenStore {
     fn new(inner: Arc<dyn TokenStore>, what: String) -> PyTokenStore {
-        PyTokenStore { inner, gate: Arc::new(Gates::default()), what }
-    }
-
-    /// This store seen through a client that calls `update_token` after every change.
-    pub(crate) fn notifying(&self, callback: Option<Py<PyAny>>) -> Arc<dyn TokenStore> {
-        Arc::new(Notifying { inner: Arc::clone(&self.inner), gate: Arc::clone(&self.gate), callback })
+        PyTokenStore { inner, what }
     }
 }
 
@@ -105,12 +38,8 @@ impl PyTokenStore {
         account: Option<String>,
     ) -> PyResult<Option<PyTokenSet>> {
         let key = StoreKey::new(provider_id, client_id, account.unwrap_or_else(|| DEFAULT_ACCOUNT.into()));
-        let (inner, gate) = (Arc::clone(&self.inner), Arc::clone(&self.gate));
-        let found = detached(py, move || {
-            let gate = gate.of(&key);
-            let _g = gate.enter();
-            inner.load(&key).map_err(Failure::from)
-        })?;
+        let inner = Arc::clone(&self.inner);
+        let found = detached(py, move || inner.load(&key).map_err(Failure::from))?;
         Ok(found.map(PyTokenSet::new))
     }
 
@@ -126,11 +55,12 @@ impl PyTokenStore {
         let tokens = token.inner.clone();
         let key =
             StoreKey::new(tokens.provider_id.clone(), client_id, account.unwrap_or_else(|| DEFAULT_ACCOUNT.into()));
-        let (inner, gate) = (Arc::clone(&self.inner), Arc::clone(&self.gate));
+        let inner = Arc::clone(&self.inner);
         detached(py, move || {
-            let gate = gate.of(&key);
-            let _g = gate.enter();
-            inner.save(&key, &tokens).map_err(Failure::from)
+            inner.save(&key, &tokens).map_err(Failure::from)?;
+            // Clients of this store in this process read it again at their next call.
+            Client::store_written(&inner, &key);
+            Ok(())
         })
     }
 
@@ -144,11 +74,11 @@ impl PyTokenStore {
         account: Option<String>,
     ) -> PyResult<bool> {
         let key = StoreKey::new(provider_id, client_id, account.unwrap_or_else(|| DEFAULT_ACCOUNT.into()));
-        let (inner, gate) = (Arc::clone(&self.inner), Arc::clone(&self.gate));
+        let inner = Arc::clone(&self.inner);
         detached(py, move || {
-            let gate = gate.of(&key);
-            let _g = gate.enter();
-            inner.delete(&key).map_err(Failure::from)
+            let existed = inner.delete(&key).map_err(Failure::from)?;
+            Client::store_written(&inner, &key);
+            Ok(existed)
         })
     }
 
@@ -289,55 +219,5 @@ impl PyPostgresStore {
     #[getter]
     fn url(&self) -> String {
         self.described.clone()
-    }
-}
-
-/// A client's view of a store: every write is followed by its `update_token` callback, inside
-/// the gate.
-struct Notifying {
-    inner: Arc<dyn TokenStore>,
-    gate: Arc<Gates>,
-    callback: Option<Py<PyAny>>,
-}
-
-impl Notifying {
-    fn notify(&self, tokens: TokenSet) {
-        let Some(callback) = &self.callback else { return };
-        Python::attach(|py| {
-            if let Err(e) = callback.call1(py, (PyTokenSet::new(tokens),)) {
-                keep_aside(e);
-            }
-        });
-    }
-}
-
-impl TokenStore for Notifying {
-    fn load(&self, key: &StoreKey) -> Result<Option<TokenSet>, StoreError> {
-        let gate = self.gate.of(key);
-        let _g = gate.enter();
-        self.inner.load(key)
-    }
-
-    fn update(
-        &self,
-        key: &StoreKey,
-        f: &mut dyn FnMut(Option<&TokenSet>) -> Result<Update, UpdateAbort>,
-    ) -> Result<Option<TokenSet>, UpdateError> {
-        let gate = self.gate.of(key);
-        let _g = gate.enter();
-        let mut written = false;
-        let after = self.inner.update(key, &mut |current| {
-            let decision = f(current)?;
-            written = matches!(decision, Update::Put(_));
-            Ok(decision)
-        })?;
-        if let (true, Some(tokens)) = (written, &after) {
-            self.notify(tokens.clone());
-        }
-        Ok(after)
-    }
-
-    fn keys(&self) -> Result<Vec<StoreKey>, StoreError> {
-        self.inner.keys()
     }
 }

@@ -111,11 +111,15 @@ pub enum ErrorKind {
     Listen = 22,
     /// 23: no authorization callback arrived in time.
     LoginTimeout = 23,
+    /// 24: the tokens were renewed at the provider but the store could not write them: the
+    /// renewed token set comes with the error, and the client keeps it in memory and writes it
+    /// at its next operation.
+    NotSaved = 24,
 }
 
 impl ErrorKind {
     /// Every kind, in number order.
-    pub const ALL: [ErrorKind; 23] = [
+    pub const ALL: [ErrorKind; 24] = [
         ErrorKind::Usage,
         ErrorKind::Config,
         ErrorKind::Profile,
@@ -139,6 +143,7 @@ impl ErrorKind {
         ErrorKind::TokenExpired,
         ErrorKind::Listen,
         ErrorKind::LoginTimeout,
+        ErrorKind::NotSaved,
     ];
 
     /// The stable number.
@@ -177,6 +182,7 @@ impl ErrorKind {
             ErrorKind::TokenExpired => "token_expired",
             ErrorKind::Listen => "listen",
             ErrorKind::LoginTimeout => "login_timeout",
+            ErrorKind::NotSaved => "not_saved",
         }
     }
 
@@ -205,7 +211,8 @@ impl ErrorKind {
             | ErrorKind::Store
             | ErrorKind::Random
             | ErrorKind::Listen
-            | ErrorKind::LoginTimeout => Blame::Environment,
+            | ErrorKind::LoginTimeout
+            | ErrorKind::NotSaved => Blame::Environment,
         }
     }
 }
@@ -506,7 +513,8 @@ impl Error {
             Error::Flow(FlowError::Response(TokenResponseError::Refused(_))) => ErrorKind::TokenRefused,
             Error::Flow(_) => ErrorKind::Protocol,
             Error::Transport(_) => ErrorKind::Transport,
-            Error::Store(_) | Error::NotSaved { .. } => ErrorKind::Store,
+            Error::Store(_) => ErrorKind::Store,
+            Error::NotSaved { .. } => ErrorKind::NotSaved,
             Error::Revocation(_) => ErrorKind::RevocationRefused,
             Error::Serialization(_) => ErrorKind::Serialization,
             Error::NotAuthorized { .. } => ErrorKind::NotAuthorized,

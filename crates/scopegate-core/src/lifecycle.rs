@@ -62,6 +62,28 @@ impl std::fmt::Display for ReauthorizationReason {
     }
 }
 
+/// When a refresh of `tokens` is due with a margin of `margin_secs`: `margin_secs` before
+/// the access token expires, but never before half its lifetime (`expires_at - issued_at`) has
+/// passed, so that a token living less than twice the margin is not due the moment it arrives
+/// (the effective margin is min(margin, lifetime / 2)). `None`: it never expires by time.
+///
+/// This is the refresh rule; [`TokenSet::refresh_due_at`] is the same function.
+pub(crate) fn refresh_due_at(tokens: &TokenSet, margin_secs: u64) -> Option<Timestamp> {
+    let expires = tokens.expires_at?;
+    let lifetime = expires.secs_since(tokens.issued_at);
+    Some(expires.minus_secs(margin_secs.min(lifetime / 2)))
+}
+
+impl TokenSet {
+    /// When a refresh of this token set is due with a margin of `margin_secs`: the session's
+    /// rule (the margin, but never before half the token's lifetime). `None`: it never expires
+    /// by time. A driver may answer "fresh" from memory while `now` is before this moment and
+    /// the grant is not marked dead; everything else goes through a [`Session`](crate::Session).
+    pub fn refresh_due_at(&self, margin_secs: u64) -> Option<Timestamp> {
+        refresh_due_at(self, margin_secs)
+    }
+}
+
 /// Where a connection stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenState {
@@ -145,11 +167,11 @@ impl Connection {
         TokenState::Expired
     }
 
-    /// Whether a refresh is due: the access token expires within the margin and the
-    /// connection is not revoked or waiting for re-authorization.
+    /// Whether a refresh is due ([`refresh_due_at`]) and the connection is not revoked or
+    /// waiting for re-authorization.
     pub fn needs_refresh(&self, now: Timestamp) -> bool {
         matches!(self.state(now), TokenState::Active | TokenState::Expired)
-            && self.tokens.expires_within(now, self.policy.refresh_margin_secs)
+            && refresh_due_at(&self.tokens, self.policy.refresh_margin_secs).is_some_and(|due| now >= due)
     }
 
     /// Applies the outcome of a refresh. A new token set replaces the old one (the flow has

@@ -377,3 +377,32 @@ fn revocation_ends_the_session_or_keeps_the_token() {
     assert!(s.tokens().is_none());
     assert_eq!(s.api_request(T0, Method::Get, "companies", None).unwrap_err().kind(), ErrorKind::NotAuthorized);
 }
+
+/// Issue "nothing lost", finding 1: a token whose whole lifetime is shorter than the margin was
+/// due the moment it arrived, so `poll_timeout` was in the past right after every refresh and a
+/// driver following the timer refreshed in a tight loop. The effective margin is
+/// min(margin, lifetime / 2).
+#[test]
+fn a_token_shorter_than_the_margin_is_due_at_half_its_lifetime() {
+    let p = provider("yuvo"); // margin 60 s
+    let mut s = Session::new(p, client());
+    let issued_30s = token_json("user", Some("RT-1234567890"), Some(T0.as_unix_secs() + 30), "yuvo");
+    s.set_tokens(Some(TokenSet::from_json(&issued_30s).unwrap())).unwrap();
+    assert!(!s.needs_refresh(T0), "not due when it arrives");
+    assert!(!s.needs_refresh(T0.plus_secs(14)));
+    assert!(s.needs_refresh(T0.plus_secs(15)), "due at half its lifetime");
+    assert_eq!(s.poll_timeout(), Some(T0.plus_secs(15)));
+    // Right after a successful refresh the timer is ahead, never in the past.
+    let now = T0.plus_secs(15);
+    s.handle_timeout(now);
+    let (id, _) = s.poll_transmit(now).unwrap_or_else(|| panic!("the refresh: {:?}", events(&mut s)));
+    let answer =
+        r#"{"access_token":"AT-next-123456","token_type":"Bearer","expires_in":30,"refresh_token":"RT-next-123456"}"#;
+    s.handle_response(now, id, HttpResponse::new(200, answer)).unwrap();
+    assert!(s.poll_timeout().unwrap() > now, "{:?} is not after {now:?}", s.poll_timeout());
+    assert_eq!(s.poll_timeout(), Some(now.plus_secs(15)));
+    // A long-lived token keeps the full margin.
+    let hour = token_json("user", Some("RT-1234567890"), Some(T0.as_unix_secs() + 3600), "yuvo");
+    s.set_tokens(Some(TokenSet::from_json(&hour).unwrap())).unwrap();
+    assert_eq!(s.poll_timeout(), Some(T0.plus_secs(3600 - 60)));
+}

@@ -73,6 +73,11 @@ pub enum scopegate_result {
     Listen = 22,
     /// 23: no authorization callback arrived in time (not used by the C ABI yet).
     LoginTimeout = 23,
+    /// 24: the tokens were renewed at the provider but the token store could not write them.
+    /// The client keeps the renewed set in memory, uses it, and writes it at its next call;
+    /// `scopegate_last_error_part(SCOPEGATE_ERROR_PART_TOKENS, ...)` gives it (versioned JSON,
+    /// secrets included) and the client's token-change callback has received it.
+    NotSaved = 24,
     /// 1001: a pointer argument that must not be NULL was NULL.
     NullParameter = 1001,
     /// 1002: a string argument is not valid UTF-8.
@@ -135,6 +140,7 @@ impl scopegate_result {
             ErrorKind::TokenExpired => Self::TokenExpired,
             ErrorKind::Listen => Self::Listen,
             ErrorKind::LoginTimeout => Self::LoginTimeout,
+            ErrorKind::NotSaved => Self::NotSaved,
             // A kind added to the core after this ABI: the test `every_kind_has_its_result`
             // fails until it gets its own result.
             _ => Self::Usage,
@@ -179,6 +185,7 @@ impl scopegate_result {
             Self::TokenExpired => "the access token has expired: refresh it first",
             Self::Listen => "the loopback login could not listen on its port",
             Self::LoginTimeout => "no authorization callback arrived in time",
+            Self::NotSaved => "the tokens were renewed but the token store could not write them",
             Self::NullParameter => "a required pointer argument was NULL",
             Self::InvalidUtf8 => "a string argument is not valid UTF-8",
             Self::InsufficientSize => "the output buffer is too small",

@@ -11,13 +11,13 @@ pub mod login;
 pub mod store;
 pub mod transport;
 
-pub use client::{Client, ClientError};
+pub use client::{Client, ClientError, DEFAULT_STALENESS, TokenChange, TokenHook};
 pub use login::{Browser, LoginError, LoginOptions, loopback_login};
 pub use scopegate_core as core;
 pub use scopegate_core::{Blame, Error, ErrorKind};
 pub use store::{
-    KeyRing, LONGEST_REFRESH, MemoryStore, SealError, SqliteStore, StoreError, StoreKey, TokenStore, Update,
-    UpdateAbort, UpdateError,
+    Claim, DEFAULT_LEASE_TTL, KeyRing, LONGEST_REFRESH, LeaseOwner, MemoryStore, Row, SealError, SqliteStore,
+    StoreError, StoreKey, TokenStore, Update, UpdateError, Written,
 };
 #[cfg(feature = "postgres")]
 pub use store::{PostgresOptions, PostgresStore};

@@ -1,7 +1,7 @@
 //! The blocking client against an in-process fake provider (the transport is pluggable).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use scopegate_core::prelude::*;
 
 mod support;
 use support::fake::FakeProvider;
+use support::faulty::Faulty;
 
 const T0: u64 = 1_800_000_000;
 
@@ -391,53 +392,25 @@ fn finding_4_after_invalid_grant_later_calls_make_no_request() {
     assert!(client.access_token().is_ok());
 }
 
-/// A store whose disk is full: every write fails after the closure produced its token set.
-struct FullDisk(MemoryStore);
-
-impl TokenStore for FullDisk {
-    fn load(&self, key: &scopegate::StoreKey) -> Result<Option<TokenSet>, scopegate::StoreError> {
-        self.0.load(key)
-    }
-    fn update(
-        &self,
-        key: &scopegate::StoreKey,
-        f: &mut dyn FnMut(Option<&TokenSet>) -> Result<scopegate::Update, scopegate::UpdateAbort>,
-    ) -> Result<Option<TokenSet>, scopegate::UpdateError> {
-        let current = self.0.load(key)?;
-        match f(current.as_ref()).map_err(scopegate::UpdateError::Aborted)? {
-            scopegate::Update::Put(tokens) => Err(scopegate::UpdateError::NotSaved {
-                error: scopegate::StoreError::Backend {
-                    path: "full.db".into(),
-                    reason: "database or disk is full".into(),
-                },
-                tokens,
-            }),
-            _ => Ok(current),
-        }
-    }
-    fn keys(&self) -> Result<Vec<scopegate::StoreKey>, scopegate::StoreError> {
-        self.0.keys()
-    }
-}
-
 /// If the new token set cannot be stored after a successful refresh, the error carries it: the
 /// caller can still use it (the old refresh token may already be spent).
 #[test]
 fn a_refreshed_token_set_that_cannot_be_stored_is_handed_back() {
-    let inner = MemoryStore::new();
+    let full = Faulty::new("database or disk is full");
     let (fake, client, clock) = setup("yespo", Arc::new(MemoryStore::new()));
     let t = login(&client);
-    inner.save(&client.key(), &t).unwrap();
+    full.inner.save(&client.key(), &t).unwrap();
+    full.writes_fail.store(true, Ordering::SeqCst);
     let full = Client::new(
         client.provider().clone(),
         ClientConfig::new("cid").unwrap().with_secret("csecret").with_redirect_uri("https://app.test/cb").unwrap(),
         fake.clone(),
-        Arc::new(FullDisk(inner)),
+        Arc::new(full),
         "default",
     )
     .with_clock(move || Timestamp::from_unix_secs(clock.load(Ordering::SeqCst) as u64 + 172_800));
     let e = full.access_token().unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Store);
+    assert_eq!(e.kind(), ErrorKind::NotSaved, "issue 18: its own kind, 24");
     let renewed = e.unsaved_tokens().expect("the renewed tokens");
     assert_eq!(renewed.access_token.expose_secret(), "AT2");
     assert_eq!(renewed.refresh_token.as_ref().unwrap().expose_secret(), "RT2");

@@ -2,15 +2,16 @@
 //! token set that the store failed to write, against the in-process fake provider (rotation with
 //! reuse detection: a spent refresh token presented again revokes the whole grant).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use scopegate::{Client, MemoryStore, StoreKey, TokenStore};
+use scopegate::{Client, MemoryStore, TokenStore};
 use scopegate_core::prelude::*;
 
 mod support;
 use support::fake::FakeProvider;
+use support::faulty::Faulty;
 
 const T0: u64 = 1_800_000_000;
 
@@ -93,39 +94,6 @@ fn eight_threads_calling_refresh_make_one_request() {
     assert_eq!(fake.invalid_grants.load(Ordering::SeqCst), 0);
 }
 
-/// A store whose writes fail while `down` is set (reads still work, as when a database goes
-/// away between the read and the write of a refresh).
-struct Flaky {
-    inner: MemoryStore,
-    down: AtomicBool,
-}
-
-impl TokenStore for Flaky {
-    fn load(&self, key: &StoreKey) -> Result<Option<TokenSet>, StoreError> {
-        self.inner.load(key)
-    }
-    fn update(
-        &self,
-        key: &StoreKey,
-        f: &mut dyn FnMut(Option<&TokenSet>) -> Result<scopegate::Update, scopegate::UpdateAbort>,
-    ) -> Result<Option<TokenSet>, scopegate::UpdateError> {
-        if !self.down.load(Ordering::SeqCst) {
-            return self.inner.update(key, f);
-        }
-        let current = self.inner.load(key)?;
-        match f(current.as_ref()).map_err(scopegate::UpdateError::Aborted)? {
-            scopegate::Update::Put(tokens) => Err(scopegate::UpdateError::NotSaved {
-                error: StoreError::Backend { path: "flaky".into(), reason: "server closed the connection".into() },
-                tokens,
-            }),
-            _ => Ok(current),
-        }
-    }
-    fn keys(&self) -> Result<Vec<StoreKey>, StoreError> {
-        self.inner.keys()
-    }
-}
-
 /// Finding 3: the store failed after the provider rotated the token; the Client forgot the
 /// renewed set, and the next call refreshed with the spent refresh token: `invalid_grant`, the
 /// grant revoked. Now the Client keeps the renewed set, uses it, and writes it once it can.
@@ -134,13 +102,13 @@ fn a_renewed_token_set_survives_a_store_that_fails_mid_refresh() {
     let fake = Arc::new(FakeProvider::default());
     fake.reuse_revokes_grant.store(true, Ordering::SeqCst);
     let clock = Arc::new(AtomicUsize::new(T0 as usize));
-    let store = Arc::new(Flaky { inner: MemoryStore::new(), down: AtomicBool::new(false) });
+    let store = Arc::new(Faulty::new("server closed the connection"));
     let client = client_on(&fake, store.clone(), &clock);
     let first = login(&client);
     clock.store((T0 + 7200) as usize, Ordering::SeqCst); // expired
-    store.down.store(true, Ordering::SeqCst);
+    store.writes_fail.store(true, Ordering::SeqCst);
     let e = client.access_token().unwrap_err();
-    assert!(matches!(e, Error::NotSaved { .. }), "{e}");
+    assert_eq!(e.kind(), ErrorKind::NotSaved, "{e}");
     let renewed = e.unsaved_tokens().expect("the renewed set comes with the error").clone();
     assert_ne!(renewed.refresh_token, first.refresh_token);
     assert_eq!(refreshes(&fake), 1);
@@ -148,7 +116,7 @@ fn a_renewed_token_set_survives_a_store_that_fails_mid_refresh() {
     assert_eq!(client.access_token().unwrap().access_token, renewed.access_token);
     assert_eq!(client.request(Method::Get, "version", None).unwrap().status(), 200);
     // Back: the next call writes the renewed set, before anything else.
-    store.down.store(false, Ordering::SeqCst);
+    store.writes_fail.store(false, Ordering::SeqCst);
     assert_eq!(client.access_token().unwrap().access_token, renewed.access_token);
     assert_eq!(store.inner.load(&client.key()).unwrap().unwrap().refresh_token, renewed.refresh_token);
     // Later refreshes go on from the renewed refresh token.

@@ -119,9 +119,9 @@ fn an_aborted_update_writes_nothing() {
         [Box::new(MemoryStore::new()) as Box<dyn TokenStore>, Box::new(SqliteStore::open(temp_path("abort")).unwrap())]
     {
         store.save(&key(), &tokens(1)).unwrap();
-        let r = store.update(&key(), &mut |_| Err(std::io::Error::other("refresh failed").into()));
+        let r = store.update(&key(), &mut |_| Err(scopegate::Error::Busy));
         match r {
-            Err(UpdateError::Aborted(e)) => assert_eq!(e.0.to_string(), "refresh failed"),
+            Err(UpdateError::Aborted(e)) => assert_eq!(e.kind(), scopegate::ErrorKind::Busy),
             other => panic!("{other:?}"),
         }
         assert_eq!(store.load(&key()).unwrap(), Some(tokens(1)));

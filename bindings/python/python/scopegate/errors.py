@@ -19,7 +19,10 @@ Messages and attributes never contain a secret (tokens, client secrets, codes, `
 from __future__ import annotations
 
 import enum
-from typing import ClassVar, Optional, Sequence, Union
+from typing import TYPE_CHECKING, ClassVar, Optional, Sequence, Union
+
+if TYPE_CHECKING:
+    from ._native import TokenSet
 
 __all__ = [
     "AuthorizationDenied",
@@ -31,6 +34,7 @@ __all__ = [
     "IdentityMismatch",
     "LoginError",
     "NotAuthorized",
+    "NotSavedError",
     "OriginRefused",
     "PathRejected",
     "PermissionDenied",
@@ -75,6 +79,7 @@ class ErrorKind(enum.IntEnum):
     TOKEN_EXPIRED = 21
     LISTEN = 22
     LOGIN_TIMEOUT = 23
+    NOT_SAVED = 24
 
 
 class Blame(str, enum.Enum):
@@ -94,6 +99,7 @@ _ENVIRONMENT_KINDS = {
     ErrorKind.RANDOM,
     ErrorKind.LISTEN,
     ErrorKind.LOGIN_TIMEOUT,
+    ErrorKind.NOT_SAVED,
 }
 _REMOTE_KINDS = {
     ErrorKind.CALLBACK,
@@ -338,6 +344,28 @@ class StoreError(Error):
     """The token store failed."""
 
     default_kind = ErrorKind.STORE
+
+
+class NotSavedError(StoreError):
+    """The provider renewed the tokens and the token store could not write them (the database
+    went away mid-refresh, the disk is full). Nothing is lost: ``.tokens`` is the renewed
+    :class:`TokenSet` (the old refresh token may already be spent), the client's ``update_token``
+    has been called with it before this was raised, and the client keeps it in memory, uses it
+    for calls and writes it to the store at its next call."""
+
+    default_kind = ErrorKind.NOT_SAVED
+    tokens: "Optional[TokenSet]"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        tokens: "Optional[TokenSet]" = None,
+        kind: Union[ErrorKind, int, None] = None,
+        blame: Union[Blame, str, None] = None,
+    ) -> None:
+        super().__init__(message, kind=kind, blame=blame)
+        self.tokens = tokens
 
 
 class LoginError(Error):

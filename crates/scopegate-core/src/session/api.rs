@@ -71,6 +71,23 @@ impl Session {
         json_body: Option<&[u8]>,
     ) -> Result<(ApiRequestId, HttpRequest), Error> {
         let url = self.api_url(method, path)?;
+        self.usable_tokens(now)?;
+        let Some(c) = &self.conn else { return Err(self.not_authorized()) };
+        let mut request = HttpRequest::new(method, url)
+            .with_bearer(&c.tokens().access_token)
+            .with_header("Accept", "application/json");
+        if let Some(body) = json_body {
+            request = request.with_body("application/json", body.to_vec());
+        }
+        Ok((ApiRequestId { generation: self.generation }, request))
+    }
+
+    /// The held token set, if an API call may use it at `now`; else why not: no token
+    /// ([`Error::NotAuthorized`]), a dead grant or an expired token that cannot be renewed
+    /// ([`Error::ReauthorizationRequired`], reported once by [`Event::ReauthorizationRequired`]
+    /// and marked in the token set), or an expired token to refresh first
+    /// ([`Error::TokenExpired`]). A token that is due for a refresh but not expired is usable.
+    pub fn usable_tokens(&mut self, now: Timestamp) -> Result<&crate::token::TokenSet, Error> {
         let Some(c) = &self.conn else { return Err(self.not_authorized()) };
         match c.state(now) {
             TokenState::Active => {}
@@ -90,13 +107,7 @@ impl Session {
                 return Err(self.reauthorization(ReauthorizationReason::NoRefreshToken));
             }
         }
-        let mut request = HttpRequest::new(method, url)
-            .with_bearer(&c.tokens().access_token)
-            .with_header("Accept", "application/json");
-        if let Some(body) = json_body {
-            request = request.with_body("application/json", body.to_vec());
-        }
-        Ok((ApiRequestId { generation: self.generation }, request))
+        self.tokens().ok_or_else(|| self.not_authorized())
     }
 
     /// The status of the answer to an API request: counts 401s (Yotpo's repeated-401 rule) and

@@ -6,7 +6,7 @@ use super::{Event, Session};
 use crate::error::{Error, UsageError};
 use crate::flow::{FlowError, TokenFlow};
 use crate::http::{HttpRequest, HttpResponse};
-use crate::lifecycle::{ReauthorizationReason, TokenState};
+use crate::lifecycle::{ReauthorizationReason, TokenState, refresh_due_at};
 use crate::revoke::RevocationFlow;
 use crate::time::Timestamp;
 use crate::transport::TransportError;
@@ -204,8 +204,7 @@ impl Session {
         if t.invalidated.is_some() {
             return None;
         }
-        let expires = t.expires_at?;
-        let due = if c.renewable(&self.provider) { expires.minus_secs(self.margin) } else { expires };
+        let due = if c.renewable(&self.provider) { refresh_due_at(t, self.margin)? } else { t.expires_at? };
         Some(match self.refresh_retry {
             Some((at, _)) => due.max(at),
             None => due,

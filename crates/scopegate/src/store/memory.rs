@@ -1,16 +1,40 @@
 //! The in-memory store.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use scopegate_core::TokenSet;
+use super::{Claim, LeaseOwner, Row, StoreError, StoreKey, TokenStore, Update, Written};
 
-use super::{StoreError, StoreKey, TokenStore, Update, UpdateAbort, UpdateError};
+#[derive(Debug, Default)]
+struct Entry {
+    tokens: Option<scopegate_core::TokenSet>,
+    version: u64,
+    lease: Option<(LeaseOwner, Instant)>,
+}
 
-/// An in-memory store (lost on exit). Thread-safe; `update` locks one key at a time.
+impl Entry {
+    fn row(&self) -> Row {
+        Row { tokens: self.tokens.clone(), version: self.version }
+    }
+
+    /// Another owner's live lease, if any: how long it lives.
+    fn held_by_other(&self, owner: &LeaseOwner) -> Option<Duration> {
+        match &self.lease {
+            Some((o, until)) if o != owner => {
+                let left = until.saturating_duration_since(Instant::now());
+                (!left.is_zero()).then_some(left)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// An in-memory store (lost on exit). Thread-safe; every operation is short (a lease, not a
+/// lock, covers a refresh).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    entries: Mutex<BTreeMap<StoreKey, Arc<Mutex<Option<TokenSet>>>>>,
+    entries: Mutex<BTreeMap<StoreKey, Entry>>,
 }
 
 impl MemoryStore {
@@ -19,40 +43,68 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn slot(&self, key: &StoreKey) -> Arc<Mutex<Option<TokenSet>>> {
+    fn with<T>(&self, key: &StoreKey, f: impl FnOnce(&mut Entry) -> T) -> T {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(map.entry(key.clone()).or_default())
+        f(map.entry(key.clone()).or_default())
     }
 }
 
 impl TokenStore for MemoryStore {
-    fn load(&self, key: &StoreKey) -> Result<Option<TokenSet>, StoreError> {
-        let slot = self.slot(key);
-        let guard = slot.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(guard.clone())
+    fn read(&self, key: &StoreKey) -> Result<Row, StoreError> {
+        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(map.get(key).map_or(Row { tokens: None, version: 0 }, Entry::row))
     }
 
-    fn update(
-        &self,
-        key: &StoreKey,
-        f: &mut dyn FnMut(Option<&TokenSet>) -> Result<Update, UpdateAbort>,
-    ) -> Result<Option<TokenSet>, UpdateError> {
-        let slot = self.slot(key);
-        let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
-        match f(guard.as_ref()).map_err(UpdateError::Aborted)? {
-            Update::Keep => {}
-            Update::Put(t) => *guard = Some(*t),
-            Update::Delete => *guard = None,
-        }
-        Ok(guard.clone())
+    fn try_claim(&self, key: &StoreKey, owner: &LeaseOwner, ttl: Duration) -> Result<Claim, StoreError> {
+        Ok(self.with(key, |e| match e.held_by_other(owner) {
+            Some(expires_in) => Claim::Held { version: e.version, expires_in },
+            None => {
+                e.lease = Some((owner.clone(), Instant::now() + ttl));
+                Claim::Granted(e.row())
+            }
+        }))
+    }
+
+    fn write(&self, key: &StoreKey, owner: &LeaseOwner, expected: u64, change: &Update) -> Result<Written, StoreError> {
+        Ok(self.with(key, |e| {
+            if e.version != expected || e.held_by_other(owner).is_some() {
+                return Written::Conflict(e.row());
+            }
+            match change {
+                Update::Keep => {
+                    e.lease = None;
+                    return Written::Done(e.version);
+                }
+                Update::Put(t) => e.tokens = Some((**t).clone()),
+                Update::Delete => e.tokens = None,
+            }
+            e.version += 1;
+            e.lease = None;
+            Written::Done(e.version)
+        }))
+    }
+
+    fn release(&self, key: &StoreKey, owner: &LeaseOwner) -> Result<(), StoreError> {
+        self.with(key, |e| {
+            if e.lease.as_ref().is_some_and(|(o, _)| o == owner) {
+                e.lease = None;
+            }
+        });
+        Ok(())
+    }
+
+    fn delete(&self, key: &StoreKey) -> Result<bool, StoreError> {
+        Ok(self.with(key, |e| {
+            let existed = e.tokens.take().is_some();
+            if existed {
+                e.version += 1;
+            }
+            existed
+        }))
     }
 
     fn keys(&self) -> Result<Vec<StoreKey>, StoreError> {
         let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(map
-            .iter()
-            .filter(|(_, slot)| slot.lock().unwrap_or_else(|p| p.into_inner()).is_some())
-            .map(|(k, _)| k.clone())
-            .collect())
+        Ok(map.iter().filter(|(_, e)| e.tokens.is_some()).map(|(k, _)| k.clone()).collect())
     }
 }

@@ -1,44 +1,49 @@
 //! The PostgreSQL store: one refresh across every instance of a service on every machine.
 //!
-//! [`PostgresStore::update`](TokenStore::update) runs in one transaction: the key's row is made
-//! sure to exist (`INSERT ... ON CONFLICT DO NOTHING`), locked with `SELECT ... FOR UPDATE` (with
-//! `lock_timeout` and `statement_timeout` set), the closure decides with the row as it is then
-//! (another instance may have refreshed meanwhile), and the result is written and committed.
-//! Only that key's row is locked: other keys go on. A process that dies while holding the lock
-//! releases it when its connection drops; one that hangs is cut off by
-//! `idle_in_transaction_session_timeout`. Each row carries a version, and a write names the
-//! version it read, so it can never overwrite a newer token set.
+//! Every operation is one short statement or transaction ([`TokenStore`]'s lease protocol): a
+//! claim sets the key's lease (owner, and an expiry computed by the server's clock, so hosts
+//! need not agree on the time) unless another owner's lease is live; a write names the version
+//! it read and succeeds only if the row still has it and no other owner holds a live lease. No
+//! row lock is held across a refresh, and only that key's row is touched: other keys go on. A
+//! process that dies holding a lease leaves it to expire ([`DEFAULT_LEASE_TTL`](super::DEFAULT_LEASE_TTL),
+//! or the client's setting); a hung transaction is cut off by `idle_in_transaction_session_timeout`.
 //!
-//! Connections come from a small pool; one that broke (the server restarted, say) is dropped and
-//! a new one made on the next call, so a client recovers without a restart. A server that is down
-//! or slow is a [`StoreError`] naming the store (host and database, never the password), within
-//! the configured timeouts, and a token set renewed before the failure comes back in
-//! [`UpdateError::NotSaved`]. Token sets may be sealed at rest ([`PostgresStore::with_keys`]).
+//! The blocking `postgres` client runs a runtime of its own, which panics on a thread that
+//! already drives a tokio runtime. So the store talks to the database only from threads of its
+//! own (one per pooled connection): a call hands its statement to one of them and waits for the
+//! answer. A [`Client`](crate::Client) using a `PostgresStore` is therefore safe on any thread,
+//! a tokio worker included (though an async service should not block its workers: see the
+//! crate documentation).
+//!
+//! A connection that broke (the server restarted, say) is dropped and a new one made on the
+//! next call, so a client recovers without a restart. A server that is down or slow is a
+//! [`StoreError`] naming the store (host and database, never the password), within the
+//! configured timeouts. Token sets may be sealed at rest ([`PostgresStore::with_keys`]).
 
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use postgres::config::Host;
-use scopegate_core::TokenSet;
 
 use super::seal::{self, KeyRing};
 use super::sqlite::LONGEST_REFRESH;
-use super::{StoreError, StoreKey, TokenStore, Update, UpdateAbort, UpdateError};
+use super::{Claim, LeaseOwner, Row, StoreError, StoreKey, TokenStore, Update, Written};
 
-/// The schema version this code reads and writes.
-pub const POSTGRES_SCHEMA_VERSION: i32 = 1;
+/// The schema version this code reads and writes (2: the lease columns).
+pub const POSTGRES_SCHEMA_VERSION: i32 = 2;
 
 /// Settings of a [`PostgresStore`].
 #[derive(Clone, Debug)]
 pub struct PostgresOptions {
-    /// Most connections open at once (default 4).
+    /// Most connections open at once, each served by a thread of the store's (default 4).
     pub pool_size: usize,
-    /// How long connecting, or waiting for a free connection, may take (default 5 s).
+    /// How long connecting may take (default 5 s).
     pub connect_timeout: Duration,
     /// How long a statement may run (default 10 s).
     pub statement_timeout: Duration,
-    /// How long `update` waits for another instance's lock on the same key (default: longer
-    /// than the longest refresh, [`LONGEST_REFRESH`] + 30 s).
+    /// How long a statement waits for a row lock held by another instance's statement (default
+    /// 10 s; statements are short: no lock is held across a refresh).
     pub lock_timeout: Duration,
 }
 
@@ -48,111 +53,121 @@ impl Default for PostgresOptions {
             pool_size: 4,
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(10),
-            lock_timeout: LONGEST_REFRESH + Duration::from_secs(30),
+            lock_timeout: Duration::from_secs(10),
         }
     }
 }
 
-/// A pool of blocking connections.
-struct Pool {
+/// What the database threads share.
+struct Shared {
     config: postgres::Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
-    idle: Mutex<(Vec<postgres::Client>, usize)>,
-    freed: Condvar,
     options: PostgresOptions,
+    shown: String,
 }
 
-/// A connection borrowed from the pool; given back on drop unless it broke.
-struct Conn<'p> {
-    pool: &'p Pool,
-    client: Option<postgres::Client>,
-}
-
-impl std::ops::Deref for Conn<'_> {
-    type Target = postgres::Client;
-    fn deref(&self) -> &postgres::Client {
-        self.client.as_ref().expect("present until drop")
+impl Shared {
+    fn connect(&self) -> Result<postgres::Client, StoreError> {
+        let connected = self.config.connect(self.tls.clone()).and_then(|mut client| {
+            let ms = |d: Duration| d.as_millis().max(1);
+            client.batch_execute(&format!(
+                "SET statement_timeout = {}; SET lock_timeout = {}; SET idle_in_transaction_session_timeout = {};",
+                ms(self.options.statement_timeout),
+                ms(self.options.lock_timeout),
+                ms(self.options.statement_timeout + LONGEST_REFRESH),
+            ))?;
+            Ok(client)
+        });
+        connected.map_err(|e| StoreError::Backend {
+            path: self.shown.clone(),
+            reason: format!("cannot connect: {}", with_causes(&e)),
+        })
     }
-}
 
-impl std::ops::DerefMut for Conn<'_> {
-    fn deref_mut(&mut self) -> &mut postgres::Client {
-        self.client.as_mut().expect("present until drop")
-    }
-}
-
-impl Drop for Conn<'_> {
-    fn drop(&mut self) {
-        let mut idle = self.pool.idle.lock().unwrap_or_else(|p| p.into_inner());
-        match self.client.take() {
-            Some(c) if !c.is_closed() => idle.0.push(c),
-            _ => idle.1 -= 1,
+    fn failed(&self, e: &postgres::Error) -> StoreError {
+        // 55P03 lock_not_available: lock_timeout passed.
+        if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+            return StoreError::Busy { path: self.shown.clone(), waited_secs: self.options.lock_timeout.as_secs() };
         }
-        self.pool.freed.notify_one();
+        let reason = match e.as_db_error() {
+            Some(db) => format!("{}: {}", db.code().code(), db.message()),
+            None => with_causes(e),
+        };
+        StoreError::Backend { path: self.shown.clone(), reason }
     }
 }
 
-impl Pool {
-    fn get(&self, shown: &str) -> Result<Conn<'_>, StoreError> {
-        let deadline = Instant::now() + self.options.connect_timeout;
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            while let Some(c) = idle.0.pop() {
-                if !c.is_closed() {
-                    return Ok(Conn { pool: self, client: Some(c) });
-                }
-                idle.1 -= 1;
-            }
-            if idle.1 < self.options.pool_size {
-                idle.1 += 1;
-                drop(idle);
-                return match self.connect() {
-                    Ok(c) => Ok(Conn { pool: self, client: Some(c) }),
-                    Err(e) => {
-                        self.idle.lock().unwrap_or_else(|p| p.into_inner()).1 -= 1;
-                        self.freed.notify_one();
-                        Err(StoreError::Backend {
-                            path: shown.to_owned(),
-                            reason: format!("cannot connect: {}", with_causes(&e)),
-                        })
+type Job = Box<dyn FnOnce(&mut Option<postgres::Client>) + Send>;
+
+/// The store's database threads: each owns one connection (made when first needed, made again
+/// after it broke) and runs the jobs it takes from the queue.
+struct Workers {
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+impl Workers {
+    fn start(shared: &Arc<Shared>, count: usize) -> Result<Workers, StoreError> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..count.max(1) {
+            let rx = Arc::clone(&rx);
+            std::thread::Builder::new()
+                .name(format!("scopegate-pg-{i}"))
+                .spawn(move || {
+                    let mut conn: Option<postgres::Client> = None;
+                    loop {
+                        let job = match rx.lock().unwrap_or_else(|p| p.into_inner()).recv() {
+                            Ok(job) => job,
+                            Err(_) => return, // the store is gone
+                        };
+                        job(&mut conn);
+                        if conn.as_ref().is_some_and(postgres::Client::is_closed) {
+                            conn = None;
+                        }
                     }
-                };
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(StoreError::Backend {
-                    path: shown.to_owned(),
-                    reason: format!("every one of the {} connections stayed busy", self.options.pool_size),
-                });
-            }
-            idle = self.freed.wait_timeout(idle, left).unwrap_or_else(|p| p.into_inner()).0;
+                })
+                .map_err(|e| StoreError::Backend {
+                    path: shared.shown.clone(),
+                    reason: format!("cannot start a database thread: {e}"),
+                })?;
         }
-    }
-
-    fn connect(&self) -> Result<postgres::Client, postgres::Error> {
-        let mut client = self.config.connect(self.tls.clone())?;
-        let ms = |d: Duration| d.as_millis().max(1);
-        client.batch_execute(&format!(
-            "SET statement_timeout = {}; SET idle_in_transaction_session_timeout = {};",
-            ms(self.options.statement_timeout),
-            ms(self.options.lock_timeout + Duration::from_secs(60)),
-        ))?;
-        Ok(client)
+        Ok(Workers { jobs: Mutex::new(tx) })
     }
 }
 
 /// Token sets in a PostgreSQL database, shared by every instance of a service (see the module
 /// documentation for the guarantees). `Send + Sync`: share it through an `Arc`.
 pub struct PostgresStore {
-    pool: Pool,
-    shown: String,
+    shared: Arc<Shared>,
+    workers: Workers,
     ring: Option<KeyRing>,
 }
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresStore").field("store", &self.shown).field("keys", &self.ring).finish_non_exhaustive()
+        f.debug_struct("PostgresStore")
+            .field("store", &self.shared.shown)
+            .field("keys", &self.ring)
+            .finish_non_exhaustive()
     }
+}
+
+/// A row as stored: data (sealed or not), key id, version.
+type RawRow = (Option<String>, Option<String>, i64);
+
+/// The lease condition of a write or claim: no lease, ours, or one that has expired.
+const LEASE_FREE: &str = "(lease_owner IS NULL OR lease_owner = $4 OR lease_until <= now())";
+const KEY_WHERE: &str = "provider_id = $1 AND client_id = $2 AND account = $3";
+
+/// Whether `e` says the connection was gone before the statement could run: closed on our
+/// side, or ended by the server (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
+/// connect now).
+fn never_ran(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.is_closed()
+        || e.code().is_some_and(|c| {
+            [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW].contains(c)
+        })
 }
 
 /// An error with its causes (`error connecting to server: No such file or directory`); the
@@ -220,8 +235,10 @@ impl PostgresStore {
         config.application_name("scopegate");
         let shown = describe(&config);
         let tls = tls().map_err(|reason| StoreError::Backend { path: shown.clone(), reason })?;
-        let pool = Pool { config, tls, idle: Mutex::new((Vec::new(), 0)), freed: Condvar::new(), options };
-        let store = PostgresStore { pool, shown, ring: None };
+        let count = options.pool_size;
+        let shared = Arc::new(Shared { config, tls, options, shown });
+        let workers = Workers::start(&shared, count)?;
+        let store = PostgresStore { shared, workers, ring: None };
         store.migrate()?;
         Ok(store)
     }
@@ -235,193 +252,301 @@ impl PostgresStore {
 
     /// What errors name the store by (`postgres://user@host:port/db`, never the password).
     pub fn describe(&self) -> &str {
-        &self.shown
+        &self.shared.shown
     }
 
-    fn failed(&self, e: postgres::Error) -> StoreError {
-        // 55P03 lock_not_available: lock_timeout passed; 57014 query_canceled: statement_timeout.
-        if let Some(code) = e.code() {
-            if *code == postgres::error::SqlState::LOCK_NOT_AVAILABLE {
-                return StoreError::Busy {
-                    path: self.shown.clone(),
-                    waited_secs: self.pool.options.lock_timeout.as_secs(),
-                };
-            }
+    /// Runs `f` with a connection, on one of the store's threads, and waits for its answer.
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl Fn(&mut postgres::Client) -> Result<T, postgres::Error> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let shared = Arc::clone(&self.shared);
+        let job: Job = Box::new(move |conn| {
+            let result = (|| {
+                if conn.as_ref().is_none_or(postgres::Client::is_closed) {
+                    *conn = Some(shared.connect()?);
+                }
+                let c = conn.as_mut().expect("connected above");
+                match f(c) {
+                    Ok(v) => Ok(v),
+                    // The server ended this pooled connection while it sat idle (a restart): the
+                    // statement never ran, so it runs once more on a new connection.
+                    Err(e) if never_ran(&e) => {
+                        *conn = None;
+                        *conn = Some(shared.connect()?);
+                        f(conn.as_mut().expect("connected above")).map_err(|e| shared.failed(&e))
+                    }
+                    Err(e) => Err(shared.failed(&e)),
+                }
+            })();
+            let _ = tx.send(result);
+        });
+        let lost =
+            || StoreError::Backend { path: self.shared.shown.clone(), reason: "the database thread stopped".into() };
+        self.workers.jobs.lock().unwrap_or_else(|p| p.into_inner()).send(job).map_err(|_| lost())?;
+        let o = &self.shared.options;
+        let wait = o.connect_timeout + o.statement_timeout * 2 + o.lock_timeout;
+        match rx.recv_timeout(wait) {
+            Ok(result) => result,
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(StoreError::Backend {
+                path: self.shared.shown.clone(),
+                reason: format!("no answer from the database within {} s", wait.as_secs()),
+            }),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(lost()),
         }
-        let reason = match e.as_db_error() {
-            Some(db) => format!("{}: {}", db.code().code(), db.message()),
-            None => with_causes(&e),
-        };
-        StoreError::Backend { path: self.shown.clone(), reason }
     }
 
     fn sealed(&self, key: &StoreKey, problem: String) -> StoreError {
-        StoreError::Sealed {
-            path: self.shown.clone(),
-            key: format!("{}/{}/{}", key.provider_id, key.client_id, key.account),
-            problem,
-        }
+        StoreError::Sealed { path: self.shared.shown.clone(), key: key.to_string(), problem }
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
-        let mut conn = self.pool.get(&self.shown)?;
-        let mut tx = conn.transaction().map_err(|e| self.failed(e))?;
-        // One migrator at a time, whichever instance starts first.
-        tx.batch_execute("SELECT pg_advisory_xact_lock(7469263501); CREATE TABLE IF NOT EXISTS scopegate_schema (version INTEGER NOT NULL);")
-            .map_err(|e| self.failed(e))?;
-        let found: Option<i32> =
-            tx.query_opt("SELECT version FROM scopegate_schema", &[]).map_err(|e| self.failed(e))?.map(|r| r.get(0));
-        let version = found.unwrap_or(0);
-        if version > POSTGRES_SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
-                path: self.shown.clone(),
+        let found = self.run(|conn| {
+            let mut tx = conn.transaction()?;
+            // One migrator at a time, whichever instance starts first.
+            tx.batch_execute(
+                "SELECT pg_advisory_xact_lock(7469263501);
+                 CREATE TABLE IF NOT EXISTS scopegate_schema (version INTEGER NOT NULL);",
+            )?;
+            let found: Option<i32> = tx.query_opt("SELECT version FROM scopegate_schema", &[])?.map(|r| r.get(0));
+            let version = found.unwrap_or(0);
+            if version > POSTGRES_SCHEMA_VERSION {
+                return Ok(Some(version));
+            }
+            if version < 1 {
+                tx.batch_execute(
+                    "CREATE TABLE IF NOT EXISTS scopegate_token_sets (
+                        provider_id TEXT NOT NULL,
+                        client_id TEXT NOT NULL,
+                        account TEXT NOT NULL,
+                        data TEXT,
+                        key_id TEXT,
+                        version BIGINT NOT NULL DEFAULT 0,
+                        updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                        PRIMARY KEY (provider_id, client_id, account)
+                    );",
+                )?;
+            }
+            if version < 2 {
+                tx.batch_execute(
+                    "ALTER TABLE scopegate_token_sets
+                        ADD COLUMN IF NOT EXISTS lease_owner TEXT,
+                        ADD COLUMN IF NOT EXISTS lease_until TIMESTAMPTZ;",
+                )?;
+            }
+            if found.is_none() {
+                tx.execute("INSERT INTO scopegate_schema (version) VALUES ($1)", &[&POSTGRES_SCHEMA_VERSION])?;
+            } else if version < POSTGRES_SCHEMA_VERSION {
+                tx.execute("UPDATE scopegate_schema SET version = $1", &[&POSTGRES_SCHEMA_VERSION])?;
+            }
+            tx.commit()?;
+            Ok(None)
+        })?;
+        match found {
+            Some(version) => Err(StoreError::NewerSchema {
+                path: self.shared.shown.clone(),
                 found: i64::from(version),
                 supported: i64::from(POSTGRES_SCHEMA_VERSION),
-            });
+            }),
+            None => Ok(()),
         }
-        if version < 1 {
-            tx.batch_execute(
-                "CREATE TABLE IF NOT EXISTS scopegate_token_sets (
-                    provider_id TEXT NOT NULL,
-                    client_id TEXT NOT NULL,
-                    account TEXT NOT NULL,
-                    data TEXT,
-                    key_id TEXT,
-                    version BIGINT NOT NULL DEFAULT 0,
-                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-                    PRIMARY KEY (provider_id, client_id, account)
-                );",
-            )
-            .map_err(|e| self.failed(e))?;
-        }
-        if found.is_none() {
-            tx.execute("INSERT INTO scopegate_schema (version) VALUES ($1)", &[&POSTGRES_SCHEMA_VERSION])
-                .map_err(|e| self.failed(e))?;
-        } else if version < POSTGRES_SCHEMA_VERSION {
-            tx.execute("UPDATE scopegate_schema SET version = $1", &[&POSTGRES_SCHEMA_VERSION])
-                .map_err(|e| self.failed(e))?;
-        }
-        tx.commit().map_err(|e| self.failed(e))
     }
 
-    fn decode(
-        &self,
-        key: &StoreKey,
-        data: Option<String>,
-        key_id: Option<String>,
-    ) -> Result<Option<TokenSet>, StoreError> {
-        let Some(data) = data.map(zeroize::Zeroizing::new) else { return Ok(None) };
+    fn decode(&self, key: &StoreKey, raw: RawRow) -> Result<Row, StoreError> {
+        let (data, key_id, version) = raw;
+        let version = u64::try_from(version).unwrap_or(0);
+        let Some(data) = data.map(zeroize::Zeroizing::new) else { return Ok(Row { tokens: None, version }) };
         let tokens = seal::decode(self.ring.as_ref(), key, &data, key_id.as_deref()).map_err(|e| match key_id {
             Some(_) => self.sealed(key, e.to_string()),
-            None => StoreError::Corrupt {
-                path: self.shown.clone(),
-                key: format!("{}/{}/{}", key.provider_id, key.client_id, key.account),
-                reason: e.to_string(),
-            },
+            None => {
+                StoreError::Corrupt { path: self.shared.shown.clone(), key: key.to_string(), reason: e.to_string() }
+            }
         })?;
-        Ok(Some(tokens))
+        Ok(Row { tokens: Some(tokens), version })
     }
 }
 
-const KEY_WHERE: &str = "provider_id = $1 AND client_id = $2 AND account = $3";
+fn key_params(key: &StoreKey) -> [String; 3] {
+    [key.provider_id.clone(), key.client_id.clone(), key.account.clone()]
+}
 
 impl TokenStore for PostgresStore {
-    fn load(&self, key: &StoreKey) -> Result<Option<TokenSet>, StoreError> {
-        let mut conn = self.pool.get(&self.shown)?;
-        let row = conn
-            .query_opt(
-                &format!("SELECT data, key_id FROM scopegate_token_sets WHERE {KEY_WHERE}"),
-                &[&key.provider_id, &key.client_id, &key.account],
-            )
-            .map_err(|e| self.failed(e))?;
-        match row {
-            None => Ok(None),
-            Some(r) => self.decode(key, r.get(0), r.get(1)),
+    fn read(&self, key: &StoreKey) -> Result<Row, StoreError> {
+        let [p, c, a] = key_params(key);
+        let raw = self.run(move |conn| {
+            let row = conn.query_opt(
+                &format!("SELECT data, key_id, version FROM scopegate_token_sets WHERE {KEY_WHERE}"),
+                &[&p, &c, &a],
+            )?;
+            Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+        })?;
+        match raw {
+            Some(raw) => self.decode(key, raw),
+            None => Ok(Row { tokens: None, version: 0 }),
         }
     }
 
-    fn update(
-        &self,
-        key: &StoreKey,
-        f: &mut dyn FnMut(Option<&TokenSet>) -> Result<Update, UpdateAbort>,
-    ) -> Result<Option<TokenSet>, UpdateError> {
-        let mut conn = self.pool.get(&self.shown)?;
-        let opts = &self.pool.options;
-        let mut tx = conn.transaction().map_err(|e| self.failed(e))?;
-        let params: [&(dyn postgres::types::ToSql + Sync); 3] = [&key.provider_id, &key.client_id, &key.account];
-        tx.batch_execute(&format!(
-            "SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {};",
-            opts.lock_timeout.as_millis().max(1),
-            (opts.lock_timeout + opts.statement_timeout).as_millis(),
-        ))
-        .map_err(|e| self.failed(e))?;
-        tx.execute(
-            "INSERT INTO scopegate_token_sets (provider_id, client_id, account) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            &params,
-        )
-        .map_err(|e| self.failed(e))?;
-        let row = tx
-            .query_one(
-                &format!("SELECT data, key_id, version FROM scopegate_token_sets WHERE {KEY_WHERE} FOR UPDATE"),
-                &params,
-            )
-            .map_err(|e| self.failed(e))?;
-        let read_version: i64 = row.get(2);
-        let current = self.decode(key, row.get(0), row.get(1))?;
-        tx.batch_execute(&format!("SET LOCAL statement_timeout = {};", opts.statement_timeout.as_millis().max(1)))
-            .map_err(|e| self.failed(e))?;
-        let decision = f(current.as_ref()).map_err(UpdateError::Aborted)?;
-        let written = match decision {
-            Update::Keep => return Ok(current),
-            Update::Put(t) => t,
-            Update::Delete => {
-                tx.execute(&format!("DELETE FROM scopegate_token_sets WHERE {KEY_WHERE}"), &params)
-                    .map_err(|e| self.failed(e))?;
-                tx.commit().map_err(|e| self.failed(e))?;
-                return Ok(None);
+    fn try_claim(&self, key: &StoreKey, owner: &LeaseOwner, ttl: Duration) -> Result<Claim, StoreError> {
+        let [p, c, a] = key_params(key);
+        let (o, ms) = (owner.as_str().to_owned(), i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        let answer = self.run(move |conn| {
+            let mut tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO scopegate_token_sets (provider_id, client_id, account) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&p, &c, &a],
+            )?;
+            let granted = tx.query_opt(
+                &format!(
+                    "UPDATE scopegate_token_sets
+                     SET lease_owner = $4, lease_until = now() + $5 * interval '1 millisecond'
+                     WHERE {KEY_WHERE} AND {LEASE_FREE}
+                     RETURNING data, key_id, version"
+                ),
+                &[&p, &c, &a, &o, &(ms as f64)],
+            )?;
+            let answer = match granted {
+                Some(r) => Ok((r.get(0), r.get(1), r.get(2))),
+                None => {
+                    let r = tx.query_one(
+                        &format!(
+                            "SELECT version, GREATEST(0, EXTRACT(EPOCH FROM (lease_until - now())) * 1000)::BIGINT,
+                                    lease_owner
+                             FROM scopegate_token_sets WHERE {KEY_WHERE}"
+                        ),
+                        &[&p, &c, &a],
+                    )?;
+                    let holder: Option<String> = r.get(2);
+                    // A holder that died on this host (SIGKILL mid-refresh): its lease is taken over.
+                    let taken = match holder.filter(|h| LeaseOwner::is_dead_here(h)) {
+                        Some(dead) => tx.query_opt(
+                            &format!(
+                                "UPDATE scopegate_token_sets
+                                 SET lease_owner = $4, lease_until = now() + $5 * interval '1 millisecond'
+                                 WHERE {KEY_WHERE} AND lease_owner = $6
+                                 RETURNING data, key_id, version"
+                            ),
+                            &[&p, &c, &a, &o, &(ms as f64), &dead],
+                        )?,
+                        None => None,
+                    };
+                    match taken {
+                        Some(r) => Ok((r.get(0), r.get(1), r.get(2))),
+                        None => Err((r.get::<_, i64>(0), r.get::<_, i64>(1))),
+                    }
+                }
+            };
+            tx.commit()?;
+            Ok(answer)
+        })?;
+        match answer {
+            Ok(raw) => match self.decode(key, raw) {
+                Ok(row) => Ok(Claim::Granted(row)),
+                Err(e) => {
+                    // Unreadable: give the lease back, report why.
+                    let _ = self.release(key, owner);
+                    Err(e)
+                }
+            },
+            Err((version, left_ms)) => Ok(Claim::Held {
+                version: u64::try_from(version).unwrap_or(0),
+                expires_in: Duration::from_millis(u64::try_from(left_ms).unwrap_or(0)),
+            }),
+        }
+    }
+
+    fn write(&self, key: &StoreKey, owner: &LeaseOwner, expected: u64, change: &Update) -> Result<Written, StoreError> {
+        let [p, c, a] = key_params(key);
+        let o = owner.as_str().to_owned();
+        let expected_i = i64::try_from(expected).unwrap_or(i64::MAX);
+        let (set, data, key_id): (&str, Option<String>, Option<String>) = match change {
+            Update::Put(t) => {
+                let (data, key_id) =
+                    seal::encode(self.ring.as_ref(), key, t).map_err(|e| self.sealed(key, e.to_string()))?;
+                ("data = $6, key_id = $7, version = version + 1, updated_at = now(),", Some(data.to_string()), key_id)
             }
+            Update::Delete => ("data = NULL, key_id = NULL, version = version + 1, updated_at = now(),", None, None),
+            Update::Keep => ("", None, None),
         };
-        // Past this point the closure's work (a refresh) is done: a failure hands it back.
-        let not_saved = |error: StoreError, tokens: Box<TokenSet>| UpdateError::NotSaved { error, tokens };
-        let (data, key_id) = match seal::encode(self.ring.as_ref(), key, &written) {
-            Ok(x) => x,
-            Err(e) => return Err(not_saved(self.sealed(key, e.to_string()), written)),
-        };
-        let changed = tx.execute(
-            &format!(
-                "UPDATE scopegate_token_sets SET data = $4, key_id = $5, version = version + 1, updated_at = now()
-                 WHERE {KEY_WHERE} AND version = $6"
-            ),
-            &[&key.provider_id, &key.client_id, &key.account, &data.as_str(), &key_id, &read_version],
+        let sql = format!(
+            "UPDATE scopegate_token_sets SET {set} lease_owner = NULL, lease_until = NULL
+             WHERE {KEY_WHERE} AND {LEASE_FREE} AND version = $5
+             RETURNING version"
         );
-        match changed {
-            Ok(1) => {}
-            Ok(_) => {
-                let error = StoreError::Backend {
-                    path: self.shown.clone(),
-                    reason: "a newer token set was written meanwhile; this one was not".into(),
-                };
-                return Err(not_saved(error, written));
-            }
-            Err(e) => return Err(not_saved(self.failed(e), written)),
+        let has_data = matches!(change, Update::Put(_));
+        let data = data.map(zeroize::Zeroizing::new);
+        let answer = self.run(move |conn| {
+            let mut tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO scopegate_token_sets (provider_id, client_id, account) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&p, &c, &a],
+            )?;
+            let done = if has_data {
+                let d = data.as_ref().map(|d| d.as_str());
+                tx.query_opt(&sql, &[&p, &c, &a, &o, &expected_i, &d, &key_id])?
+            } else {
+                tx.query_opt(&sql, &[&p, &c, &a, &o, &expected_i])?
+            };
+            let answer = match done {
+                Some(r) => Ok(r.get::<_, i64>(0)),
+                None => {
+                    let r = tx.query_one(
+                        &format!("SELECT data, key_id, version FROM scopegate_token_sets WHERE {KEY_WHERE}"),
+                        &[&p, &c, &a],
+                    )?;
+                    Err((r.get(0), r.get(1), r.get(2)))
+                }
+            };
+            tx.commit()?;
+            Ok(answer)
+        })?;
+        match answer {
+            Ok(version) => Ok(Written::Done(u64::try_from(version).unwrap_or(0))),
+            Err(raw) => Ok(Written::Conflict(self.decode(key, raw)?)),
         }
-        if let Err(e) = tx.commit() {
-            return Err(not_saved(self.failed(e), written));
-        }
-        Ok(Some(*written))
+    }
+
+    fn release(&self, key: &StoreKey, owner: &LeaseOwner) -> Result<(), StoreError> {
+        let [p, c, a] = key_params(key);
+        let o = owner.as_str().to_owned();
+        self.run(move |conn| {
+            conn.execute(
+                &format!(
+                    "UPDATE scopegate_token_sets SET lease_owner = NULL, lease_until = NULL
+                     WHERE {KEY_WHERE} AND lease_owner = $4"
+                ),
+                &[&p, &c, &a, &o],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn delete(&self, key: &StoreKey) -> Result<bool, StoreError> {
+        let [p, c, a] = key_params(key);
+        self.run(move |conn| {
+            let n = conn.execute(
+                &format!(
+                    "UPDATE scopegate_token_sets SET data = NULL, key_id = NULL, version = version + 1, updated_at = now()
+                     WHERE {KEY_WHERE} AND data IS NOT NULL"
+                ),
+                &[&p, &c, &a],
+            )?;
+            Ok(n > 0)
+        })
     }
 
     fn keys(&self) -> Result<Vec<StoreKey>, StoreError> {
-        let mut conn = self.pool.get(&self.shown)?;
-        let rows = conn
-            .query(
+        self.run(|conn| {
+            let rows = conn.query(
                 "SELECT provider_id, client_id, account FROM scopegate_token_sets WHERE data IS NOT NULL ORDER BY 1, 2, 3",
                 &[],
-            )
-            .map_err(|e| self.failed(e))?;
-        Ok(rows
-            .iter()
-            .map(|r| StoreKey::new(r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, String>(2)))
-            .collect())
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| StoreKey::new(r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, String>(2)))
+                .collect())
+        })
     }
 }

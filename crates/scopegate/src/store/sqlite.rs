@@ -10,7 +10,7 @@ use scopegate_core::{
 };
 
 use super::seal::{self, KeyRing};
-use super::{StoreError, StoreKey, TokenStore, Update, UpdateAbort, UpdateError, private};
+use super::{Claim, LeaseOwner, Row, StoreError, StoreKey, TokenStore, Update, Written, private};
 use crate::transport::TransportConfig;
 
 /// Highest schema version this code reads and writes.
@@ -19,8 +19,11 @@ use crate::transport::TransportConfig;
 /// - 2: the token set as the core's versioned JSON ([`TokenSet::to_json`]), the same bytes every
 ///   store and binding keeps; version-1 rows are converted on open (they predate identities:
 ///   they are read as a user's tokens, the safe reading, which is never replaced by the app's);
-/// - 3: a `key_id` column: the id of the key a sealed row was sealed with (NULL: in clear).
-pub const SCHEMA_VERSION: i64 = 3;
+/// - 3: a `key_id` column: the id of the key a sealed row was sealed with (NULL: in clear);
+/// - 4: a row `version` and a lease (`lease_owner`, `lease_until` in Unix milliseconds), so a
+///   refresh holds no database lock across the network; `data` may be NULL (no token set: a
+///   forgotten one keeps its row, so versions never go back).
+pub const SCHEMA_VERSION: i64 = 4;
 /// The longest a refresh can hold a store's lock: every try of the default transport to its
 /// total timeout, plus every `Retry-After` wait.
 pub const LONGEST_REFRESH: Duration =
@@ -31,14 +34,13 @@ pub const LONGEST_REFRESH: Duration =
 /// - WAL mode; the file is created with mode 0600, and an existing one (or its directory) that
 ///   somebody else could read or replace is refused (see the store module); `secure_delete` is on, so
 ///   rotated, revoked and forgotten tokens do not linger in free pages.
-/// - Every write is one `BEGIN IMMEDIATE` transaction, which is also the cross-process lock of
-///   [`update`](TokenStore::update). A process waiting for it outlasts the longest possible
-///   refresh of another ([`SqliteStore::BUSY_TIMEOUT`]); past that it reports
-///   [`StoreError::Busy`], never a bare "database is locked".
-/// - Loads use their own connection: one key's refresh in progress does not hold up loads of
-///   other keys (WAL readers never wait for the writer).
-/// - A token set that cannot be written or committed after the closure produced it comes back
-///   in [`UpdateError::NotSaved`].
+/// - Claims, writes and releases are each one short `BEGIN IMMEDIATE` transaction; a refresh
+///   holds a lease on its key, never the database's write lock, so the refreshes of different
+///   keys (and processes) run side by side. A lock still held after
+///   [`SqliteStore::BUSY_TIMEOUT`] is [`StoreError::Busy`], never a bare "database is locked".
+/// - Reads use their own connection (WAL readers never wait for the writer).
+/// - A token set that cannot be written or committed comes back in
+///   [`UpdateError::NotSaved`](super::UpdateError::NotSaved) from `update`.
 /// - The schema carries a version (`PRAGMA user_version`) and is migrated forward on open.
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -145,31 +147,45 @@ impl SqliteStore {
         if version > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema { path: self.shown(), found: version, supported: SCHEMA_VERSION });
         }
-        if version < 2 {
-            tx.execute_batch(
-                "CREATE TABLE IF NOT EXISTS token_sets (
-                    provider_id TEXT NOT NULL,
-                    client_id TEXT NOT NULL,
-                    account TEXT NOT NULL,
-                    data TEXT NOT NULL,
-                    updated_at INTEGER NOT NULL,
-                    PRIMARY KEY (provider_id, client_id, account)
-                );",
-            )
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let v1_rows = if version == 1 { self.read_v1(&tx)? } else { Vec::new() };
+        tx.execute_batch(
+            "CREATE TABLE token_sets_v4 (
+                provider_id TEXT NOT NULL,
+                client_id TEXT NOT NULL,
+                account TEXT NOT NULL,
+                data TEXT,
+                key_id TEXT,
+                version INTEGER NOT NULL DEFAULT 0,
+                lease_owner TEXT,
+                lease_until INTEGER,
+                updated_at INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (provider_id, client_id, account)
+            );",
+        )
+        .map_err(|e| self.backend(e))?;
+        let copy = match version {
+            2 => Some("SELECT provider_id, client_id, account, data, NULL, 1, updated_at FROM token_sets"),
+            3 => Some("SELECT provider_id, client_id, account, data, key_id, 1, updated_at FROM token_sets"),
+            _ => None,
+        };
+        if let Some(select) = copy {
+            tx.execute_batch(&format!(
+                "INSERT INTO token_sets_v4 (provider_id, client_id, account, data, key_id, version, updated_at) {select};
+                 DROP TABLE token_sets;"
+            ))
             .map_err(|e| self.backend(e))?;
         }
-        if version < 3 {
-            tx.execute_batch("ALTER TABLE token_sets ADD COLUMN key_id TEXT;").map_err(|e| self.backend(e))?;
+        tx.execute_batch("ALTER TABLE token_sets_v4 RENAME TO token_sets;").map_err(|e| self.backend(e))?;
+        for (key, tokens) in v1_rows {
+            self.put(&tx, &key, &tokens, 1)?;
         }
         if version == 1 {
-            for (key, tokens) in self.read_v1(&tx)? {
-                self.write(&tx, &key, &tokens)?;
-            }
             tx.execute_batch("DROP TABLE tokens;").map_err(|e| self.backend(e))?;
         }
-        if version < SCHEMA_VERSION {
-            tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};")).map_err(|e| self.backend(e))?;
-        }
+        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};")).map_err(|e| self.backend(e))?;
         tx.commit().map_err(|e| self.backend(e))
     }
 
@@ -240,25 +256,40 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn read(&self, conn: &rusqlite::Connection, key: &StoreKey) -> Result<Option<TokenSet>, StoreError> {
+    /// The row of `key`: decoded token set, version and lease, or `None` when there is no row.
+    fn row(&self, conn: &rusqlite::Connection, key: &StoreKey) -> Result<Option<RawRow>, StoreError> {
         let row = conn.query_row(
-            "SELECT data, key_id FROM token_sets WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3",
+            "SELECT data, key_id, version, lease_owner, lease_until FROM token_sets
+             WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3",
             rusqlite::params![key.provider_id, key.client_id, key.account],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+            |r| {
+                Ok(RawRow {
+                    data: r.get::<_, Option<String>>(0)?.map(zeroize::Zeroizing::new),
+                    key_id: r.get(1)?,
+                    version: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                    lease_owner: r.get(3)?,
+                    lease_until: r.get(4)?,
+                })
+            },
         );
-        let (data, key_id) = match row {
-            Ok((d, k)) => (zeroize::Zeroizing::new(d), k),
-            Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
-            Err(e) => return Err(self.failed(e)),
-        };
-        let tokens = seal::decode(self.ring.as_ref(), key, &data, key_id.as_deref()).map_err(|e| match key_id {
-            Some(_) => self.sealed(key, e.to_string()),
-            None => self.corrupt(key, &e.to_string()),
-        })?;
+        match row {
+            Ok(r) => Ok(Some(r)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(self.failed(e)),
+        }
+    }
+
+    fn decode(&self, key: &StoreKey, raw: &RawRow) -> Result<Row, StoreError> {
+        let Some(data) = &raw.data else { return Ok(Row { tokens: None, version: raw.version }) };
+        let tokens =
+            seal::decode(self.ring.as_ref(), key, data, raw.key_id.as_deref()).map_err(|e| match raw.key_id {
+                Some(_) => self.sealed(key, e.to_string()),
+                None => self.corrupt(key, &e.to_string()),
+            })?;
         if tokens.provider_id != key.provider_id {
             return Err(self.corrupt(key, "the token set belongs to another provider"));
         }
-        Ok(Some(tokens))
+        Ok(Row { tokens: Some(tokens), version: raw.version })
     }
 
     fn sealed(&self, key: &StoreKey, problem: String) -> StoreError {
@@ -269,75 +300,170 @@ impl SqliteStore {
         }
     }
 
-    fn write(&self, tx: &rusqlite::Connection, key: &StoreKey, t: &TokenSet) -> Result<(), StoreError> {
+    /// Writes a token set as the row's data, with this version; ends any lease.
+    fn put(&self, tx: &rusqlite::Connection, key: &StoreKey, t: &TokenSet, version: u64) -> Result<(), StoreError> {
         let (data, key_id) = seal::encode(self.ring.as_ref(), key, t).map_err(|e| self.sealed(key, e.to_string()))?;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         tx.execute(
-            "INSERT INTO token_sets (provider_id, client_id, account, data, key_id, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO token_sets (provider_id, client_id, account, data, key_id, version, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (provider_id, client_id, account) DO UPDATE SET
-                data = excluded.data, key_id = excluded.key_id, updated_at = excluded.updated_at",
+                data = excluded.data, key_id = excluded.key_id, version = excluded.version,
+                updated_at = excluded.updated_at, lease_owner = NULL, lease_until = NULL",
             rusqlite::params![
                 key.provider_id,
                 key.client_id,
                 key.account,
                 data.as_str(),
                 key_id,
-                i64::try_from(now).unwrap_or(i64::MAX)
+                i64::try_from(version).unwrap_or(i64::MAX),
+                i64::try_from(unix_millis() / 1000).unwrap_or(i64::MAX)
             ],
         )
         .map_err(|e| self.failed(e))?;
         Ok(())
     }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction; commits when it returns `Ok`.
+    fn immediate<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx =
+            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| self.failed(e))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|e| self.failed(e))?;
+        Ok(out)
+    }
+}
+
+/// A row as stored.
+struct RawRow {
+    data: Option<zeroize::Zeroizing<String>>,
+    key_id: Option<String>,
+    version: u64,
+    lease_owner: Option<String>,
+    lease_until: Option<i64>,
+}
+
+impl RawRow {
+    /// Another owner's live lease: how long it lives.
+    fn held_by_other(&self, owner: &LeaseOwner, now_ms: u128) -> Option<Duration> {
+        let (Some(o), Some(until)) = (&self.lease_owner, self.lease_until) else { return None };
+        let until = u128::try_from(until).unwrap_or(0);
+        let live = o != owner.as_str() && until > now_ms && !LeaseOwner::is_dead_here(o);
+        live.then(|| Duration::from_millis((until - now_ms) as u64))
+    }
+}
+
+fn unix_millis() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis())
 }
 
 impl TokenStore for SqliteStore {
-    fn load(&self, key: &StoreKey) -> Result<Option<TokenSet>, StoreError> {
+    fn read(&self, key: &StoreKey) -> Result<Row, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|p| p.into_inner());
-        self.read(&conn, key)
+        match self.row(&conn, key)? {
+            Some(raw) => self.decode(key, &raw),
+            None => Ok(Row { tokens: None, version: 0 }),
+        }
     }
 
-    fn update(
-        &self,
-        key: &StoreKey,
-        f: &mut dyn FnMut(Option<&TokenSet>) -> Result<Update, UpdateAbort>,
-    ) -> Result<Option<TokenSet>, UpdateError> {
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        // BEGIN IMMEDIATE takes the database's write lock now: other processes' updates wait
-        // (busy timeout) until this one commits or rolls back.
-        let tx =
-            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| self.failed(e))?;
-        let current = self.read(&tx, key)?;
-        let after = match f(current.as_ref()).map_err(UpdateError::Aborted)? {
-            Update::Keep => current,
-            Update::Put(t) => {
-                // Past this point the closure's work (a refresh, say) is done: a failure to
-                // store it hands the token set back.
-                if let Err(error) = self.write(&tx, key, &t) {
-                    return Err(UpdateError::NotSaved { error, tokens: t });
-                }
-                if let Err(e) = tx.commit() {
-                    return Err(UpdateError::NotSaved { error: self.failed(e), tokens: t });
-                }
-                return Ok(Some(*t));
-            }
-            Update::Delete => {
+    fn try_claim(&self, key: &StoreKey, owner: &LeaseOwner, ttl: Duration) -> Result<Claim, StoreError> {
+        self.immediate(|tx| {
+            let now = unix_millis();
+            let until = i64::try_from(now + ttl.as_millis()).unwrap_or(i64::MAX);
+            let Some(raw) = self.row(tx, key)? else {
                 tx.execute(
-                    "DELETE FROM token_sets WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3",
+                    "INSERT INTO token_sets (provider_id, client_id, account, version, lease_owner, lease_until)
+                     VALUES (?1, ?2, ?3, 0, ?4, ?5)",
+                    rusqlite::params![key.provider_id, key.client_id, key.account, owner.as_str(), until],
+                )
+                .map_err(|e| self.failed(e))?;
+                return Ok(Claim::Granted(Row { tokens: None, version: 0 }));
+            };
+            if let Some(expires_in) = raw.held_by_other(owner, now) {
+                return Ok(Claim::Held { version: raw.version, expires_in });
+            }
+            let row = self.decode(key, &raw)?;
+            tx.execute(
+                "UPDATE token_sets SET lease_owner = ?4, lease_until = ?5
+                 WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3",
+                rusqlite::params![key.provider_id, key.client_id, key.account, owner.as_str(), until],
+            )
+            .map_err(|e| self.failed(e))?;
+            Ok(Claim::Granted(row))
+        })
+    }
+
+    fn write(&self, key: &StoreKey, owner: &LeaseOwner, expected: u64, change: &Update) -> Result<Written, StoreError> {
+        self.immediate(|tx| {
+            let raw = self.row(tx, key)?;
+            let version = raw.as_ref().map_or(0, |r| r.version);
+            let held = raw.as_ref().and_then(|r| r.held_by_other(owner, unix_millis()));
+            if version != expected || held.is_some() {
+                let now = match &raw {
+                    Some(r) => self.decode(key, r)?,
+                    None => Row { tokens: None, version: 0 },
+                };
+                return Ok(Written::Conflict(now));
+            }
+            let params = rusqlite::params![key.provider_id, key.client_id, key.account];
+            let next = version + 1;
+            match change {
+                Update::Put(t) => self.put(tx, key, t, next)?,
+                Update::Delete => {
+                    tx.execute(
+                        "UPDATE token_sets SET data = NULL, key_id = NULL, version = version + 1,
+                                lease_owner = NULL, lease_until = NULL
+                         WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3",
+                        params,
+                    )
+                    .map_err(|e| self.failed(e))?;
+                }
+                Update::Keep => {
+                    tx.execute(
+                        "UPDATE token_sets SET lease_owner = NULL, lease_until = NULL
+                         WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3",
+                        params,
+                    )
+                    .map_err(|e| self.failed(e))?;
+                    return Ok(Written::Done(version));
+                }
+            }
+            Ok(Written::Done(next))
+        })
+    }
+
+    fn release(&self, key: &StoreKey, owner: &LeaseOwner) -> Result<(), StoreError> {
+        self.immediate(|tx| {
+            tx.execute(
+                "UPDATE token_sets SET lease_owner = NULL, lease_until = NULL
+                 WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3 AND lease_owner = ?4",
+                rusqlite::params![key.provider_id, key.client_id, key.account, owner.as_str()],
+            )
+            .map_err(|e| self.failed(e))?;
+            Ok(())
+        })
+    }
+
+    fn delete(&self, key: &StoreKey) -> Result<bool, StoreError> {
+        self.immediate(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE token_sets SET data = NULL, key_id = NULL, version = version + 1
+                     WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3 AND data IS NOT NULL",
                     rusqlite::params![key.provider_id, key.client_id, key.account],
                 )
                 .map_err(|e| self.failed(e))?;
-                None
-            }
-        };
-        tx.commit().map_err(|e| self.failed(e))?;
-        Ok(after)
+            Ok(n > 0)
+        })
     }
 
     fn keys(&self) -> Result<Vec<StoreKey>, StoreError> {
         let conn = self.reader.lock().unwrap_or_else(|p| p.into_inner());
         let mut stmt = conn
-            .prepare("SELECT provider_id, client_id, account FROM token_sets ORDER BY 1, 2, 3")
+            .prepare("SELECT provider_id, client_id, account FROM token_sets WHERE data IS NOT NULL ORDER BY 1, 2, 3")
             .map_err(|e| self.failed(e))?;
         let rows = stmt
             .query_map([], |r| {

@@ -2,8 +2,8 @@
 //! rotation, an API that checks the bearer token, request counters, scripted failures.
 #![allow(dead_code, unreachable_pub)]
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -136,4 +136,3 @@ impl Transport for FakeProvider {
         })
     }
 }
-

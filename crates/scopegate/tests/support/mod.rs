@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub, clippy::print_stderr)]
 
 pub mod fake;
+pub mod faulty;
 
 use std::io::BufRead as _;
 use std::io::BufReader;

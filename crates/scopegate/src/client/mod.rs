@@ -1,0 +1,466 @@
+//! The blocking client: a driver of [`Session`] over a [`Transport`], with tokens kept in a
+//! [`TokenStore`].
+//!
+//! Every rule (when to refresh, retries and `Retry-After`, identities, where the token may go,
+//! the 401 rules) is the session's. The client adds what needs I/O and memory:
+//!
+//! - **One refresh** per token however many threads, processes and hosts ask: in this process,
+//!   the callers of one key take turns (the later ones find the new token set and send nothing);
+//!   across processes, the store's lease ([`TokenStore::try_claim`]) does the same.
+//! - **The token from memory**: a fresh token is answered without reading the store. The store
+//!   is read again when the token becomes due, when the API answers 401, and at least every
+//!   [`staleness`](Client::with_staleness) (default 5 s), so a `forget`, revoke or uninstall
+//!   done by another process is seen within that time or at the next 401.
+//! - **Nothing lost**: when the provider renewed the tokens and the store cannot write them, the
+//!   renewed set comes back in [`Error::NotSaved`], the [token-change hook](Client::on_token_change)
+//!   receives it, and the client keeps it in memory: it uses it for calls, and writes it at its
+//!   next call on that key, before any refresh, never over a newer row.
+
+mod api;
+mod refresh;
+mod slot;
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use scopegate_core::{
+    AuthorizationStart, ClientConfig, DEFAULT_ACCOUNT, Error, PendingAuthorization, Provider, Revoked, Rights, Session,
+    Timestamp, TokenSet, Transport,
+};
+
+use crate::store::{Claim, DEFAULT_LEASE_TTL, StoreKey, TokenStore, Update, Written};
+use slot::Slot;
+
+/// What went wrong in a client call: the core's one error surface ([`Error::kind`],
+/// [`Error::blame`]).
+pub type ClientError = Error;
+
+type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// A change of a client's token set, as its [hook](Client::on_token_change) sees it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct TokenChange<'a> {
+    /// Whose token set.
+    pub key: &'a StoreKey,
+    /// The token set now (secrets included: the hook is the way out for them).
+    pub tokens: &'a TokenSet,
+    /// Whether the store holds it. `false`: the store failed to write it (the client keeps it in
+    /// memory and writes it at its next call); the hook is the caller's chance to keep it too.
+    pub saved: bool,
+}
+
+/// The hook a client calls after every change of its token set.
+pub type TokenHook = Arc<dyn Fn(&TokenChange<'_>) + Send + Sync>;
+
+/// How long the token set read from the store is answered from memory (default).
+pub const DEFAULT_STALENESS: Duration = Duration::from_secs(5);
+
+/// A blocking OAuth 2.0 client for one provider, one app registration and one account.
+/// `Send + Sync`: share it through an `Arc`.
+pub struct Client {
+    provider: Arc<Provider>,
+    config: ClientConfig,
+    transport: Arc<dyn Transport>,
+    store: Arc<dyn TokenStore>,
+    /// The key's slot; a login for a profile that names the account moves it (shared by the
+    /// clients made with [`with_redirect_uri`](Self::with_redirect_uri)).
+    slot: Arc<RwLock<Arc<Slot>>>,
+    bound: bool,
+    rights: Option<Rights>,
+    refresh_margin_secs: Option<u64>,
+    clock: Clock,
+    hook: Arc<RwLock<Option<TokenHook>>>,
+    staleness: Duration,
+    lease_ttl: Duration,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("provider", &self.provider.id())
+            .field("config", &self.config)
+            .field("key", &self.key())
+            .field("rights", &self.rights)
+            .finish_non_exhaustive()
+    }
+}
+
+fn system_now() -> Timestamp {
+    Timestamp::from_system_time(SystemTime::now())
+}
+
+impl Client {
+    /// A client for `account`: a name the caller picks (`default`,
+    /// [`DEFAULT_ACCOUNT`], when there is only one). For a profile whose callback names the
+    /// account (Yotpo's `app_key`), a login binds the client to that account, and a client made
+    /// for another account than `default` refuses a login for any other one.
+    pub fn new(
+        provider: impl Into<Arc<Provider>>,
+        config: ClientConfig,
+        transport: Arc<dyn Transport>,
+        store: Arc<dyn TokenStore>,
+        account: impl Into<String>,
+    ) -> Self {
+        let provider = provider.into();
+        let account = account.into();
+        let bound = account != DEFAULT_ACCOUNT;
+        let key = StoreKey::new(provider.id(), config.client_id(), account);
+        let slot = Slot::of(&store, &key);
+        Self {
+            provider,
+            config,
+            transport,
+            store,
+            slot: Arc::new(RwLock::new(slot)),
+            bound,
+            rights: None,
+            refresh_margin_secs: None,
+            clock: Arc::new(system_now),
+            hook: Arc::new(RwLock::new(None)),
+            staleness: DEFAULT_STALENESS,
+            lease_ttl: DEFAULT_LEASE_TTL,
+        }
+    }
+
+    /// Checks every [`request`](Self::request) against the provider's matrix with these
+    /// rights (the ones granted at app registration) before sending it.
+    pub fn with_rights(mut self, rights: Rights) -> Self {
+        self.rights = Some(rights);
+        self
+    }
+
+    /// Refreshes this many seconds before expiry (default: the profile's, 60 s; never before
+    /// half the token's lifetime).
+    pub fn with_refresh_margin(mut self, secs: u64) -> Self {
+        self.refresh_margin_secs = Some(secs);
+        self
+    }
+
+    /// Replaces the wall clock (tests).
+    pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// How long a token set read from the store is answered from memory (default
+    /// [`DEFAULT_STALENESS`]): the longest a `forget`, revoke or uninstall done by another
+    /// process goes unseen, unless a 401 shows it first. `Duration::ZERO` reads the store on
+    /// every call.
+    pub fn with_staleness(mut self, staleness: Duration) -> Self {
+        self.staleness = staleness;
+        self
+    }
+
+    /// How long this client's lease on its key lives while it refreshes (default
+    /// [`DEFAULT_LEASE_TTL`]): if this process dies mid-refresh, other processes wait this long
+    /// before they refresh themselves. Keep it above the longest refresh your transport can make.
+    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
+    /// Calls `hook` after every change of this client's token set (a login, a refresh, client
+    /// credentials, a dead-grant mark, the 401 count), once the store holds it, before any
+    /// thread of this process can read it from the client; and with
+    /// [`saved`](TokenChange::saved) `false` when the store failed to write a renewed set.
+    /// Python's `update_token` and C's `scopegate_client_on_token_change` are this hook. The hook
+    /// may call the client again.
+    pub fn on_token_change(self, hook: impl Fn(&TokenChange<'_>) + Send + Sync + 'static) -> Self {
+        self.set_token_hook(Some(Arc::new(hook)));
+        self
+    }
+
+    /// Sets (or, with `None`, removes) the [token-change hook](Self::on_token_change).
+    pub fn set_token_hook(&self, hook: Option<TokenHook>) {
+        *self.hook.write().unwrap_or_else(|p| p.into_inner()) = hook;
+    }
+
+    /// Tells every client of this process on `store` that the token set of `key` was written
+    /// by other means than a client (the store's own `save` or `delete`): their next call
+    /// reads the store instead of answering from memory.
+    pub fn store_written(store: &Arc<dyn TokenStore>, key: &StoreKey) {
+        Slot::written_elsewhere(store, key);
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &Provider {
+        &self.provider
+    }
+
+    /// The app registration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// A client like this one (same transport, store, account binding, rights, clock and hook)
+    /// with another redirect URI (the loopback login's actual port).
+    pub fn with_redirect_uri(&self, uri: &str) -> Result<Client, ClientError> {
+        Ok(Client {
+            provider: Arc::clone(&self.provider),
+            config: self.config.clone().with_redirect_uri(uri)?,
+            transport: Arc::clone(&self.transport),
+            store: Arc::clone(&self.store),
+            slot: Arc::clone(&self.slot),
+            bound: self.bound,
+            rights: self.rights,
+            refresh_margin_secs: self.refresh_margin_secs,
+            clock: Arc::clone(&self.clock),
+            hook: Arc::clone(&self.hook),
+            staleness: self.staleness,
+            lease_ttl: self.lease_ttl,
+        })
+    }
+
+    /// The store key of this client's tokens (after a login for a profile that names the
+    /// account, the key of that account).
+    pub fn key(&self) -> StoreKey {
+        self.slot().key.clone()
+    }
+
+    /// The account this client's tokens are stored under.
+    pub fn account(&self) -> String {
+        self.slot().key.account.clone()
+    }
+
+    fn slot(&self) -> Arc<Slot> {
+        Arc::clone(&self.slot.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    fn margin(&self) -> u64 {
+        self.refresh_margin_secs.unwrap_or(self.provider.lifecycle().refresh_margin_secs)
+    }
+
+    /// A fresh session with this client's provider, registration, rights, margin and account
+    /// (holding no token): for callers that drive one themselves.
+    pub fn session(&self) -> Session {
+        let mut s = Session::new(Arc::clone(&self.provider), self.config.clone());
+        if let Some(r) = self.rights {
+            s = s.with_rights(r);
+        }
+        if let Some(m) = self.refresh_margin_secs {
+            s = s.with_refresh_margin(m);
+        }
+        if self.bound {
+            s = s.with_account(self.account());
+        }
+        s
+    }
+
+    fn notify(&self, key: &StoreKey, tokens: &TokenSet, saved: bool) {
+        let hook = self.hook.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(hook) = hook {
+            hook(&TokenChange { key, tokens, saved });
+        }
+    }
+
+    fn not_authorized(&self) -> ClientError {
+        let key = self.key();
+        Error::NotAuthorized { provider: key.provider_id, account: key.account }
+    }
+
+    /// Starts an authorization: the URL for the user's browser and the pending authorization to
+    /// keep until the callback.
+    pub fn authorization_request(&self) -> Result<AuthorizationStart, ClientError> {
+        let slot = self.slot();
+        let mut s = self.session();
+        {
+            let _flight = slot.flight.lock();
+            s.set_tokens(self.current(&slot)?.tokens)?;
+        }
+        s.start_authorization(self.now())
+    }
+
+    /// Completes an authorization: checks the callback, exchanges the code, stores the tokens
+    /// (before returning them) under the account they belong to.
+    pub fn exchange(&self, pending: &mut PendingAuthorization, callback: &str) -> Result<TokenSet, ClientError> {
+        let mut s = self.session();
+        if self.bound {
+            let slot = self.slot();
+            let _flight = slot.flight.lock();
+            s.set_tokens(self.current(&slot)?.tokens)?;
+        }
+        s.handle_callback(self.now(), pending, callback)?;
+        let events = self.drive(&mut s)?;
+        let tokens = refresh::outcome(&s, events)?;
+        let key = StoreKey::new(self.provider.id(), self.config.client_id(), s.account());
+        let slot = Slot::of(&self.store, &key);
+        let _flight = slot.flight.lock();
+        *self.slot.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&slot);
+        self.put_new_grant(&slot, tokens)
+    }
+
+    /// Writes a new grant's tokens unless the entry holds another identity's token (defence in
+    /// depth: the session checked already). A pending unsaved set of the old grant is dropped.
+    fn put_new_grant(&self, slot: &Slot, tokens: TokenSet) -> Result<TokenSet, ClientError> {
+        let key = &slot.key;
+        let row = match self.claim(slot) {
+            Ok(row) => row,
+            Err(error) => {
+                let base = slot.cached().map_or(0, |c| c.version);
+                return Err(self.keep_unsaved(slot, base, tokens, error));
+            }
+        };
+        if let Some(cur) = row.tokens.as_ref().filter(|c| c.identity != tokens.identity) {
+            let _ = self.store.release(key, &slot.owner);
+            return Err(Error::IdentityMismatch(format!(
+                "{}/{} holds a {} token; a {} token would replace it: forget it first",
+                key.provider_id,
+                key.account,
+                cur.identity.as_str(),
+                tokens.identity.as_str()
+            )));
+        }
+        slot.set_unsaved(None);
+        self.store_result(slot, row.version, tokens)
+    }
+
+    /// Gets a token for the app itself with the client credentials grant and stores it. An
+    /// account that holds a user's token is left alone ([`Error::IdentityMismatch`]).
+    pub fn client_credentials(&self, scopes: &[String]) -> Result<TokenSet, ClientError> {
+        let slot = self.slot();
+        let _flight = slot.flight.lock();
+        let view = self.current(&slot)?;
+        if view.unsaved {
+            // The store is unreachable: a new token could not be stored either.
+            let mut s = self.session();
+            s.set_tokens(view.tokens)?;
+            s.client_credentials(self.now(), scopes)?;
+            let tokens = self.run(&mut s)?;
+            return self.store_result(&slot, view.version, tokens);
+        }
+        let row = self.claim(&slot)?;
+        let attempt = (|| {
+            let mut s = self.session();
+            s.set_tokens(row.tokens.clone())?;
+            s.client_credentials(self.now(), scopes)?;
+            self.run(&mut s)
+        })();
+        match attempt {
+            Ok(tokens) => self.store_result(&slot, row.version, tokens),
+            Err(e) => {
+                let _ = self.store.release(&slot.key, &slot.owner);
+                Err(e)
+            }
+        }
+    }
+
+    /// The stored token set, if any (read from the store; a renewed set that the store could
+    /// not write yet is written first).
+    pub fn stored(&self) -> Result<Option<TokenSet>, ClientError> {
+        let slot = self.slot();
+        let _flight = slot.flight.lock();
+        let view = self.current(&slot)?;
+        if view.unsaved || view.unreachable.is_some() {
+            // Not in the store: say so rather than answer from memory.
+            return Ok(self.store.load(&slot.key)?);
+        }
+        Ok(view.tokens)
+    }
+
+    /// Refreshes now, whatever the expiry. Coalesced: if the token set changed since this
+    /// client last saw it (another thread or process refreshed meanwhile), that newer set is
+    /// the answer and no request is sent.
+    pub fn refresh(&self) -> Result<TokenSet, ClientError> {
+        let slot = self.slot();
+        let seen = match slot.unsaved() {
+            Some(u) => Some(u.tokens.access_token),
+            None => match slot.cached() {
+                Some(c) => c.tokens.map(|t| t.access_token.clone()),
+                None => self.store.load(&slot.key)?.map(|t| t.access_token),
+            },
+        };
+        let _flight = slot.flight.lock();
+        let view = self.current(&slot)?;
+        self.refresh_locked(&slot, view, &|_, t| Some(&t.access_token) == seen.as_ref())
+    }
+
+    /// A valid token set: the one in memory or in the store, refreshed first when it is due.
+    /// When many threads (or processes sharing a store) call at once, one refresh request is
+    /// sent and the others get its result. A grant known to be dead fails at once, without a
+    /// request.
+    pub fn access_token(&self) -> Result<TokenSet, ClientError> {
+        let slot = self.slot();
+        if let Some(t) = slot.fresh(self.now(), self.margin(), self.staleness) {
+            return Ok(t);
+        }
+        let _flight = slot.flight.lock();
+        let view = self.current(&slot)?;
+        let mut s = self.session();
+        s.set_tokens(view.tokens.clone())?;
+        let now = self.now();
+        if s.needs_refresh(now) {
+            return self.refresh_locked(&slot, view, &|s, _| s.needs_refresh(now));
+        }
+        s.usable_tokens(now).cloned()
+    }
+
+    /// Forgets the stored token locally, without telling the provider (after Yotpo's uninstall
+    /// webhook, say): the row is removed without being read, so a corrupt one (or one sealed
+    /// with a lost key) goes too. Returns whether there was one.
+    pub fn forget(&self) -> Result<bool, ClientError> {
+        let slot = self.slot();
+        let _flight = slot.flight.lock();
+        let had_unsaved = slot.clear();
+        Ok(self.store.delete(&slot.key)? || had_unsaved)
+    }
+
+    /// Revokes (RFC 7009) or uninstalls (remove-application endpoint) the stored authorization,
+    /// then forgets it. Holds the key's lease meanwhile, so no refresh can rotate the token.
+    /// When the provider refuses or cannot be reached, the token stays stored and the error says
+    /// why; a profile without such an endpoint gives
+    /// [`UsageError::NoRevocationEndpoint`](scopegate_core::UsageError::NoRevocationEndpoint)
+    /// (use [`forget`](Self::forget)).
+    pub fn revoke(&self) -> Result<Revoked, ClientError> {
+        let slot = self.slot();
+        let _flight = slot.flight.lock();
+        self.current(&slot)?;
+        let row = self.claim(&slot)?;
+        let attempt = (|| {
+            let mut s = self.session();
+            s.set_tokens(row.tokens.clone())?;
+            s.revoke(self.now())?;
+            let mut done = None;
+            for e in self.drive(&mut s)? {
+                match e {
+                    scopegate_core::Event::Revoked(r) => done = Some(r),
+                    scopegate_core::Event::Failed(e) => return Err(e),
+                    _ => {}
+                }
+            }
+            done.ok_or_else(|| self.not_authorized())
+        })();
+        let revoked = match attempt {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = self.store.release(&slot.key, &slot.owner);
+                return Err(e);
+            }
+        };
+        match self.store.write(&slot.key, &slot.owner, row.version, &Update::Delete)? {
+            Written::Done(v) => slot.set(None, v),
+            // A newer token set (a new login) was written meanwhile: it stays.
+            Written::Conflict(now) => slot.set_row(&now),
+        }
+        slot.set_unsaved(None);
+        Ok(revoked)
+    }
+
+    /// The key's lease and row (waiting for another owner's lease to end).
+    fn claim(&self, slot: &Slot) -> Result<crate::store::Row, scopegate_core::StoreError> {
+        match self.store.claim(&slot.key, &slot.owner, self.lease_ttl, self.lease_ttl + Duration::from_secs(30))? {
+            Claim::Granted(row) => {
+                slot.set_row(&row);
+                Ok(row)
+            }
+            Claim::Held { .. } => Err(scopegate_core::StoreError::Busy {
+                path: slot.key.to_string(),
+                waited_secs: (self.lease_ttl + Duration::from_secs(30)).as_secs(),
+            }),
+        }
+    }
+}
