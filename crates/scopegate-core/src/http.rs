@@ -179,12 +179,18 @@ pub fn is_loopback(url: &Url) -> bool {
     crate::profile::is_loopback_host(url)
 }
 
-/// A URL with the values of secret-named query parameters replaced by `[redacted]`.
+/// A URL without user info and with the values of secret-named query parameters replaced by
+/// `[redacted]`.
 pub(crate) fn redacted_url(url: &Url) -> String {
-    if url.query().is_none() {
-        return url.to_string();
-    }
     let mut shown = url.clone();
+    if !shown.username().is_empty() || shown.password().is_some() {
+        // Only URLs that cannot have user info refuse these; they have none to remove.
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+    }
+    if url.query().is_none() {
+        return shown.to_string();
+    }
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
