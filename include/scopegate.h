@@ -1080,7 +1080,9 @@ scopegate_result scopegate_http_response_set_status(scopegate_http_response *res
                                                     uint16_t status);
 
 /**
- * Adds a header of the answer (transport callbacks). Names and values must be UTF-8.
+ * Adds a header of the answer (transport callbacks), as the bytes received: a value that is not
+ * UTF-8 is read as ISO-8859-1 (kept, each byte one character) and a header whose name is not
+ * UTF-8 is dropped; neither costs the answer.
  */
 scopegate_result scopegate_http_response_add_header(scopegate_http_response *response,
                                                     const char *name,
@@ -1250,7 +1252,8 @@ scopegate_result scopegate_session_set_tokens(scopegate_session *session,
                                               size_t len);
 
 /**
- * Forgets the held token set, without telling the provider.
+ * Forgets the held token set, without telling the provider. `SCOPEGATE_RESULT_BUSY` while an
+ * operation is in flight (its answer would bring a token set back): hand the answer in first.
  */
 scopegate_result scopegate_session_forget(scopegate_session *session);
 
@@ -1288,7 +1291,9 @@ scopegate_result scopegate_session_poll_transmit(scopegate_session *session,
 
 /**
  * Hands back the answer to request `id`, whatever its status: `status`, `headers_len` headers
- * (NULL when 0) and `body_len` bytes of body. Then read the events, and poll again: a
+ * (NULL when 0) and `body_len` bytes of body. Header names and values are the bytes received:
+ * a value that is not UTF-8 is read as ISO-8859-1 and a name that is not UTF-8 is dropped, never
+ * the answer. Then read the events, and poll again: a
  * `Retry-After` back-off makes the session wait (`scopegate_session_poll_timeout`).
  * `SCOPEGATE_RESULT_USAGE` when `id` is not the request awaited (answered already, say).
  */

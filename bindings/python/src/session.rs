@@ -18,6 +18,7 @@ use crate::client::{json_bytes, provider_arg};
 use crate::errors::Failure;
 use crate::text::q;
 use crate::tokens::{PyAuthorizationRequest, PyTokenSet, lock, seconds, timestamp};
+use crate::transport::{HeaderError, with_headers};
 
 /// A request to send, exactly as it is (never follow a redirect). Its repr hides the
 /// credentials it may carry; `headers` and `body` expose them, for the transport.
@@ -262,7 +263,8 @@ impl PySession {
         self.inner.poll_transmit(timestamp(now)).map(|(id, request)| PyRequest { id: Id::Token(id), request })
     }
 
-    /// The answer to `request` (whatever its status). `headers`: a mapping or `(name, value)` pairs.
+    /// The answer to `request` (whatever its status). `headers`: a mapping or `(name, value)`
+    /// pairs of `str` or `bytes` (bytes that are not UTF-8 are read as Latin-1, never refused).
     #[pyo3(signature = (now, request, status, headers = None, body = None))]
     fn handle_response(
         &mut self,
@@ -277,11 +279,10 @@ impl PySession {
         };
         let mut response = HttpResponse::new(status, body.unwrap_or_default());
         if let Some(h) = headers.filter(|h| !h.is_none()) {
-            let pairs = if h.hasattr("items")? { h.call_method0("items")? } else { h };
-            for pair in pairs.try_iter()? {
-                let (n, v): (String, String) = pair?.extract()?;
-                response = response.with_header(n, v);
-            }
+            response = with_headers(response, h).map_err(|e| match e {
+                HeaderError::Shape => PyTypeError::new_err("headers must be a mapping or (name, value) pairs"),
+                HeaderError::Py(e) => e,
+            })?;
         }
         map(self.inner.handle_response(timestamp(now), id, response))
     }

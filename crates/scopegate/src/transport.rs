@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use scopegate_core::Method;
-use scopegate_core::{HttpRequest, HttpResponse, check_url_policy};
+use scopegate_core::{HttpRequest, HttpResponse, check_url_policy, header_text};
 use scopegate_core::{Transport, TransportError};
 
 /// Settings of [`UreqTransport`].
@@ -152,11 +152,9 @@ impl Transport for UreqTransport {
         let limit = request.max_response_bytes();
         let mut response = self.agent.run(http_request).map_err(|e| map_error(&host, e, limit))?;
         let status = response.status().as_u16();
-        let headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str().to_owned(), v.to_owned())))
-            .collect();
+        // Values that are not visible ASCII (a Latin-1 cookie, UTF-8 text) are kept, decoded.
+        let headers: Vec<(String, String)> =
+            response.headers().iter().filter_map(|(n, v)| header_text(n.as_str().as_bytes(), v.as_bytes())).collect();
         let bytes = response
             .body_mut()
             .with_config()

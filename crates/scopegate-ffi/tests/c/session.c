@@ -268,6 +268,40 @@ int main(void) {
     CHECK(strcmp(latest, first_tokens) != 0);
     CHECK(api_status(s, now, "companies", NULL, 0) == 200);
 
+    /* --- a header that is not UTF-8 never costs the answer (issue 18) ---------------------- */
+    /* The refresh's answer carries the rotated refresh token next to a Latin-1 Set-Cookie (and a
+     * header whose name is not UTF-8): the answer is kept, the odd header decoded or dropped. */
+    {
+        http_answer a;
+        collected *h;
+        size_t before_len = 0;
+        size_t after_len = 0;
+        char *before = tokens_of(s, &before_len);
+        char *after;
+        OK(scopegate_session_refresh(s, now));
+        OK(scopegate_session_poll_transmit(s, now, &r, &id));
+        send_view(r, &a);
+        h = (collected *)calloc(1, sizeof *h);
+        http_each_header(&a, collect, h);
+        CHECK(h->len + 2 <= 32);
+        h->headers[h->len].name = "Set-Cookie";
+        h->headers[h->len].value = "lang=fran\xe7" "ais; Path=/";
+        h->len++;
+        h->headers[h->len].name = "X-\xff\xfe";
+        h->headers[h->len].value = "dropped";
+        h->len++;
+        OK(scopegate_session_handle_response(s, now, id, (uint16_t)a.status, h->headers, h->len, a.body, a.body_len));
+        free(h);
+        http_answer_free(&a);
+        e = drain(s);
+        CHECK(e.tokens_changed == 1 && e.failed == 0);
+        after = tokens_of(s, &after_len);
+        CHECK(strcmp(before, after) != 0); /* the rotated token set is held: persist it */
+        free(before);
+        free(after);
+        CHECK(api_status(s, now, "companies", NULL, 0) == 200);
+    }
+
     /* --- busy: one operation at a time --------------------------------------------------- */
     OK(scopegate_session_refresh(s, now));
     EXPECT(SCOPEGATE_RESULT_BUSY, scopegate_session_refresh(s, now));
