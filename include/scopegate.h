@@ -497,11 +497,13 @@ enum scopegate_transport_failure
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * No connection could be made (refused, unreachable, name not found): nothing was sent.
+   * No connection could be made (refused, unreachable, name not found): nothing was sent. A
+   * connection lost after the request was written is `SCOPEGATE_TRANSPORT_FAILURE_IO`.
    */
   SCOPEGATE_TRANSPORT_FAILURE_CONNECT = 1,
   /**
-   * TLS failed (certificate not trusted, handshake): nothing was sent.
+   * The TLS handshake failed (certificate not trusted): nothing was sent. A TLS error after
+   * the request was written is `SCOPEGATE_TRANSPORT_FAILURE_IO`.
    */
   SCOPEGATE_TRANSPORT_FAILURE_TLS = 2,
   /**

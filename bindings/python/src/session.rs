@@ -287,8 +287,9 @@ impl PySession {
         map(self.inner.handle_response(timestamp(now), id, response))
     }
 
-    /// `request` could not be completed; `may_have_been_sent=False` only when nothing left
-    /// this machine (connection refused, TLS failure): then it is tried again.
+    /// `request` could not be completed; `may_have_been_sent=False` only when nothing of it was
+    /// written (DNS, connection refused, a failed TLS handshake): then it is tried again. A TLS
+    /// or network error after it was written may have let it arrive: leave the default.
     #[pyo3(signature = (now, request, message, may_have_been_sent = true))]
     fn handle_transport_error(
         &mut self,

@@ -114,9 +114,11 @@ impl RequestView {
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum scopegate_transport_failure {
-    /// No connection could be made (refused, unreachable, name not found): nothing was sent.
+    /// No connection could be made (refused, unreachable, name not found): nothing was sent. A
+    /// connection lost after the request was written is `SCOPEGATE_TRANSPORT_FAILURE_IO`.
     Connect = 1,
-    /// TLS failed (certificate not trusted, handshake): nothing was sent.
+    /// The TLS handshake failed (certificate not trusted): nothing was sent. A TLS error after
+    /// the request was written is `SCOPEGATE_TRANSPORT_FAILURE_IO`.
     Tls = 2,
     /// The connect timeout passed: nothing was sent.
     ConnectTimeout = 3,
