@@ -519,6 +519,30 @@ static void postgres_store(void) {
     scopegate_client_free(b);
 }
 
+/* Issue 18: with SCOPEGATE_STORE_KEY set, a token set stored without a key (written before the
+ * key was set, or planted by whoever can write the file) is refused, never read. */
+static void sealed_store_refuses_plain_rows(void) {
+    char path[1024];
+    char buf[512];
+    size_t n = 0;
+    scopegate_client *plain = NULL;
+    scopegate_client *sealed = NULL;
+    scopegate_client_options o;
+    snprintf(path, sizeof path, "%s/sealed.db", env("SCOPEGATE_TEST_DIR"));
+    o = options(SANDBOX_CLIENT_ID, SANDBOX_SECRET, NULL, path);
+    CHECK(unsetenv("SCOPEGATE_STORE_KEY") == 0);
+    OK(scopegate_client_new(yuvo, &o, &plain));
+    OK(scopegate_client_client_credentials(plain));
+    CHECK(setenv("SCOPEGATE_STORE_KEY", "0303030303030303030303030303030303030303030303030303030303030303", 1) == 0);
+    OK(scopegate_client_new(yuvo, &o, &sealed));
+    EXPECT(SCOPEGATE_RESULT_STORE, scopegate_client_access_token(sealed, buf, sizeof buf, &n));
+    LAST_ERROR_HAS("not sealed");
+    CHECK(unsetenv("SCOPEGATE_STORE_KEY") == 0);
+    token_of(plain); /* without the key it is still readable: it is the user's to seal */
+    scopegate_client_free(plain);
+    scopegate_client_free(sealed);
+}
+
 int main(void) {
     load_providers();
     postgres_store();
@@ -527,6 +551,7 @@ int main(void) {
     authorization_code();
     yotpo_install_and_revoke();
     transport_callback();
+    sealed_store_refuses_plain_rows();
     threads();
     bad_arguments();
     scopegate_provider_free(yuvo);

@@ -227,10 +227,72 @@ impl PostgresStore {
     }
 
     /// Seals every token set written from now on with `ring`'s current key, and opens rows
-    /// sealed with any of its keys (see [`seal`](super::seal)).
+    /// sealed with any of its keys (see [`seal`](super::seal)). Rows in clear are refused
+    /// ([`StoreError::Sealed`]): seal them once with [`seal_plain_rows`](Self::seal_plain_rows).
     pub fn with_keys(mut self, ring: KeyRing) -> Self {
         self.ring = Some(ring);
         self
+    }
+
+    /// Seals every token set stored in clear (written before a key was configured) with the
+    /// current key, in one transaction (each row locked, as by an update), and returns how many:
+    /// the explicit step that takes a store written without a key into use with one
+    /// (`scopegate store seal`). A store with a key refuses rows in clear, since whoever can
+    /// write the table could have planted one: seal only a store whose rows you trust. Without
+    /// a key ([`with_keys`](Self::with_keys)), or if a row in clear is unreadable, nothing is
+    /// changed and the error says which.
+    pub fn seal_plain_rows(&self) -> Result<usize, StoreError> {
+        let Some(ring) = &self.ring else {
+            return Err(StoreError::Sealed {
+                path: self.shown.clone(),
+                key: "*".into(),
+                problem: format!(
+                    "no key is configured to seal with (with_keys; the command line reads {})",
+                    seal::KEY_ENV
+                ),
+            });
+        };
+        let mut conn = self.pool.get(&self.shown)?;
+        let opts = &self.pool.options;
+        let mut tx = conn.transaction().map_err(|e| self.failed(e))?;
+        tx.batch_execute(&format!(
+            "SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {};",
+            opts.lock_timeout.as_millis().max(1),
+            (opts.lock_timeout + opts.statement_timeout).as_millis(),
+        ))
+        .map_err(|e| self.failed(e))?;
+        let rows = tx
+            .query(
+                "SELECT provider_id, client_id, account, data, version FROM scopegate_token_sets
+                 WHERE key_id IS NULL AND data IS NOT NULL ORDER BY 1, 2, 3 FOR UPDATE",
+                &[],
+            )
+            .map_err(|e| self.failed(e))?;
+        for row in &rows {
+            let key = StoreKey::new(row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2));
+            let data = zeroize::Zeroizing::new(row.get::<_, String>(3));
+            let version: i64 = row.get(4);
+            let corrupt = |reason: String| StoreError::Corrupt {
+                path: self.shown.clone(),
+                key: format!("{}/{}/{}", key.provider_id, key.client_id, key.account),
+                reason,
+            };
+            let tokens = seal::decode(None, &key, &data, None).map_err(|e| corrupt(e.to_string()))?;
+            if tokens.provider_id != key.provider_id {
+                return Err(corrupt("the token set belongs to another provider".into()));
+            }
+            let (sealed, id) = ring.seal(&key, &tokens).map_err(|e| self.sealed(&key, e.to_string()))?;
+            tx.execute(
+                &format!(
+                    "UPDATE scopegate_token_sets SET data = $4, key_id = $5, version = version + 1, updated_at = now()
+                     WHERE {KEY_WHERE} AND version = $6"
+                ),
+                &[&key.provider_id, &key.client_id, &key.account, &sealed, &id, &version],
+            )
+            .map_err(|e| self.failed(e))?;
+        }
+        tx.commit().map_err(|e| self.failed(e))?;
+        Ok(rows.len())
     }
 
     /// What errors name the store by (`postgres://user@host:port/db`, never the password).
@@ -311,14 +373,17 @@ impl PostgresStore {
         key_id: Option<String>,
     ) -> Result<Option<TokenSet>, StoreError> {
         let Some(data) = data.map(zeroize::Zeroizing::new) else { return Ok(None) };
-        let tokens = seal::decode(self.ring.as_ref(), key, &data, key_id.as_deref()).map_err(|e| match key_id {
-            Some(_) => self.sealed(key, e.to_string()),
-            None => StoreError::Corrupt {
-                path: self.shown.clone(),
-                key: format!("{}/{}/{}", key.provider_id, key.client_id, key.account),
-                reason: e.to_string(),
-            },
-        })?;
+        // With a key, a row in clear is refused as not sealed, not read.
+        let sealed_or_keyed = key_id.is_some() || self.ring.is_some();
+        let tokens =
+            seal::decode(self.ring.as_ref(), key, &data, key_id.as_deref()).map_err(|e| match sealed_or_keyed {
+                true => self.sealed(key, e.to_string()),
+                false => StoreError::Corrupt {
+                    path: self.shown.clone(),
+                    key: format!("{}/{}/{}", key.provider_id, key.client_id, key.account),
+                    reason: e.to_string(),
+                },
+            })?;
         Ok(Some(tokens))
     }
 }
