@@ -79,7 +79,8 @@ def test_failures_come_out_as_events(sandbox: scopegate.Sandbox) -> None:
 
 
 def test_session_state_and_misuse(sandbox: scopegate.Sandbox) -> None:
-    session = scopegate.Session("yuvo", "client", account="acme")
+    # The sandbox's Yuvo (an id of its own, issue 18), to take the tokens got from it below.
+    session = scopegate.Session(sandbox.provider("yuvo"), "client", account="acme")
     assert session.account == "acme" and session.tokens is None and not session.is_busy
     with pytest.raises(scopegate.NotAuthorized):
         session.api_request(0, "GET", "companies")

@@ -93,7 +93,7 @@ def test_postgres_store_with_threads(sandbox: scopegate.Sandbox) -> None:
     assert isinstance(counts, dict) and counts.get("refresh_token") == 1
     # Another handle (another instance of the service) sees the same token.
     other = scopegate.PostgresStore(PG, seal_key=KEY1)
-    stored = other.load("yespo", scopegate.SANDBOX_CLIENT_ID, account)
+    stored = other.load(sandbox.provider("yespo").id, scopegate.SANDBOX_CLIENT_ID, account)
     assert stored is not None and stored.access_token == results[0]
 
 

@@ -224,6 +224,18 @@ int main(void) {
     OK(scopegate_provider_builtin("yuvo", &builtin));
     OK(scopegate_provider_with_overrides(builtin, overrides, strlen(overrides), &yuvo));
     scopegate_provider_free(builtin);
+    /* Pointed at the sandbox, the profile has an id of its own (issue 18): the real provider's
+     * stored token set (provider "yuvo") is never this session's. */
+    CHECK(strncmp(scopegate_provider_id(yuvo), "yuvo@127.0.0.1:", 15) == 0);
+    {
+        const char *real = "{\"format\":\"scopegate.token_set\",\"version\":1,\"provider\":\"yuvo\","
+                           "\"identity\":\"user\",\"access_token\":\"REAL\",\"refresh_token\":\"REAL-R\","
+                           "\"issued_at\":1}";
+        s = new_session(yuvo, SANDBOX_CLIENT_ID, SANDBOX_SECRET, redirect);
+        EXPECT(SCOPEGATE_RESULT_USAGE, scopegate_session_set_tokens(s, real, strlen(real)));
+        LAST_ERROR_HAS("yuvo@127.0.0.1:");
+        scopegate_session_free(s);
+    }
 
     /* --- the authorization code flow, and an API call ----------------------------------- */
     s = new_session(yuvo, SANDBOX_CLIENT_ID, SANDBOX_SECRET, redirect);
