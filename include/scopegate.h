@@ -146,6 +146,13 @@ enum scopegate_result
    */
   SCOPEGATE_RESULT_LOGIN_TIMEOUT = 23,
   /**
+   * 24: the tokens were renewed at the provider but the token store could not write them.
+   * The client keeps the renewed set in memory, uses it, and writes it at its next call;
+   * `scopegate_last_error_part(SCOPEGATE_ERROR_PART_TOKENS, ...)` gives it (versioned JSON,
+   * secrets included) and the client's token-change callback has received it.
+   */
+  SCOPEGATE_RESULT_NOT_SAVED = 24,
+  /**
    * 1001: a pointer argument that must not be NULL was NULL.
    */
   SCOPEGATE_RESULT_NULL_PARAMETER = 1001,
@@ -497,11 +504,13 @@ enum scopegate_transport_failure
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * No connection could be made (refused, unreachable, name not found): nothing was sent.
+   * No connection could be made (refused, unreachable, name not found): nothing was sent. A
+   * connection lost after the request was written is `SCOPEGATE_TRANSPORT_FAILURE_IO`.
    */
   SCOPEGATE_TRANSPORT_FAILURE_CONNECT = 1,
   /**
-   * TLS failed (certificate not trusted, handshake): nothing was sent.
+   * The TLS handshake failed (certificate not trusted): nothing was sent. A TLS error after
+   * the request was written is `SCOPEGATE_TRANSPORT_FAILURE_IO`.
    */
   SCOPEGATE_TRANSPORT_FAILURE_TLS = 2,
   /**
@@ -549,6 +558,13 @@ enum scopegate_error_part
    * The provider's `error_description`, with every known secret cut out.
    */
   SCOPEGATE_ERROR_PART_OAUTH_DESCRIPTION = 3,
+  /**
+   * After `SCOPEGATE_RESULT_NOT_SAVED`: the renewed token set, as its versioned JSON (the
+   * format `scopegate_token_set` reads), secrets included. It is the only part that ever
+   * carries a secret: the old refresh token may already be spent, so keep this one. The
+   * client also keeps it in memory and writes it to its store at its next call.
+   */
+  SCOPEGATE_ERROR_PART_TOKENS = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -777,6 +793,21 @@ typedef struct scopegate_http_request {
 typedef scopegate_result (*scopegate_transport_callback)(void *userdata,
                                                          const scopegate_http_request *request,
                                                          scopegate_http_response *response);
+
+/**
+ * Called with the client's token set whenever it changes: after a login (exchange), a refresh,
+ * client credentials, a dead-grant mark or a change of the 401 count, once the store holds it
+ * and before any other thread can read it from the client; and also when the provider renewed
+ * the tokens and the store could not write them (the client's call then returns
+ * `SCOPEGATE_RESULT_NOT_SAVED`). This is C's `update_token`.
+ *
+ * `token_set_json` is the token set's versioned JSON (the format `scopegate_token_set` reads),
+ * `len` bytes and NUL-terminated, secrets included; it is valid only during the call: copy it
+ * to keep it, and wipe your copies when done. The callback runs on the thread that called the
+ * client's function (several at once when the client is shared: `userdata` must be
+ * thread-safe then). It may call the same client again.
+ */
+typedef void (*scopegate_token_change_callback)(void *userdata, const char *token_set_json, size_t len);
 
 /**
  * The last error in numbers.
@@ -1023,6 +1054,14 @@ scopegate_result scopegate_client_request(scopegate_client *client,
                                           scopegate_http_response **out);
 
 /**
+ * Sets the client's token-change callback (see `scopegate_token_change_callback`), called
+ * with `userdata`; a NULL `cb` removes it. It replaces any earlier one.
+ */
+scopegate_result scopegate_client_on_token_change(scopegate_client *client,
+                                                  scopegate_token_change_callback cb,
+                                                  void *userdata);
+
+/**
  * Writes the calling thread's last error message into `buf` (`len` bytes, NUL-terminated) and
  * its length to `*out_n`; the empty string when no error is recorded. The message names the
  * failure and, when the provider answered with an OAuth error, its `error` and
@@ -1035,7 +1074,8 @@ scopegate_result scopegate_last_error(char *buf, size_t len, size_t *out_n);
 /**
  * Writes one part of the calling thread's last error (see `scopegate_error_part`) like
  * `scopegate_last_error`. `SCOPEGATE_RESULT_NOT_FOUND` when the last error has no such part
- * (no OAuth error was answered), `SCOPEGATE_RESULT_INVALID_PARAMETER` for an unknown `part`.
+ * (no OAuth error was answered; no renewed token set), `SCOPEGATE_RESULT_INVALID_PARAMETER` for
+ * an unknown `part`. `SCOPEGATE_ERROR_PART_TOKENS` is a secret: handle it like a token.
  */
 scopegate_result scopegate_last_error_part(scopegate_error_part part, char *buf, size_t len, size_t *out_n);
 
@@ -1080,7 +1120,9 @@ scopegate_result scopegate_http_response_set_status(scopegate_http_response *res
                                                     uint16_t status);
 
 /**
- * Adds a header of the answer (transport callbacks). Names and values must be UTF-8.
+ * Adds a header of the answer (transport callbacks), as the bytes received: a value that is not
+ * UTF-8 is read as ISO-8859-1 (kept, each byte one character) and a header whose name is not
+ * UTF-8 is dropped; neither costs the answer.
  */
 scopegate_result scopegate_http_response_add_header(scopegate_http_response *response,
                                                     const char *name,
@@ -1250,7 +1292,8 @@ scopegate_result scopegate_session_set_tokens(scopegate_session *session,
                                               size_t len);
 
 /**
- * Forgets the held token set, without telling the provider.
+ * Forgets the held token set, without telling the provider. `SCOPEGATE_RESULT_BUSY` while an
+ * operation is in flight (its answer would bring a token set back): hand the answer in first.
  */
 scopegate_result scopegate_session_forget(scopegate_session *session);
 
@@ -1288,7 +1331,9 @@ scopegate_result scopegate_session_poll_transmit(scopegate_session *session,
 
 /**
  * Hands back the answer to request `id`, whatever its status: `status`, `headers_len` headers
- * (NULL when 0) and `body_len` bytes of body. Then read the events, and poll again: a
+ * (NULL when 0) and `body_len` bytes of body. Header names and values are the bytes received:
+ * a value that is not UTF-8 is read as ISO-8859-1 and a name that is not UTF-8 is dropped, never
+ * the answer. Then read the events, and poll again: a
  * `Retry-After` back-off makes the session wait (`scopegate_session_poll_timeout`).
  * `SCOPEGATE_RESULT_USAGE` when `id` is not the request awaited (answered already, say).
  */

@@ -6,11 +6,15 @@
  *     ./curl_session URL [TOKENS_FILE]
  *
  * scopegate decides (which request, when, what the answer means); curl only moves bytes. */
+#define _POSIX_C_SOURCE 200809L /* open, fsync, rename with mode bits: the token file is 0600 */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <scopegate.h>
@@ -175,6 +179,31 @@ static void drive(scopegate_session *s, CURL *curl, uint64_t now) {
     }
 }
 
+/* Writes the token set for the next run: into a new file only the user can read (created 0600,
+ * so there is no moment in which others could; fopen("w") would give 0644 under the usual umask),
+ * then renamed over `path` in one step, so that a crash leaves the old token set or the new one,
+ * never half of one. A real service: its database, sealed. Returns 0 on success. */
+static int persist(const char *path, const char *bytes, size_t n) {
+    char tmp[4096];
+    int fd;
+    int ok;
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+        return -1;
+    }
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR);
+    if (fd < 0) {
+        return -1;
+    }
+    ok = write(fd, bytes, n) == (ssize_t)n && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
 /* Reads the session's events; persists the token set when it changed. */
 static void events(scopegate_session *s, const char *tokens_file) {
     scopegate_event ev;
@@ -187,16 +216,13 @@ static void events(scopegate_session *s, const char *tokens_file) {
             size_t needed = 0;
             size_t n = 0;
             char *bytes;
-            FILE *f;
             scopegate_session_tokens(s, NULL, 0, &needed);
             bytes = (char *)malloc(needed);
             TRY(scopegate_session_tokens(s, bytes, needed, &n));
-            f = fopen(tokens_file, "w"); /* a real service: its database, encrypted */
-            if (f == NULL || fwrite(bytes, 1, n, f) != n) {
+            if (persist(tokens_file, bytes, n) != 0) { /* before the new token is used */
                 fprintf(stderr, "cannot write %s\n", tokens_file);
                 exit(1);
             }
-            fclose(f);
             memset(bytes, 0, needed);
             free(bytes);
             printf("event: tokens changed, token set persisted (%zu bytes)\n", n);

@@ -23,6 +23,21 @@ import scopegate
 TOKENS = Path(os.environ.get("YESPO_SESSION_TOKENS", "yespo-session-tokens.json"))
 
 
+def persist(text: str) -> None:
+    """Writes the token set for the next run: into a new file only the user can read (created
+    0600, so there is no moment in which others could), moved over TOKENS in one step, so that a
+    crash leaves the old token set or the new one, never half of one. A real service: its
+    database, sealed."""
+    tmp = TOKENS.with_name(TOKENS.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, TOKENS)
+
+
 async def send(http: httpx.AsyncClient, request: scopegate.Request) -> httpx.Response:
     return await http.request(request.method, request.url, headers=request.headers, content=request.body)
 
@@ -46,8 +61,7 @@ async def drive(session: scopegate.Session, http: httpx.AsyncClient) -> None:
         session.handle_timeout(time.time())
     while (event := session.poll_event()) is not None:
         if event.kind == "tokens_changed" and session.tokens is not None:
-            TOKENS.write_text(session.tokens.dumps())  # persist before the new token is used
-            TOKENS.chmod(0o600)
+            persist(session.tokens.dumps())  # before the new token is used
         elif event.kind == "failed" and event.error is not None:
             raise event.error
 

@@ -210,7 +210,9 @@ fn exception(f: &Failure) -> Exception {
         }
         Failure::Sandbox(e) => {
             let (class, kind) = match e {
-                SandboxError::UnknownProvider(_) | SandboxError::Profile(_) => ("ConfigError", ErrorKind::Config),
+                SandboxError::UnknownProvider(_) | SandboxError::Profile(_) | SandboxError::BadUrl(_) => {
+                    ("ConfigError", ErrorKind::Config)
+                }
                 SandboxError::Start { .. } => ("LoginError", ErrorKind::Listen),
                 _ => ("TransportError", ErrorKind::Transport),
             };

@@ -18,6 +18,7 @@ use crate::client::{json_bytes, provider_arg};
 use crate::errors::Failure;
 use crate::text::q;
 use crate::tokens::{PyAuthorizationRequest, PyTokenSet, lock, seconds, timestamp};
+use crate::transport::{HeaderError, with_headers};
 
 /// A request to send, exactly as it is (never follow a redirect). Its repr hides the
 /// credentials it may carry; `headers` and `body` expose them, for the transport.
@@ -262,7 +263,8 @@ impl PySession {
         self.inner.poll_transmit(timestamp(now)).map(|(id, request)| PyRequest { id: Id::Token(id), request })
     }
 
-    /// The answer to `request` (whatever its status). `headers`: a mapping or `(name, value)` pairs.
+    /// The answer to `request` (whatever its status). `headers`: a mapping or `(name, value)`
+    /// pairs of `str` or `bytes` (bytes that are not UTF-8 are read as Latin-1, never refused).
     #[pyo3(signature = (now, request, status, headers = None, body = None))]
     fn handle_response(
         &mut self,
@@ -277,17 +279,17 @@ impl PySession {
         };
         let mut response = HttpResponse::new(status, body.unwrap_or_default());
         if let Some(h) = headers.filter(|h| !h.is_none()) {
-            let pairs = if h.hasattr("items")? { h.call_method0("items")? } else { h };
-            for pair in pairs.try_iter()? {
-                let (n, v): (String, String) = pair?.extract()?;
-                response = response.with_header(n, v);
-            }
+            response = with_headers(response, h).map_err(|e| match e {
+                HeaderError::Shape => PyTypeError::new_err("headers must be a mapping or (name, value) pairs"),
+                HeaderError::Py(e) => e,
+            })?;
         }
         map(self.inner.handle_response(timestamp(now), id, response))
     }
 
-    /// `request` could not be completed; `may_have_been_sent=False` only when nothing left
-    /// this machine (connection refused, TLS failure): then it is tried again.
+    /// `request` could not be completed; `may_have_been_sent=False` only when nothing of it was
+    /// written (DNS, connection refused, a failed TLS handshake): then it is tried again. A TLS
+    /// or network error after it was written may have let it arrive: leave the default.
     #[pyo3(signature = (now, request, message, may_have_been_sent = true))]
     fn handle_transport_error(
         &mut self,

@@ -9,7 +9,7 @@
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
 use scopegate_core::{HttpRequest, HttpResponse, Transport, TransportError, check_url_policy};
 
 use crate::errors::keep_aside;
@@ -55,13 +55,60 @@ fn response(answer: &Bound<'_, PyAny>) -> PyResult<HttpResponse> {
     } else {
         body.extract::<Vec<u8>>().map_err(|_| wrong())?
     };
-    let pairs = if headers.hasattr("items")? { headers.call_method0("items")? } else { headers };
-    let mut out = HttpResponse::new(status, body);
-    for pair in pairs.try_iter()? {
-        let (name, value): (String, String) = pair?.extract().map_err(|_| wrong())?;
-        out = out.with_header(name, value);
+    with_headers(HttpResponse::new(status, body), headers).map_err(|e| match e {
+        HeaderError::Shape => wrong(),
+        HeaderError::Py(e) => e,
+    })
+}
+
+/// Why [`with_headers`] failed.
+pub(crate) enum HeaderError {
+    /// An item is not a `(name, value)` pair.
+    Shape,
+    /// A name or value is not `str` or `bytes`, or iterating raised.
+    Py(PyErr),
+}
+
+impl From<PyErr> for HeaderError {
+    fn from(e: PyErr) -> Self {
+        HeaderError::Py(e)
     }
-    Ok(out)
+}
+
+/// Adds `headers` (a mapping, or `(name, value)` pairs) to `response`. Names and values are
+/// `str` or `bytes` (httpx's `headers.raw`, a Latin-1 cookie): bytes that are not UTF-8 are read
+/// as ISO-8859-1, a `str` holding `surrogateescape`d bytes gives those bytes back, and a header
+/// whose name is not text is dropped ([`scopegate_core::header_text`]): never the answer.
+pub(crate) fn with_headers(mut response: HttpResponse, headers: Bound<'_, PyAny>) -> Result<HttpResponse, HeaderError> {
+    let pairs = if headers.hasattr("items")? { headers.call_method0("items")? } else { headers };
+    for pair in pairs.try_iter()? {
+        let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair?.extract().map_err(|_| HeaderError::Shape)?;
+        response = response.with_header_bytes(&header_bytes(&name)?, &header_bytes(&value)?);
+    }
+    Ok(response)
+}
+
+/// A header name or value as the bytes it stands for.
+fn header_bytes(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = v.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(b) = v.cast::<PyByteArray>() {
+        return Ok(b.to_vec());
+    }
+    if let Ok(s) = v.cast::<PyString>() {
+        if let Ok(text) = s.to_cow() {
+            return Ok(text.as_bytes().to_vec());
+        }
+        // Lone surrogates: `surrogateescape` (U+DC80..U+DCFF) stands for undecodable bytes.
+        if let Ok(b) = s.call_method1("encode", ("utf-8", "surrogateescape")) {
+            if let Ok(b) = b.cast::<PyBytes>() {
+                return Ok(b.as_bytes().to_vec());
+            }
+        }
+        return Ok(s.to_string_lossy().into_owned().into_bytes());
+    }
+    Err(PyTypeError::new_err(format!("header names and values must be str or bytes, not {}", v.get_type().name()?)))
 }
 
 impl Transport for CallableTransport {

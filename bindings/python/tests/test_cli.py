@@ -23,8 +23,11 @@ def test_login_against_an_own_sandbox(tmp_path: Path) -> None:
     r = run("--store", str(db), "--json", "login", "--provider", "yespo", "--sandbox", "--no-browser", "--timeout", "30")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["provider"] == "yespo" and out["account"] == "sandbox" and out["refresh_token"] is True
-    token = scopegate.SqliteStore(db).load("yespo", scopegate.SANDBOX_CLIENT_ID, "sandbox")
+    # Pointed at a sandbox, the profile has an id of its own (issue 18).
+    assert out["provider"].startswith("yespo@127.0.0.1:")
+    assert out["account"] == "sandbox" and out["refresh_token"] is True
+    assert scopegate.SqliteStore(db).load("yespo", scopegate.SANDBOX_CLIENT_ID, "sandbox") is None
+    token = scopegate.SqliteStore(db).load(out["provider"], scopegate.SANDBOX_CLIENT_ID, "sandbox")
     assert token is not None and token.access_token not in r.stdout + r.stderr
 
 

@@ -110,8 +110,9 @@ def test_refresh_and_stores_shared_by_clients(sandbox: scopegate.Sandbox, tmp_pa
     assert again.token == first  # another object, same file
     refreshed = again.refresh_token()
     assert refreshed.access_token != first.access_token and refreshed.refresh_token != first.refresh_token
-    assert store.load("yespo", scopegate.SANDBOX_CLIENT_ID) == refreshed
-    assert store.keys() == [("yespo", scopegate.SANDBOX_CLIENT_ID, "default")]
+    here = sandbox.provider("yespo").id  # pointed at the sandbox: an id of its own (issue 18)
+    assert store.load(here, scopegate.SANDBOX_CLIENT_ID) == refreshed
+    assert store.keys() == [(here, scopegate.SANDBOX_CLIENT_ID, "default")]
     # The rotated-out refresh token is dead at the provider: only a new login helps.
     old = scopegate.MemoryStore()
     old.save(scopegate.SANDBOX_CLIENT_ID, first)
@@ -122,7 +123,7 @@ def test_refresh_and_stores_shared_by_clients(sandbox: scopegate.Sandbox, tmp_pa
     assert stale.token is not None and stale.token.invalidated == "invalid_grant"
     with pytest.raises(scopegate.ReauthorizationRequired):
         stale.access_token()  # known dead: no request
-    assert store.delete("yespo", scopegate.SANDBOX_CLIENT_ID) and store.keys() == []
+    assert store.delete(here, scopegate.SANDBOX_CLIENT_ID) and store.keys() == []
 
 
 def test_client_credentials_and_identities(sandbox: scopegate.Sandbox) -> None:

@@ -79,7 +79,8 @@ def test_failures_come_out_as_events(sandbox: scopegate.Sandbox) -> None:
 
 
 def test_session_state_and_misuse(sandbox: scopegate.Sandbox) -> None:
-    session = scopegate.Session("yuvo", "client", account="acme")
+    # The sandbox's Yuvo (an id of its own, issue 18), to take the tokens got from it below.
+    session = scopegate.Session(sandbox.provider("yuvo"), "client", account="acme")
     assert session.account == "acme" and session.tokens is None and not session.is_busy
     with pytest.raises(scopegate.NotAuthorized):
         session.api_request(0, "GET", "companies")
@@ -99,3 +100,33 @@ def test_session_state_and_misuse(sandbox: scopegate.Sandbox) -> None:
     busy.client_credentials(0)
     with pytest.raises(scopegate.UsageError):
         busy.client_credentials(0)
+
+
+def test_a_header_that_is_not_utf8_never_costs_the_answer(sandbox: scopegate.Sandbox) -> None:
+    """Issue 18: the refresh's answer carries the rotated refresh token next to a Latin-1
+    Set-Cookie (as bytes, or as a str with surrogates from `surrogateescape`): the answer is kept."""
+    session = scopegate.Session(
+        sandbox.provider("yespo"), scopegate.SANDBOX_CLIENT_ID, scopegate.SANDBOX_CLIENT_SECRET, CALLBACK
+    )
+    now = sandbox.now()
+    request = session.start_authorization(now)
+    assert request.url is not None
+    session.handle_callback(now, request, sandbox.authorize(request.url))
+    drive(session, now)
+    for odd in [(b"Set-Cookie", b"lang=fran\xe7ais"), ("Set-Cookie", b"lang=fran\xe7ais".decode("utf-8", "surrogateescape"))]:
+        before = session.tokens
+        assert before is not None and before.refresh_token is not None
+        session.refresh(now)
+        sent = session.poll_transmit(now)
+        assert sent is not None
+        status, headers, body = Recorder()(sent.method, sent.url, sent.headers, sent.body)
+        session.handle_response(now, sent, status, [*headers.items(), odd, (b"X-\xff", "dropped")], body)
+        assert [e.kind for e in iter(session.poll_event, None)] == ["tokens_changed"]
+        after = session.tokens
+        assert after is not None and after.refresh_token not in (None, before.refresh_token), "rotated and held"
+    # Neither a number nor None is a header value: that is the caller's mistake, named.
+    session.refresh(now)
+    sent = session.poll_transmit(now)
+    assert sent is not None
+    with pytest.raises(TypeError, match="header"):
+        session.handle_response(now, sent, 200, [("X-Count", 3)], b"{}")

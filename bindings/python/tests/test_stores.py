@@ -43,6 +43,18 @@ def test_sqlite_sealed_at_rest(sandbox: scopegate.Sandbox, tmp_path: Path) -> No
         scopegate.SqliteStore(path).load(provider, client_id, account)
 
 
+def test_a_sealed_store_refuses_unsealed_rows(sandbox: scopegate.Sandbox, tmp_path: Path) -> None:
+    """Issue 18: with a key, a token set stored without one (or planted by whoever can write the
+    file) is a StoreError saying how to seal the store, never a token."""
+    path = tmp_path / "tokens.db"
+    sandbox_client(sandbox, "yuvo", store=scopegate.SqliteStore(path)).client_credentials()
+    (provider, client_id, account), = scopegate.SqliteStore(path).keys()
+    with pytest.raises(scopegate.StoreError, match="not sealed") as e:
+        scopegate.SqliteStore(path, seal_key=KEY1).load(provider, client_id, account)
+    assert "scopegate store seal" in str(e.value)
+    assert scopegate.SqliteStore(path).load(provider, client_id, account) is not None
+
+
 def test_bad_seal_keys_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         scopegate.SqliteStore(tmp_path / "a.db", seal_key=b"short")
@@ -81,7 +93,7 @@ def test_postgres_store_with_threads(sandbox: scopegate.Sandbox) -> None:
     assert isinstance(counts, dict) and counts.get("refresh_token") == 1
     # Another handle (another instance of the service) sees the same token.
     other = scopegate.PostgresStore(PG, seal_key=KEY1)
-    stored = other.load("yespo", scopegate.SANDBOX_CLIENT_ID, account)
+    stored = other.load(sandbox.provider("yespo").id, scopegate.SANDBOX_CLIENT_ID, account)
     assert stored is not None and stored.access_token == results[0]
 
 

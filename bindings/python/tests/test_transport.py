@@ -112,3 +112,19 @@ def test_answers_as_str_pairs_and_oversized(sandbox: scopegate.Sandbox) -> None:
 def test_a_transport_must_be_callable() -> None:
     with pytest.raises(TypeError, match="transport must be a callable"):
         scopegate.Client("yuvo", "c", "s", transport="requests")  # type: ignore[arg-type]
+
+
+def test_header_bytes_that_are_not_utf8_are_kept_decoded(sandbox: scopegate.Sandbox) -> None:
+    """Issue 18: a transport that hands raw header bytes (httpx's `headers.raw`, a Latin-1 cookie)
+    does not lose the answer over them."""
+    ok = b'{"access_token":"at","token_type":"Bearer","expires_in":60}'
+    raw = [(b"Content-Type", b"application/json"), (b"Set-Cookie", b"lang=fran\xe7ais"), (b"X-\xff", b"dropped")]
+    client = scopegate.Client(sandbox.provider("yuvo"), "c", "s", transport=lambda *a: (200, raw, ok))
+    assert client.client_credentials().access_token == "at"
+    with_token = scopegate.Client(
+        sandbox.provider("yuvo"), "c", "s", transport=lambda m, u, h, b: (200, raw, ok if "token" in u else b"[]")
+    )
+    with_token.client_credentials()
+    response = with_token.request("GET", "companies")
+    assert response.headers["set-cookie"] == "lang=fran\u00e7ais"
+    assert "x-\u00ff" not in response.headers

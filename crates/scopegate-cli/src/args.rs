@@ -81,6 +81,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// The token store itself.
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
     /// Call the provider's API with the stored token.
     Call {
         #[command(flatten)]
@@ -188,4 +193,13 @@ pub(crate) enum TokenAction {
         #[arg(long)]
         local: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StoreAction {
+    /// Seal every token set the store (--store, $SCOPEGATE_STORE) holds in clear with the key in
+    /// $SCOPEGATE_STORE_KEY, in one transaction. A store with a key refuses token sets in clear
+    /// (anyone who can write it could have planted one): run this once, on a store you trust,
+    /// when you start using a key with a store written without one.
+    Seal,
 }

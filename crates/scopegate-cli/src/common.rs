@@ -58,19 +58,29 @@ fn default_store_path() -> Result<PathBuf> {
     Ok(dir.join("tokens.db"))
 }
 
-/// The token store the command works on: `--store`, else `$SCOPEGATE_STORE`, else the default
-/// SQLite file; a `postgres://` or `postgresql://` value is a PostgreSQL store. Sealed with the
-/// key in `$SCOPEGATE_STORE_KEY` (and `$SCOPEGATE_STORE_OLD_KEYS`) when it is set.
-pub(crate) fn open_store(cli: &Cli) -> Result<Arc<dyn TokenStore>> {
-    let spec = match &cli.store {
+/// Where the token store is: `--store`, else `$SCOPEGATE_STORE`, else the default SQLite file.
+pub(crate) fn store_spec(cli: &Cli) -> Result<String> {
+    Ok(match &cli.store {
         Some(s) => s.clone(),
         None => match std::env::var("SCOPEGATE_STORE").ok().filter(|s| !s.is_empty()) {
             Some(s) => s,
             None => default_store_path()?.to_string_lossy().into_owned(),
         },
-    };
+    })
+}
+
+/// Whether a store spec names a PostgreSQL store.
+pub(crate) fn is_postgres(spec: &str) -> bool {
+    spec.starts_with("postgres://") || spec.starts_with("postgresql://")
+}
+
+/// The token store the command works on ([`store_spec`]); a `postgres://` or `postgresql://`
+/// value is a PostgreSQL store. Sealed with the key in `$SCOPEGATE_STORE_KEY` (and
+/// `$SCOPEGATE_STORE_OLD_KEYS`) when it is set.
+pub(crate) fn open_store(cli: &Cli) -> Result<Arc<dyn TokenStore>> {
+    let spec = store_spec(cli)?;
     let keys = KeyRing::from_env().map_err(|e| Fail::input(e.to_string()))?;
-    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+    if is_postgres(&spec) {
         let store = PostgresStore::connect(&spec).map_err(|e| Fail::failed(e.to_string()))?;
         return Ok(match keys {
             Some(k) => Arc::new(store.with_keys(k)),

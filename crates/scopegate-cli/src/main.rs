@@ -15,6 +15,7 @@ mod login;
 mod output;
 mod providers;
 mod sandbox;
+mod store;
 mod token;
 
 use std::process::ExitCode;
@@ -22,7 +23,7 @@ use std::time::Duration;
 
 use clap::Parser as _;
 
-use crate::args::{Cli, Command, ProviderAction, TokenAction};
+use crate::args::{Cli, Command, ProviderAction, StoreAction, TokenAction};
 use crate::fail::Result;
 
 fn main() -> ExitCode {
@@ -76,6 +77,7 @@ fn run(cli: &Cli) -> Result<u8> {
             TokenAction::Refresh { who, reveal } => token::refresh(cli, who, *reveal),
             TokenAction::Revoke { who, local } => token::revoke(cli, who, *local),
         },
+        Command::Store { action: StoreAction::Seal } => store::seal(cli),
         Command::Call { who, method, path, data, rights } => {
             call::run(cli, who, method, path, data.as_deref(), rights.as_deref())
         }

@@ -232,7 +232,9 @@ fn login_tokens_and_calls_against_a_sandbox_process() {
     let o = login_as_user(&args, &[("CLI_SECRET", secret)]);
     let (out, err) = text(&o);
     assert_eq!(code(&o), 0, "{out}\n{err}");
-    assert!(out.contains("logged in: yespo / cli-app / account sandbox"), "{out}");
+    // Pointed at a sandbox, the profile has an id of its own (issue 18).
+    let yespo_here = format!("yespo@{}", sb.url.trim_start_matches("http://"));
+    assert!(out.contains(&format!("logged in: {yespo_here} / cli-app / account sandbox")), "{out}");
     assert!(!out.contains(secret) && !err.contains(secret), "the secret is never printed");
     #[cfg(unix)]
     {
@@ -312,7 +314,8 @@ fn yotpo_install_is_stored_under_the_app_key_and_uninstalls() {
     wrong.extend(base);
     let o = run(&wrong);
     assert_eq!(code(&o), 1);
-    assert!(text(&o).1.contains("accounts stored for yotpo: sandbox-store-1"), "{:?}", text(&o));
+    let yotpo_here = format!("yotpo@{}", sb.url.trim_start_matches("http://"));
+    assert!(text(&o).1.contains(&format!("accounts stored for {yotpo_here}: sandbox-store-1")), "{:?}", text(&o));
     let mut show = vec!["token", "show", "--json", "--account", "sandbox-store-1"];
     show.extend(base);
     let v = json(&run(&show));

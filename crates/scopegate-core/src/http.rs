@@ -168,6 +168,20 @@ impl HttpRequest {
     }
 }
 
+/// A header received in bytes, as text: the value as UTF-8 when it is, else as ISO-8859-1 (RFC
+/// 9110 §5.5: octets outside ASCII are opaque; read this way each byte is kept as the character
+/// of the same number, so nothing is lost). `None` when the name is not UTF-8: a field name is
+/// an ASCII token, so such a header is dropped. Every transport, binding and caller that hands a
+/// response in applies this rule, so that one odd header never refuses a whole response.
+pub fn header_text(name: &[u8], value: &[u8]) -> Option<(String, String)> {
+    let name = std::str::from_utf8(name).ok()?;
+    let value = match std::str::from_utf8(value) {
+        Ok(v) => v.to_owned(),
+        Err(_) => value.iter().map(|&b| char::from(b)).collect(),
+    };
+    Some((name.to_owned(), value))
+}
+
 /// Whether a URL may be used by a transport: https anywhere, plain http only to a loopback host,
 /// no user info. `Err` says why not.
 pub fn check_url_policy(url: &Url) -> Result<(), String> {
@@ -179,12 +193,18 @@ pub fn is_loopback(url: &Url) -> bool {
     crate::profile::is_loopback_host(url)
 }
 
-/// A URL with the values of secret-named query parameters replaced by `[redacted]`.
+/// A URL without user info and with the values of secret-named query parameters replaced by
+/// `[redacted]`.
 pub(crate) fn redacted_url(url: &Url) -> String {
-    if url.query().is_none() {
-        return url.to_string();
-    }
     let mut shown = url.clone();
+    if !shown.username().is_empty() || shown.password().is_some() {
+        // Only URLs that cannot have user info refuse these; they have none to remove.
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+    }
+    if url.query().is_none() {
+        return shown.to_string();
+    }
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
@@ -228,6 +248,16 @@ impl HttpResponse {
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
+    }
+
+    /// Adds a header as it came off the wire, in bytes: decoded by [`header_text`], or dropped
+    /// when its name is not text. A header never costs the response (it may carry a rotated
+    /// refresh token next to a Latin-1 `Set-Cookie`).
+    pub fn with_header_bytes(self, name: &[u8], value: &[u8]) -> Self {
+        match header_text(name, value) {
+            Some((n, v)) => self.with_header(n, v),
+            None => self,
+        }
     }
 
     /// The status code.
@@ -409,6 +439,20 @@ mod tests {
         // Not secrets: kept.
         let s = redacted_snippet(br#"{"token_type":"Bearer","error":"invalid_grant","expires_in":5}"#, &[]);
         assert_eq!(s, r#"{"token_type":"Bearer","error":"invalid_grant","expires_in":5}"#);
+    }
+
+    #[test]
+    fn header_bytes_are_decoded_or_dropped_never_refused() {
+        assert_eq!(
+            header_text(b"Set-Cookie", b"lang=fran\xe7ais"),
+            Some(("Set-Cookie".into(), "lang=fran\u{e7}ais".into()))
+        );
+        assert_eq!(header_text(b"X", "café".as_bytes()), Some(("X".into(), "café".into())));
+        assert_eq!(header_text(b"X-\xff", b"v"), None);
+        let r = HttpResponse::new(200, b"{}".to_vec())
+            .with_header_bytes(b"A", b"\xff\xfe")
+            .with_header_bytes(b"\xc3", b"x");
+        assert_eq!(r.headers().collect::<Vec<_>>(), [("A", "\u{ff}\u{fe}")]);
     }
 
     #[test]

@@ -134,7 +134,7 @@ pub use authorize::{
 };
 pub use error::{Blame, Error, ErrorKind, StoreError, UsageError};
 pub use flow::{FlowError, TokenFlow, basic_authorization};
-pub use http::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, check_url_policy, is_loopback};
+pub use http::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, check_url_policy, header_text, is_loopback};
 pub use lifecycle::{ApiVerdict, Connection, ReauthorizationReason, TokenState};
 pub use matrix::{
     Decision, EndpointInfo, GroupInfo, MAX_PATH_BYTES, MAX_SEGMENTS, PermissionMatrix, Policy, RejectReason, RightInfo,

@@ -11,7 +11,10 @@
 //!   [`TransportError::BodyTooLarge`];
 //! - say, when it fails, whether the request may have reached the server
 //!   ([`TransportError::may_have_been_sent`]): a code exchange or a refresh that may have been
-//!   received must not be sent again (the code or the old refresh token may already be spent);
+//!   received must not be sent again (the code or the old refresh token may already be spent).
+//!   Decide by the phase the failure happened in, not by its kind: only a failure before any
+//!   byte of the request was written (DNS, connect, the TLS handshake) is "not sent"; a TLS
+//!   error or an unreachable network after that is [`TransportError::Io`];
 //! - never put a secret (header values, body) into an error.
 
 use crate::http::{HttpRequest, HttpResponse};
@@ -50,7 +53,8 @@ pub enum TransportError {
         /// Why.
         reason: String,
     },
-    /// No connection could be made (refused, unreachable, DNS failure): nothing was sent.
+    /// No connection could be made (DNS failure, refused, unreachable while connecting): nothing
+    /// was sent. A connection lost after the request was written is [`Io`](Self::Io).
     #[error("could not connect to {host}: {reason}")]
     Connect {
         /// The host.
@@ -58,7 +62,9 @@ pub enum TransportError {
         /// The system's reason.
         reason: String,
     },
-    /// TLS failed (certificate not trusted, handshake error): nothing was sent.
+    /// The TLS handshake failed (certificate not trusted, no common protocol): nothing was sent.
+    /// A TLS failure after the request was written (a record that does not decrypt) is
+    /// [`Io`](Self::Io).
     #[error("tls with {host} failed: {reason}")]
     Tls {
         /// The host.
@@ -82,7 +88,8 @@ pub enum TransportError {
         /// The limit.
         limit: usize,
     },
-    /// Anything else, after the connection was made.
+    /// Anything else, after the connection was made and the request began to be written (a TLS
+    /// or network failure included): it may have arrived.
     #[error("request to {host} failed: {reason}")]
     Io {
         /// The host.
@@ -94,8 +101,8 @@ pub enum TransportError {
 
 impl TransportError {
     /// Whether the server may have received the request. `false` only when the failure happened
-    /// before anything was written (no connection, TLS failure, refused scheme, bad URL, connect
-    /// timeout): only then may a code exchange or refresh be retried.
+    /// before anything was written (refused scheme, bad URL, DNS, no connection, the TLS
+    /// handshake, connect timeout): only then may a code exchange or refresh be retried.
     pub fn may_have_been_sent(&self) -> bool {
         match self {
             TransportError::InsecureScheme { .. }

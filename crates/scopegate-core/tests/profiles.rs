@@ -322,3 +322,18 @@ fn schema_type_errors_name_the_field_and_position() {
     let e = Provider::from_toml_str("id = 7\n", "top.toml").unwrap_err().to_string();
     assert!(e.contains(": id: "), "{e}");
 }
+
+/// A profile pointed at a stand-in server may name it in its id (`yespo@127.0.0.1:8080`: how a
+/// sandbox profile keeps its tokens apart from the real provider's); nothing else may follow `@`.
+#[test]
+fn an_id_may_name_the_server_the_profile_points_at() {
+    let yespo = Provider::builtin("yespo").unwrap();
+    for id in ["yespo@127.0.0.1:8080", "yespo@localhost:9", "yespo@[::1]:443", "yespo@sandbox.example:443"] {
+        let p = yespo.with_overrides(&format!("id = \"{id}\"\n"), "t").unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert_eq!(p.id(), id);
+    }
+    for id in ["@127.0.0.1:8080", "yespo@", "yespo@Host:1", "yespo@h/x", "yespo@a@b", "Yespo@h:1", "yespo@h x"] {
+        let e = yespo.with_overrides(&format!("id = \"{id}\"\n"), "t").unwrap_err();
+        assert!(e.to_string().contains("id"), "{id}: {e}");
+    }
+}

@@ -156,3 +156,15 @@ proptest::proptest! {
         proptest::prop_assert!(err.to_string().chars().count() < 200);
     }
 }
+
+/// Issue 18: a request built by the caller with user info in its URL does not show it in Debug.
+#[test]
+fn request_debug_hides_user_info() {
+    let url = url::Url::parse("https://u:S3CRETPW@api.example/x?client_secret=S3CRETQ&page=2").unwrap();
+    let req = HttpRequest::new(Method::Get, url);
+    let shown = format!("{req:?}");
+    assert_clean("HttpRequest", &shown, &["S3CRETPW", "S3CRETQ"]);
+    assert!(shown.contains("api.example/x") && shown.contains("page=2"), "{shown}");
+    let url = url::Url::parse("https://u:S3CRETPW@api.example/x").unwrap();
+    assert_clean("HttpRequest", &format!("{:?}", HttpRequest::new(Method::Get, url)), &["S3CRETPW"]);
+}

@@ -134,7 +134,7 @@ proptest! {
                 Op::ClientCredentials => { let _ = s.client_credentials(now, &[]); }
                 Op::Refresh => { let _ = s.refresh(now); }
                 Op::Revoke => { let _ = s.revoke(now); }
-                Op::Forget => { s.forget(); }
+                Op::Forget => { let _ = s.forget(); }
                 Op::Api { path } => {
                     if let Ok((id, req)) = s.api_request(now, Method::Get, PATHS[path], None) {
                         prop_assert!(bearer_is_inside(&req), "bearer sent outside: {}", req.url());

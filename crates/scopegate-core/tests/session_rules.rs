@@ -406,3 +406,68 @@ fn a_token_shorter_than_the_margin_is_due_at_half_its_lifetime() {
     s.set_tokens(Some(TokenSet::from_json(&hour).unwrap())).unwrap();
     assert_eq!(s.poll_timeout(), Some(T0.plus_secs(3600 - 60)));
 }
+
+/// Issue 18: `forget` while a refresh is in flight is refused like `set_tokens`; the answer that
+/// comes back afterwards must not bring a forgotten token set back.
+#[test]
+fn forget_is_refused_while_a_request_is_in_flight() {
+    let tokens = token_json("user", Some("RT"), Some(HOUR_LATER.as_unix_secs()), "yuvo");
+    let mut s = session_with(provider("yuvo"), &tokens);
+    s.refresh(T0).unwrap();
+    let (id, _) = s.poll_transmit(T0).unwrap();
+    let e = s.forget().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Busy, "{e}");
+    assert_eq!(s.tokens().unwrap().access_token.expose_secret(), "AT-1234567890", "still held");
+    s.handle_response(T0, id, json(200, r#"{"access_token":"NEW","token_type":"bearer","refresh_token":"RT2"}"#))
+        .unwrap();
+    assert_eq!(events(&mut s), ["TokensChanged"]);
+    assert_eq!(s.tokens().unwrap().access_token.expose_secret(), "NEW");
+    // Idle again: forgotten for good, and nothing comes back.
+    assert!(s.forget().unwrap());
+    assert!(s.tokens().is_none());
+    assert!(!s.forget().unwrap(), "nothing left to forget");
+    assert!(s.poll_transmit(T0).is_none());
+    assert!(events(&mut s).is_empty());
+    // A refused login's pending operation (an exchange in flight) is refused the same way.
+    let mut s = session_with(provider("yuvo"), &tokens);
+    let AuthorizationStart { mut pending, .. } = s.start_authorization(T0).unwrap();
+    let state = pending.state().expose_secret().to_owned();
+    s.handle_callback(T0, &mut pending, &format!("?code=C&state={state}")).unwrap();
+    assert_eq!(s.forget().unwrap_err().kind(), ErrorKind::Busy);
+}
+
+/// Issue 18: no error quotes the user info of a URL the caller gave, whichever check refuses it
+/// (a backslash, a space, a parse failure, the origin, the rights matrix).
+#[test]
+fn errors_never_quote_user_info() {
+    let yespo = provider("yespo");
+    let tokens = token_json("user", Some("RT"), None, "yespo");
+    let rights = yespo.rights_from_ids(["full_api"]).unwrap();
+    for with_rights in [false, true] {
+        let mut s = session_with(yespo.clone(), &tokens);
+        if with_rights {
+            s = s.with_rights(rights);
+            s.set_tokens(Some(TokenSet::from_json(&tokens).unwrap())).unwrap();
+        }
+        for path in [
+            "https://u:S3CRETPW@h\\x",
+            "https:\\\\u:S3CRETPW@yespo.io\\api",
+            "https://u:S3CRETPW@yespo.io/api/v1/contacts x",
+            "https://u:S3CRETPW@[bad/api/v1/contacts",
+            "https://u:S3CRETPW@yespo.io:99999/api/v1/contacts",
+            "//u:S3CRETPW@yespo.io/api/v1/contacts",
+            "https://S3CRETPW@yespo.io/api/v1/contacts",
+            "https://u:S3CRETPW@yespo.io/api/v1/nowhere",
+            "https://a@b:S3CRETPW@yespo.io/api/v1/contacts",
+        ] {
+            let e = s.api_request(T0, Method::Get, path, None).expect_err(path);
+            let text = format!("{e} {e:?}");
+            assert!(!text.contains("S3CRETPW"), "{path} (rights: {with_rights}) quoted: {text}");
+        }
+    }
+    // The rest of the URL is still quoted, to say what was refused.
+    let mut s = session_with(yespo, &tokens);
+    let e = s.api_request(T0, Method::Get, "https://u:S3CRETPW@h\\x", None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OriginRefused);
+    assert!(e.to_string().contains("https://h\\x"), "{e}");
+}

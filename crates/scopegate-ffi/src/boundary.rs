@@ -78,6 +78,19 @@ pub(crate) unsafe fn cstr<'a>(ptr: *const c_char, name: &'static str) -> Result<
     std::str::from_utf8(bytes).map_err(|e| Failure::utf8(name, e.valid_up_to()))
 }
 
+/// A NUL-terminated string argument as bytes, whatever their encoding (header names and values
+/// from the wire, which [`scopegate_core::header_text`] decodes).
+///
+/// # Safety
+/// As [`cstr`].
+pub(crate) unsafe fn cbytes<'a>(ptr: *const c_char, name: &'static str) -> Result<&'a [u8], Failure> {
+    if ptr.is_null() {
+        return Err(Failure::null(name));
+    }
+    // SAFETY: non-NULL, and NUL-terminated by the caller's promise.
+    Ok(unsafe { CStr::from_ptr(ptr) }.to_bytes())
+}
+
 /// [`cstr`] for an argument that may be NULL.
 ///
 /// # Safety

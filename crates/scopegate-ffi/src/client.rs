@@ -305,3 +305,60 @@ pub unsafe extern "C" fn scopegate_client_request(
         Ok(())
     })
 }
+
+/// Called with the client's token set whenever it changes: after a login (exchange), a refresh,
+/// client credentials, a dead-grant mark or a change of the 401 count, once the store holds it
+/// and before any other thread can read it from the client; and also when the provider renewed
+/// the tokens and the store could not write them (the client's call then returns
+/// `SCOPEGATE_RESULT_NOT_SAVED`). This is C's `update_token`.
+///
+/// `token_set_json` is the token set's versioned JSON (the format `scopegate_token_set` reads),
+/// `len` bytes and NUL-terminated, secrets included; it is valid only during the call: copy it
+/// to keep it, and wipe your copies when done. The callback runs on the thread that called the
+/// client's function (several at once when the client is shared: `userdata` must be
+/// thread-safe then). It may call the same client again.
+pub type scopegate_token_change_callback =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, token_set_json: *const c_char, len: usize)>;
+
+/// The callback and its userdata.
+struct TokenChangeHook {
+    callback: unsafe extern "C" fn(*mut c_void, *const c_char, usize),
+    userdata: *mut c_void,
+}
+
+impl TokenChangeHook {
+    fn call(&self, change: &scopegate_io::TokenChange<'_>) {
+        let mut json = zeroize::Zeroizing::new(change.tokens.to_json().into_bytes());
+        let len = json.len();
+        json.push(0);
+        // SAFETY: the callback is the caller's, called as documented; the text lives for the call.
+        unsafe { (self.callback)(self.userdata, json.as_ptr().cast(), len) };
+    }
+}
+
+// SAFETY: the C caller promises that the callback and `userdata` may be used from the threads
+// that call the client (documented on `scopegate_token_change_callback`).
+unsafe impl Send for TokenChangeHook {}
+// SAFETY: as above.
+unsafe impl Sync for TokenChangeHook {}
+
+/// Sets the client's token-change callback (see `scopegate_token_change_callback`), called
+/// with `userdata`; a NULL `cb` removes it. It replaces any earlier one.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn scopegate_client_on_token_change(
+    client: *mut scopegate_client,
+    cb: scopegate_token_change_callback,
+    userdata: *mut c_void,
+) -> scopegate_result {
+    guard(|| {
+        // SAFETY: NULL or a live client, by contract.
+        let c = unsafe { self::client(client) }?;
+        let Some(callback) = cb else {
+            c.set_token_hook(None);
+            return Ok(());
+        };
+        let hook = TokenChangeHook { callback, userdata };
+        c.set_token_hook(Some(Arc::new(move |change: &scopegate_io::TokenChange<'_>| hook.call(change))));
+        Ok(())
+    })
+}

@@ -49,6 +49,11 @@ pub enum scopegate_error_part {
     OauthError = 2,
     /// The provider's `error_description`, with every known secret cut out.
     OauthDescription = 3,
+    /// After `SCOPEGATE_RESULT_NOT_SAVED`: the renewed token set, as its versioned JSON (the
+    /// format `scopegate_token_set` reads), secrets included. It is the only part that ever
+    /// carries a secret: the old refresh token may already be spent, so keep this one. The
+    /// client also keeps it in memory and writes it to its store at its next call.
+    Tokens = 4,
 }
 
 /// The last error in numbers.
@@ -72,6 +77,8 @@ pub(crate) struct Failure {
     http_status: u16,
     oauth_error: Option<String>,
     oauth_description: Option<String>,
+    /// The renewed token set of a NOT_SAVED failure (versioned JSON; wiped on drop).
+    tokens: Option<zeroize::Zeroizing<String>>,
 }
 
 thread_local! {
@@ -88,6 +95,7 @@ impl Failure {
             http_status: 0,
             oauth_error: None,
             oauth_description: None,
+            tokens: None,
         }
     }
 
@@ -153,6 +161,7 @@ impl From<Error> for Failure {
             http_status: e.http_status().unwrap_or(0),
             oauth_error,
             oauth_description,
+            tokens: e.unsaved_tokens().map(|t| zeroize::Zeroizing::new(t.to_json())),
         }
     }
 }
@@ -191,6 +200,7 @@ fn write_part(part: scopegate_error_part, out: OutText) -> Result<(), Failure> {
             (scopegate_error_part::Message, f) => f.map_or("", |f| f.message.as_str()),
             (scopegate_error_part::OauthError, Some(Failure { oauth_error: Some(c), .. })) => c.as_str(),
             (scopegate_error_part::OauthDescription, Some(Failure { oauth_description: Some(d), .. })) => d.as_str(),
+            (scopegate_error_part::Tokens, Some(Failure { tokens: Some(t), .. })) => t.as_str(),
             _ => return Err(Failure::new(scopegate_result::NotFound, "the last error has no such part")),
         };
         out.write(text.as_bytes())
@@ -214,7 +224,8 @@ pub unsafe extern "C" fn scopegate_last_error(buf: *mut c_char, len: usize, out_
 
 /// Writes one part of the calling thread's last error (see `scopegate_error_part`) like
 /// `scopegate_last_error`. `SCOPEGATE_RESULT_NOT_FOUND` when the last error has no such part
-/// (no OAuth error was answered), `SCOPEGATE_RESULT_INVALID_PARAMETER` for an unknown `part`.
+/// (no OAuth error was answered; no renewed token set), `SCOPEGATE_RESULT_INVALID_PARAMETER` for
+/// an unknown `part`. `SCOPEGATE_ERROR_PART_TOKENS` is a secret: handle it like a token.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn scopegate_last_error_part(
     part: ErrorPartArg,
@@ -227,6 +238,7 @@ pub unsafe extern "C" fn scopegate_last_error_part(
             1 => scopegate_error_part::Message,
             2 => scopegate_error_part::OauthError,
             3 => scopegate_error_part::OauthDescription,
+            4 => scopegate_error_part::Tokens,
             _ => return Err(Failure::invalid("part", "not a scopegate_error_part")),
         };
         // SAFETY: as `scopegate_last_error`.

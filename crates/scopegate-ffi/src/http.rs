@@ -7,7 +7,9 @@ use std::ffi::c_char;
 use scopegate_core::{HttpRequest, HttpResponse, TransportError};
 use zeroize::Zeroizing;
 
-use crate::boundary::{FailureArg, Out, OutText, bytes, cstr, free_handle, guard, guard_value, handle, handle_mut};
+use crate::boundary::{
+    FailureArg, Out, OutText, bytes, cbytes, cstr, free_handle, guard, guard_value, handle, handle_mut,
+};
 use crate::error::Failure;
 use crate::result::scopegate_result;
 
@@ -112,9 +114,11 @@ impl RequestView {
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum scopegate_transport_failure {
-    /// No connection could be made (refused, unreachable, name not found): nothing was sent.
+    /// No connection could be made (refused, unreachable, name not found): nothing was sent. A
+    /// connection lost after the request was written is `SCOPEGATE_TRANSPORT_FAILURE_IO`.
     Connect = 1,
-    /// TLS failed (certificate not trusted, handshake): nothing was sent.
+    /// The TLS handshake failed (certificate not trusted): nothing was sent. A TLS error after
+    /// the request was written is `SCOPEGATE_TRANSPORT_FAILURE_IO`.
     Tls = 2,
     /// The connect timeout passed: nothing was sent.
     ConnectTimeout = 3,
@@ -331,7 +335,9 @@ pub unsafe extern "C" fn scopegate_http_response_set_status(
     })
 }
 
-/// Adds a header of the answer (transport callbacks). Names and values must be UTF-8.
+/// Adds a header of the answer (transport callbacks), as the bytes received: a value that is not
+/// UTF-8 is read as ISO-8859-1 (kept, each byte one character) and a header whose name is not
+/// UTF-8 is dropped; neither costs the answer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn scopegate_http_response_add_header(
     response: *mut scopegate_http_response,
@@ -341,9 +347,11 @@ pub unsafe extern "C" fn scopegate_http_response_add_header(
     guard(|| {
         // SAFETY: the running callback's response and NUL-terminated strings, or NULL.
         let b = unsafe { handle_mut(response, "response") }?.building_mut()?;
-        let name = unsafe { cstr(name, "name") }?;
-        let value = unsafe { cstr(value, "value") }?;
-        b.headers.push((name.to_owned(), value.to_owned()));
+        let name = unsafe { cbytes(name, "name") }?;
+        let value = unsafe { cbytes(value, "value") }?;
+        if let Some(header) = scopegate_core::header_text(name, value) {
+            b.headers.push(header);
+        }
         Ok(())
     })
 }

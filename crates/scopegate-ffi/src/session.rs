@@ -240,16 +240,14 @@ pub unsafe extern "C" fn scopegate_session_set_tokens(
     })
 }
 
-/// Forgets the held token set, without telling the provider.
+/// Forgets the held token set, without telling the provider. `SCOPEGATE_RESULT_BUSY` while an
+/// operation is in flight (its answer would bring a token set back): hand the answer in first.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn scopegate_session_forget(session: *mut scopegate_session) -> scopegate_result {
     guard(|| {
         // SAFETY: NULL or a live session, by contract.
         let s = unsafe { session_mut(session) }?;
-        if s.session.is_busy() {
-            return Err(scopegate_core::Error::Busy.into());
-        }
-        s.session.forget();
+        s.session.forget()?;
         Ok(())
     })
 }

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 
 use scopegate_core::{Error, Event, HttpResponse, NextStep, ReauthorizationReason, Revoked, UsageError};
 
-use crate::boundary::{FailureArg, Out, bytes, cstr, guard, handle};
+use crate::boundary::{FailureArg, Out, bytes, cbytes, cstr, guard, handle};
 use crate::error::Failure;
 use crate::http::{RequestView, scopegate_header, scopegate_http_request, scopegate_transport_failure};
 use crate::result::scopegate_result;
@@ -137,7 +137,9 @@ fn sent(s: &mut scopegate_session, id: u64) -> Result<(scopegate_core::RequestId
 }
 
 /// Hands back the answer to request `id`, whatever its status: `status`, `headers_len` headers
-/// (NULL when 0) and `body_len` bytes of body. Then read the events, and poll again: a
+/// (NULL when 0) and `body_len` bytes of body. Header names and values are the bytes received:
+/// a value that is not UTF-8 is read as ISO-8859-1 and a name that is not UTF-8 is dropped, never
+/// the answer. Then read the events, and poll again: a
 /// `Retry-After` back-off makes the session wait (`scopegate_session_poll_timeout`).
 /// `SCOPEGATE_RESULT_USAGE` when `id` is not the request awaited (answered already, say).
 #[unsafe(no_mangle)]
@@ -165,9 +167,11 @@ pub unsafe extern "C" fn scopegate_session_handle_response(
         let body = unsafe { bytes(body, body_len, "body") }?;
         let mut response = HttpResponse::new(status, body.to_vec());
         for h in headers {
-            let name = unsafe { cstr(h.name, "headers[].name") }?;
-            let value = unsafe { cstr(h.value, "headers[].value") }?;
-            response = response.with_header(name, value);
+            // Bytes as they came: one odd header never costs the answer (a rotated refresh
+            // token may be in it).
+            let name = unsafe { cbytes(h.name, "headers[].name") }?;
+            let value = unsafe { cbytes(h.value, "headers[].value") }?;
+            response = response.with_header_bytes(name, value);
         }
         let (rid, _) = sent(s, id)?;
         Ok(s.session.handle_response(at(now), rid, response)?)

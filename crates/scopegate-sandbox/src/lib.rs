@@ -2,7 +2,10 @@
 //!
 //! One server serves every built-in provider under its own path prefix (`/yespo`, `/reteno`,
 //! `/yotpo`, `/yuvo`); [`Sandbox::profile`] gives the built-in profile with every URL pointed at
-//! it. What each provider does here, and the document it follows:
+//! it, and a provider id of its own (`yespo@127.0.0.1:PORT`, as [`profile_at`] and
+//! [`profile_overrides`] give too), so that its tokens never share a store key with the real
+//! provider's; the sandbox's own calls take either id ([`builtin_id`]). What each provider does
+//! here, and the document it follows:
 //!
 //! - **Yespo, Reteno** (UAA): `GET /{p}/uaa/oauth/authorize` (consent), `POST /{p}/uaa/oauth/token`
 //!   with the client authenticated by Basic or in the body; `authorization_code`, and
@@ -86,7 +89,7 @@ use scopegate_core::ProfileError;
 use serde_json::{Value, json};
 
 pub use clock::SandboxClock;
-pub use profile::{profile_at, profile_at_with, profile_overrides, profile_overrides_with};
+pub use profile::{builtin_id, profile_at, profile_at_with, profile_overrides, profile_overrides_with};
 pub use register::{login_app, register_remote};
 pub use server::{Sandbox, SandboxOptions};
 pub use transport::SandboxTransport;
@@ -267,6 +270,9 @@ pub enum SandboxError {
     /// A built-in profile could not be pointed at the sandbox.
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    /// The sandbox URL cannot be used (not http or https, user info, a query...).
+    #[error("not a sandbox url: {0}")]
+    BadUrl(String),
     /// Nothing to uninstall.
     #[error("no yotpo install for store `{0}`")]
     NotInstalled(String),

@@ -1,11 +1,43 @@
-//! The built-in profiles pointed at a sandbox.
+//! The built-in profiles pointed at a sandbox, each with a provider id of its own.
 
 use scopegate_core::Provider;
+use url::Url;
 
 use crate::SandboxError;
 
+/// The built-in provider a profile id stands for: `yespo` for `yespo` and for a profile pointed
+/// at a sandbox (`yespo@127.0.0.1:8080`). The sandbox's own calls (counters, faults, app
+/// registration) take either.
+pub fn builtin_id(id: &str) -> &str {
+    id.split_once('@').map_or(id, |(builtin, _)| builtin)
+}
+
+/// The sandbox base URL, checked: http or https, a host, no user info, query or fragment (it is
+/// quoted in profiles and errors), and the `host:port` that names it in provider ids.
+pub(crate) fn sandbox_base(base: &str) -> Result<(String, String), SandboxError> {
+    let bad = |reason: &str| SandboxError::BadUrl(reason.to_owned());
+    let url = Url::parse(base.trim()).map_err(|e| bad(&format!("not an absolute url: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("the sandbox url must be http or https"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("the sandbox url must not carry user info"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("the sandbox url must not carry a query or fragment"));
+    }
+    let host = url.host_str().ok_or_else(|| bad("the sandbox url has no host"))?;
+    let port = url.port_or_known_default().ok_or_else(|| bad("the sandbox url has no port"))?;
+    let shown = url.as_str().trim_end_matches('/').to_owned();
+    Ok((shown, format!("{host}:{port}")))
+}
+
 /// The profile overrides that point built-in profile `id` at a sandbox running at `base`
 /// (`http://127.0.0.1:PORT`), as TOML. Usable without a running sandbox (the CLI's `--sandbox URL`).
+///
+/// They give the profile an id of its own, `id@host:port` (`yespo@127.0.0.1:8080`): every store
+/// key of a profile pointed at a sandbox differs from the real provider's, so the real
+/// provider's stored tokens are never sent to the sandbox URL.
 pub fn profile_overrides(base: &str, id: &str) -> Result<String, SandboxError> {
     profile_overrides_with(base, id, false)
 }
@@ -14,10 +46,11 @@ pub fn profile_overrides(base: &str, id: &str) -> Result<String, SandboxError> {
 /// so the profiles of the providers whose authorization is a URL (Yespo, Reteno, Yuvo) say
 /// `pkce = "S256"` (Yotpo's install link has no place for it).
 pub fn profile_overrides_with(base: &str, id: &str, strict: bool) -> Result<String, SandboxError> {
-    let b = format!("{}/{id}", base.trim_end_matches('/'));
+    let (base, authority) = sandbox_base(base)?;
+    let b = format!("{base}/{id}");
     // Inside the [authorization] table: a TOML table cannot be opened twice.
     let pkce = if strict { "pkce = \"S256\"\n" } else { "" };
-    Ok(match id {
+    let tables = match id {
         "yespo" | "reteno" => format!(
             "[authorization]\nurl = \"{b}/uaa/oauth/authorize\"\n{pkce}\
              [token]\nurl = \"{b}/uaa/oauth/token\"\n\
@@ -35,7 +68,8 @@ pub fn profile_overrides_with(base: &str, id: &str, strict: bool) -> Result<Stri
              [api]\nbase_url = \"{b}\"\nverify = \"GET {b}/companies\"\n"
         ),
         other => return Err(SandboxError::UnknownProvider(other.to_owned())),
-    })
+    };
+    Ok(format!("id = \"{id}@{authority}\"\n{tables}"))
 }
 
 /// Built-in profile `id` pointed at a sandbox running at `base`.
@@ -47,5 +81,6 @@ pub fn profile_at(base: &str, id: &str) -> Result<Provider, SandboxError> {
 /// [`profile_overrides_with`]).
 pub fn profile_at_with(base: &str, id: &str, strict: bool) -> Result<Provider, SandboxError> {
     let overrides = profile_overrides_with(base, id, strict)?;
-    Ok(Provider::builtin(id)?.with_overrides(&overrides, &format!("sandbox at {base}"))?)
+    let (shown, _) = sandbox_base(base)?;
+    Ok(Provider::builtin(id)?.with_overrides(&overrides, &format!("sandbox at {shown}"))?)
 }

@@ -11,7 +11,11 @@ use crate::{App, PROVIDERS, SandboxError};
 /// (its install link carries none, so the sandbox must know where to send the merchant back);
 /// Yespo's and Reteno's with the `events_and_contacts` right (what the sandbox's own app has);
 /// Yuvo's with neither (any loopback redirect URI is accepted).
+///
+/// `provider` is a built-in id or the id of a profile pointed at a sandbox
+/// (`yotpo@127.0.0.1:PORT`): the app is registered with the built-in provider.
 pub fn login_app(provider: &str, client_id: &str, client_secret: &str, redirect_uri: &str) -> App {
+    let provider = crate::builtin_id(provider);
     App {
         provider: provider.to_owned(),
         client_id: client_id.to_owned(),
@@ -22,13 +26,17 @@ pub fn login_app(provider: &str, client_id: &str, client_secret: &str, redirect_
 }
 
 /// Registers `app` (or replaces it, by provider and client id) with the sandbox running at
-/// `base_url` (`http://127.0.0.1:PORT`, loopback only): `POST /_sandbox/register`.
+/// `base_url` (`http://127.0.0.1:PORT`, loopback only): `POST /_sandbox/register`. The app's
+/// provider is a built-in id or the id of a profile pointed at a sandbox.
 pub fn register_remote(base_url: &str, app: &App) -> Result<(), SandboxError> {
-    if !PROVIDERS.contains(&app.provider.as_str()) {
+    let provider = crate::builtin_id(&app.provider);
+    if !PROVIDERS.contains(&provider) {
         return Err(SandboxError::UnknownProvider(app.provider.clone()));
     }
-    let base = base_url.trim_end_matches('/');
-    let remote = |reason: String| SandboxError::Remote { base: base.to_owned(), reason };
+    let app = App { provider: provider.to_owned(), ..app.clone() };
+    // Checked before it is quoted in an error: no user info.
+    let (base, _) = crate::profile::sandbox_base(base_url)?;
+    let remote = |reason: String| SandboxError::Remote { base: base.clone(), reason };
     let url = Url::parse(&format!("{base}/_sandbox/register")).map_err(|e| remote(format!("not a url: {e}")))?;
     let (status, body) = post_loopback_read(&url, &app.to_json().to_string())
         .map_err(|e| remote(format!("no sandbox answers there: {e} (start one with: scopegate sandbox)")))?;

@@ -127,20 +127,23 @@ impl Sandbox {
         self.shared.lock().strict
     }
 
-    /// Registers (or replaces, by provider and client id) an app.
-    pub fn register(&self, app: App) -> Result<(), SandboxError> {
+    /// Registers (or replaces, by provider and client id) an app. Its provider is a built-in id
+    /// or the id of a profile pointed at a sandbox ([`builtin_id`](crate::builtin_id)).
+    pub fn register(&self, mut app: App) -> Result<(), SandboxError> {
+        app.provider = crate::builtin_id(&app.provider).to_owned();
         self.shared.lock().register(app)
     }
 
-    /// What provider `id` has seen so far.
+    /// What provider `id` (built-in, or pointed at a sandbox: `yespo@127.0.0.1:PORT`) has seen
+    /// so far.
     pub fn counters(&self, id: &str) -> Counters {
-        self.shared.lock().counters.get(id).cloned().unwrap_or_default()
+        self.shared.lock().counters.get(crate::builtin_id(id)).cloned().unwrap_or_default()
     }
 
-    /// Queues a fault for the next token-endpoint answer of provider `id` (queued faults apply
-    /// one per request, in order).
+    /// Queues a fault for the next token-endpoint answer of provider `id` (as for
+    /// [`counters`](Self::counters); queued faults apply one per request, in order).
     pub fn inject(&self, id: &str, fault: Fault) {
-        self.shared.lock().faults.entry(id.to_owned()).or_default().push(fault);
+        self.shared.lock().faults.entry(crate::builtin_id(id).to_owned()).or_default().push(fault);
     }
 
     /// Sets how consent is given from now on.

@@ -3,8 +3,12 @@
 use std::time::Duration;
 
 use scopegate_core::Method;
-use scopegate_core::{HttpRequest, HttpResponse, check_url_policy};
+use scopegate_core::{HttpRequest, HttpResponse, check_url_policy, header_text};
 use scopegate_core::{Transport, TransportError};
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, NextTimeout};
 
 /// Settings of [`UreqTransport`].
 #[derive(Clone, Debug)]
@@ -15,6 +19,11 @@ pub struct TransportConfig {
     pub total_timeout: Duration,
     /// `User-Agent` header (default `scopegate/<version>`).
     pub user_agent: String,
+    /// The root certificates (DER) TLS trusts. `None` (the default): the Mozilla roots of
+    /// `webpki-roots`. `Some(roots)`: these roots only, instead of the Mozilla ones: for a
+    /// provider behind a private CA, or a test server with its own self-signed root. Either way
+    /// every certificate is verified; there is no way to turn verification off.
+    pub root_certificates: Option<Vec<Vec<u8>>>,
 }
 
 impl TransportConfig {
@@ -30,13 +39,19 @@ impl Default for TransportConfig {
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             total_timeout: Self::DEFAULT_TOTAL_TIMEOUT,
             user_agent: format!("scopegate/{}", env!("CARGO_PKG_VERSION")),
+            root_certificates: None,
         }
     }
 }
 
 /// A blocking HTTP transport:
 ///
-/// - TLS is always verified (rustls, webpki roots); there is no switch to turn it off;
+/// - TLS is always verified (rustls, webpki roots or [`TransportConfig::root_certificates`]);
+///   there is no switch to turn it off;
+/// - a failure says whether the request may have been sent by the phase it happened in: only
+///   DNS, connect and the TLS handshake come before any byte of it is written
+///   ([`TransportError::may_have_been_sent`]); a TLS or network error after that is
+///   [`TransportError::Io`], never retried;
 /// - plain http only to loopback addresses; anything else is refused before connecting;
 /// - redirects are never followed: a 3xx is returned as the response;
 /// - connect and total timeouts; response bodies capped at the request's limit (1 MiB);
@@ -56,15 +71,21 @@ impl Default for UreqTransport {
 impl UreqTransport {
     /// A transport with these settings.
     pub fn new(config: TransportConfig) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let mut builder = ureq::Agent::config_builder()
             .timeout_connect(Some(config.connect_timeout))
             .timeout_global(Some(config.total_timeout))
             .max_redirects(0)
             .http_status_as_error(false)
             .proxy(None)
-            .user_agent(config.user_agent.as_str())
-            .build()
-            .into();
+            .user_agent(config.user_agent.as_str());
+        if let Some(roots) = &config.root_certificates {
+            let roots: Vec<ureq::tls::Certificate<'static>> =
+                roots.iter().map(|der| ureq::tls::Certificate::from_der(der).to_owned()).collect();
+            let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&roots)).build();
+            builder = builder.tls_config(tls);
+        }
+        // Failures of DNS, connect and the TLS handshake come marked: only they are "not sent".
+        let agent = ureq::Agent::with_parts(builder.build(), SetupPhase::default(), SetupResolver::default());
         Self { agent, config }
     }
 
@@ -74,9 +95,87 @@ impl UreqTransport {
     }
 }
 
+/// A failure while the connection was being set up (DNS, connect, the TLS handshake): nothing
+/// of the request had been written. [`SetupPhase`] and [`SetupResolver`] wrap every error of
+/// that phase in it, so that the phase, not the kind of error, says whether a request may have
+/// been sent (a TLS or unreachable error after the request was written is "sent").
+#[derive(Debug)]
+struct BeforeSending(ureq::Error);
+
+impl std::fmt::Display for BeforeSending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "before sending: {}", self.0)
+    }
+}
+
+impl std::error::Error for BeforeSending {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+fn before_sending(e: ureq::Error) -> ureq::Error {
+    ureq::Error::Other(Box::new(BeforeSending(e)))
+}
+
+/// ureq's default connector chain (TCP, then the TLS handshake), its failures marked
+/// [`BeforeSending`].
+#[derive(Debug, Default)]
+struct SetupPhase(DefaultConnector);
+
+impl Connector<()> for SetupPhase {
+    type Out = <DefaultConnector as Connector<()>>::Out;
+
+    fn connect(&self, details: &ConnectionDetails<'_>, chained: Option<()>) -> Result<Option<Self::Out>, ureq::Error> {
+        self.0.connect(details, chained).map_err(before_sending)
+    }
+}
+
+/// ureq's default resolver, its failures (DNS) marked [`BeforeSending`].
+#[derive(Debug, Default)]
+struct SetupResolver(DefaultResolver);
+
+impl Resolver for SetupResolver {
+    fn resolve(&self, uri: &Uri, config: &Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        self.0.resolve(uri, config, timeout).map_err(before_sending)
+    }
+}
+
+/// The rustls error inside an io error, if that is what it is.
+fn rustls_error(io: &std::io::Error) -> Option<&rustls::Error> {
+    let inner = io.get_ref()?;
+    inner.downcast_ref::<rustls::Error>().or_else(|| match inner.downcast_ref::<ureq::Error>() {
+        Some(ureq::Error::Rustls(e)) => Some(e),
+        _ => None,
+    })
+}
+
+/// A failure in the setup phase: nothing of the request was written.
+fn setup_error(host: String, e: ureq::Error) -> TransportError {
+    match e {
+        ureq::Error::Timeout(_) => TransportError::Timeout { host, phase: "connect" },
+        ureq::Error::HostNotFound => TransportError::Connect { host, reason: "host not found".into() },
+        ureq::Error::Tls(reason) => TransportError::Tls { host, reason: reason.to_owned() },
+        ureq::Error::Rustls(err) => TransportError::Tls { host, reason: err.to_string() },
+        ureq::Error::Io(io) => match rustls_error(&io) {
+            Some(tls) => TransportError::Tls { host, reason: tls.to_string() },
+            None => TransportError::Connect { host, reason: io.kind().to_string() },
+        },
+        // Named, not quoted: some carry the URL, which may hold credentials.
+        other => TransportError::Connect { host, reason: error_kind(&other).into() },
+    }
+}
+
+/// A ureq error as the core's. Failures of the setup phase come marked [`BeforeSending`]; any
+/// other happened after the request began to be written, whatever its kind (a TLS record that
+/// does not decrypt, a network that became unreachable), so the request may have arrived.
 fn map_error(host: &str, e: ureq::Error, limit: usize) -> TransportError {
     let host = host.to_owned();
     match e {
+        ureq::Error::Other(inner) => match inner.downcast::<BeforeSending>() {
+            Ok(setup) => setup_error(host, setup.0),
+            Err(_) => TransportError::Io { host, reason: "transport error".into() },
+        },
         ureq::Error::Timeout(kind) => {
             let phase = match kind {
                 ureq::Timeout::Resolve | ureq::Timeout::Connect => "connect",
@@ -84,22 +183,24 @@ fn map_error(host: &str, e: ureq::Error, limit: usize) -> TransportError {
             };
             TransportError::Timeout { host, phase }
         }
+        // The connector gave no connection, or no address was found: nothing was written.
         ureq::Error::HostNotFound => TransportError::Connect { host, reason: "host not found".into() },
         ureq::Error::ConnectionFailed => TransportError::Connect { host, reason: "connection failed".into() },
-        ureq::Error::Io(io) if is_connect_error(&io) => TransportError::Connect { host, reason: io.kind().to_string() },
-        ureq::Error::Tls(reason) => TransportError::Tls { host, reason: reason.to_owned() },
-        ureq::Error::Rustls(err) => TransportError::Tls { host, reason: err.to_string() },
         ureq::Error::BodyExceedsLimit(_) => TransportError::BodyTooLarge { host, limit },
         // The URI may carry credentials (a `query_unsafe` profile): never quote it.
         ureq::Error::BadUri(_) => TransportError::InvalidUrl { reason: "ureq rejected the uri".into() },
+        ureq::Error::Tls(reason) => {
+            TransportError::Io { host, reason: format!("tls failed after the request was written: {reason}") }
+        }
+        ureq::Error::Rustls(err) => {
+            TransportError::Io { host, reason: format!("tls failed after the request was written: {err}") }
+        }
         ureq::Error::Io(io) => {
-            let inner = io.get_ref();
-            if let Some(tls) = inner.and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return TransportError::Tls { host, reason: tls.to_string() };
+            if let Some(tls) = rustls_error(&io) {
+                return TransportError::Io { host, reason: format!("tls failed after the request was written: {tls}") };
             }
-            match inner.and_then(|i| i.downcast_ref::<ureq::Error>()) {
+            match io.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
                 Some(ureq::Error::BodyExceedsLimit(_)) => TransportError::BodyTooLarge { host, limit },
-                Some(ureq::Error::Rustls(err)) => TransportError::Tls { host, reason: err.to_string() },
                 Some(ureq::Error::Timeout(_)) => TransportError::Timeout { host, phase: "response" },
                 _ => TransportError::Io { host, reason: io.kind().to_string() },
             }
@@ -120,11 +221,6 @@ fn error_kind(e: &ureq::Error) -> &'static str {
         ureq::Error::BodyStalled => "response body stalled",
         _ => "transport error",
     }
-}
-
-fn is_connect_error(io: &std::io::Error) -> bool {
-    use std::io::ErrorKind::*;
-    matches!(io.kind(), ConnectionRefused | AddrNotAvailable | NetworkUnreachable | HostUnreachable)
 }
 
 fn method_name(m: Method) -> &'static str {
@@ -152,11 +248,9 @@ impl Transport for UreqTransport {
         let limit = request.max_response_bytes();
         let mut response = self.agent.run(http_request).map_err(|e| map_error(&host, e, limit))?;
         let status = response.status().as_u16();
-        let headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str().to_owned(), v.to_owned())))
-            .collect();
+        // Values that are not visible ASCII (a Latin-1 cookie, UTF-8 text) are kept, decoded.
+        let headers: Vec<(String, String)> =
+            response.headers().iter().filter_map(|(n, v)| header_text(n.as_str().as_bytes(), v.as_bytes())).collect();
         let bytes = response
             .body_mut()
             .with_config()
@@ -168,5 +262,41 @@ impl Transport for UreqTransport {
             out = out.with_header(n, v);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 18: an unreachable host or network reported on an established connection (the
+    /// request was written) is not a connect failure.
+    #[test]
+    fn unreachable_after_the_connection_was_made_may_have_been_sent() {
+        use std::io::{Error, ErrorKind};
+        for kind in [ErrorKind::HostUnreachable, ErrorKind::NetworkUnreachable, ErrorKind::ConnectionRefused] {
+            let e = map_error("h", ureq::Error::Io(Error::from(kind)), 10);
+            assert!(e.may_have_been_sent(), "{kind:?}: {e:?}");
+            // The same during the setup phase (DNS, connect, handshake): nothing was sent.
+            let e = map_error("h", before_sending(ureq::Error::Io(Error::from(kind))), 10);
+            assert!(matches!(e, TransportError::Connect { .. }) && !e.may_have_been_sent(), "{kind:?}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn the_phase_decides_for_tls_and_timeouts() {
+        use std::io::{Error, ErrorKind};
+        let tls = || ureq::Error::Io(Error::new(ErrorKind::InvalidData, rustls::Error::DecryptError));
+        let e = map_error("h", before_sending(tls()), 10);
+        assert!(matches!(e, TransportError::Tls { .. }) && !e.may_have_been_sent(), "{e:?}");
+        let e = map_error("h", tls(), 10);
+        assert!(matches!(e, TransportError::Io { .. }) && e.may_have_been_sent(), "{e:?}");
+        assert!(e.to_string().contains("tls failed after the request was written"), "{e}");
+        let e = map_error("h", before_sending(ureq::Error::Timeout(ureq::Timeout::Global)), 10);
+        assert_eq!(e, TransportError::Timeout { host: "h".into(), phase: "connect" });
+        let e = map_error("h", ureq::Error::Timeout(ureq::Timeout::Global), 10);
+        assert!(e.may_have_been_sent(), "{e:?}");
+        let e = map_error("h", before_sending(ureq::Error::HostNotFound), 10);
+        assert!(matches!(e, TransportError::Connect { .. }) && !e.may_have_been_sent(), "{e:?}");
     }
 }

@@ -156,6 +156,67 @@ fn tokens_sealed_at_rest_in_postgres() {
     assert!(!dump.contains("PG-REFRESH-7"), "no token in clear");
 }
 
+/// A database of its own on the test server (dropped on drop): for tests that act on every row
+/// of the table, which must not touch the rows of the tests running beside them.
+struct OwnDatabase {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl OwnDatabase {
+    fn new(url: &str, tag: &str) -> OwnDatabase {
+        let name = format!("scopegate_{tag}_{}", std::process::id());
+        let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let (base, _) = url.rsplit_once('/').unwrap();
+        OwnDatabase { admin: url.to_owned(), name: name.clone(), url: format!("{base}/{name}") }
+    }
+}
+
+impl Drop for OwnDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+/// Issue 18: with a key, a row without a key id (written without a key, or planted by whoever
+/// can write the table) is refused, never read as a token set.
+#[test]
+fn a_sealed_postgres_store_refuses_unsealed_rows() {
+    let Some(url) = pg() else { return };
+    let db = OwnDatabase::new(&url, "unsealed");
+    let (a, b) = (fresh_key("plain-a"), fresh_key("plain-b"));
+    let plain = PostgresStore::connect(&db.url).unwrap();
+    plain.save(&a, &tokens(21)).unwrap();
+    plain.save(&b, &tokens(22)).unwrap();
+    let sealed = PostgresStore::connect(&db.url).unwrap().with_keys(KeyRing::new(&[31; 32], &[]));
+    let e = sealed.load(&a).unwrap_err();
+    assert!(matches!(e, StoreError::Sealed { .. }), "{e:?}");
+    assert!(e.to_string().contains("not sealed") && e.to_string().contains("scopegate store seal"), "{e}");
+    let mut ran = false;
+    let e = sealed
+        .update(&a, &mut |_| {
+            ran = true;
+            Ok(Update::Keep)
+        })
+        .unwrap_err();
+    assert!(!ran && e.to_string().contains("not sealed"), "{e}");
+    assert_eq!(plain.load(&a).unwrap(), Some(tokens(21)), "a store without a key still reads it");
+    // The explicit step: every row in clear sealed, in one transaction.
+    let e = plain.seal_plain_rows().unwrap_err();
+    assert!(e.to_string().contains("SCOPEGATE_STORE_KEY"), "{e}");
+    assert_eq!(sealed.seal_plain_rows().unwrap(), 2);
+    assert_eq!(sealed.load(&a).unwrap(), Some(tokens(21)));
+    assert_eq!(sealed.load(&b).unwrap(), Some(tokens(22)));
+    assert_eq!(sealed.seal_plain_rows().unwrap(), 0);
+    assert!(plain.load(&a).unwrap_err().to_string().contains("SCOPEGATE_STORE_KEY"));
+    drop((plain, sealed));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Against the Authlib server, with child processes.
 

@@ -469,11 +469,13 @@ fn sqlite_tokens_sealed_at_rest() {
     // an update refuses to run on a row it cannot open: nothing is overwritten
     assert!(none.update(&key(), &mut |_| Ok(Update::Put(Box::new(tokens(9))))).is_err());
     assert_eq!(only_new.load(&key()).unwrap(), Some(t.clone()));
-    // a row written in clear opens with a key configured, and is sealed at its next write
+    // a row written in clear is refused with a key configured (issue 18), until it is sealed
+    // by the explicit step (tests/store_seal.rs)
     let clear = StoreKey::new("yespo", "client-1", "clear");
     none.save(&clear, &tokens(4)).unwrap();
     assert_eq!(raw_key_id(&path, "clear"), None);
+    assert!(matches!(only_new.load(&clear).unwrap_err(), StoreError::Sealed { .. }));
+    assert_eq!(only_new.seal_plain_rows().unwrap(), 1);
     assert_eq!(only_new.load(&clear).unwrap(), Some(tokens(4)));
-    only_new.save(&clear, &tokens(4)).unwrap();
     assert_eq!(raw_key_id(&path, "clear"), Some(id2));
 }

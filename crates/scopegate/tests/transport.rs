@@ -275,3 +275,28 @@ fn a_whole_code_exchange_through_the_transport() {
     );
     assert!(s.body.contains("code=C1"), "{}", s.body);
 }
+
+/// Issue 18: header values that are not visible ASCII (a Latin-1 cookie, UTF-8 text) are kept,
+/// decoded (UTF-8 when they are, else ISO-8859-1), never dropped and never the response's end.
+#[test]
+fn header_values_that_are_not_ascii_are_kept_decoded() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let h = thread::spawn(move || {
+        use std::io::Write;
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        let mut answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nSet-Cookie: lang=fran\xe7ais\r\n".to_vec();
+        answer.extend_from_slice("X-Utf8: café\r\n\r\n{}".as_bytes());
+        s.write_all(&answer).unwrap();
+    });
+    let resp = UreqTransport::default()
+        .send(&HttpRequest::new(Method::Get, url(&format!("http://127.0.0.1:{port}/x"))))
+        .unwrap();
+    h.join().unwrap();
+    assert_eq!(resp.body(), b"{}");
+    assert_eq!(resp.header("set-cookie"), Some("lang=fran\u{e7}ais"));
+    assert_eq!(resp.header("x-utf8"), Some("café"));
+}

@@ -90,7 +90,10 @@ def login(args: argparse.Namespace) -> int:
             provider = _native.Provider.from_file(args.provider)
         else:
             provider = _native.Provider.builtin(args.provider)
-        account = args.account or (SANDBOX_ACCOUNT if base and provider.id != "yotpo" else None)
+        # Yotpo's account is the store's app_key from the install; a profile pointed at a sandbox
+        # has the id `yotpo@host:port`.
+        is_yotpo = provider.id.partition("@")[0] == "yotpo"
+        account = args.account or (SANDBOX_ACCOUNT if base and not is_yotpo else None)
         store_path = args.store or default_store_path()
         store_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         client = _native.Client(

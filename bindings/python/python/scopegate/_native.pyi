@@ -37,7 +37,9 @@ DEFAULT_ACCOUNT: str
 SANDBOX_CLIENT_ID: str
 SANDBOX_CLIENT_SECRET: str
 
-_Headers = Union[Mapping[str, str], Iterable[tuple[str, str]]]
+# Header names and values as text or as the bytes received (not UTF-8: read as Latin-1).
+_HeaderText = Union[str, bytes]
+_Headers = Union[Mapping[str, str], Mapping[bytes, bytes], Iterable[tuple[_HeaderText, _HeaderText]]]
 _Transport = Callable[[str, str, dict[str, str], bytes], tuple[int, _Headers, Union[bytes, str]]]
 
 def error_kinds() -> list[tuple[int, str, str]]: ...

@@ -233,7 +233,8 @@ pub struct Provider {
 }
 
 impl Provider {
-    /// Profile id (`yespo`).
+    /// Profile id (`yespo`); a built-in profile pointed at a sandbox has one of its own
+    /// (`yespo@127.0.0.1:8080`), so that it never shares a store key with the real provider.
     pub fn id(&self) -> &str {
         &self.id
     }

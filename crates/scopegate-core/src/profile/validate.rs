@@ -62,6 +62,26 @@ impl Validator<'_> {
         if ok { Ok(()) } else { Err(invalid(self.origin, field, "must be 1-64 characters of a-z, 0-9, `_` or `-`")) }
     }
 
+    /// A profile id: an identifier, or an identifier, `@` and the host and port of a stand-in the
+    /// profile was pointed at (`yespo@127.0.0.1:8080`: a sandbox), which then never shares a
+    /// store key with the real provider.
+    fn provider_id(&self, id: &str) -> Result<(), ProfileError> {
+        let Some((name, at)) = id.split_once('@') else { return self.ident("id", id) };
+        self.ident("id", name)?;
+        let ok = !at.is_empty()
+            && at.len() <= 262
+            && at.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-:[]".contains(&b));
+        if ok {
+            Ok(())
+        } else {
+            Err(invalid(
+                self.origin,
+                "id",
+                "after `@` comes the host and port of the server the profile points at (a-z, 0-9, `.`, `-`, `:`, `[`, `]`)",
+            ))
+        }
+    }
+
     fn param_name(&self, field: &str, s: &str) -> Result<(), ProfileError> {
         let ok = !s.is_empty()
             && s.len() <= 64
@@ -88,7 +108,7 @@ impl Validator<'_> {
     pub(super) fn validate(&self, raw: RawProfile, table: toml::Table) -> Result<Provider, ProfileError> {
         let o = self.origin;
         let id = raw.id.ok_or_else(|| missing(o, "id", "the profile's identifier, e.g. \"yespo\""))?;
-        self.ident("id", &id)?;
+        self.provider_id(&id)?;
         let name = raw.name.unwrap_or_else(|| id.clone());
         if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
             return Err(invalid(o, "name", "must be 1-128 printable characters"));

@@ -46,8 +46,32 @@ fn shown(url: &Url) -> String {
     s.chars().take(SHOWN_URL_CHARS).collect()
 }
 
+/// A path or URL the caller gave, as an error may quote it (it may not parse): no user info, no
+/// query, no fragment, no control characters, truncated.
 fn shown_text(path: &str) -> String {
-    path.split(['?', '#']).next().unwrap_or("").chars().filter(|c| !c.is_control()).take(SHOWN_URL_CHARS).collect()
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    without_user_info(path).chars().filter(|c| !c.is_control()).take(SHOWN_URL_CHARS).collect()
+}
+
+/// `text` without the user info of its authority, if it has one. Read as a URL parser reads
+/// it (WHATWG): the authority follows `scheme:` (or the start) and a run of `/` or `\`, and ends
+/// at the next `/`, `\`, `?` or `#`; its user info is everything up to its last `@`.
+fn without_user_info(text: &str) -> std::borrow::Cow<'_, str> {
+    let scheme_end = text
+        .find(':')
+        .filter(|&i| i > 0 && text[..i].bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)))
+        .map_or(0, |i| i + 1);
+    let rest = &text[scheme_end..];
+    let slashes = rest.len() - rest.trim_start_matches(['/', '\\']).len();
+    if scheme_end == 0 && slashes < 2 {
+        return text.into(); // a path (`contacts`, `/api/v2`): no authority
+    }
+    let start = scheme_end + slashes;
+    let end = text[start..].find(['/', '\\', '?', '#']).map_or(text.len(), |i| start + i);
+    match text[start..end].rfind('@') {
+        Some(at) => format!("{}{}", &text[..start], &text[start + at + 1..]).into(),
+        None => text.into(),
+    }
 }
 
 impl Session {

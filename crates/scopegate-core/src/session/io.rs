@@ -262,7 +262,8 @@ impl Session {
                 match outcome {
                     Ok(response) => match flow.handle_response(&response) {
                         Ok(done) => {
-                            self.forget();
+                            // The revocation's own operation has ended (it was taken out).
+                            self.drop_tokens();
                             self.events.push_back(Event::Revoked(done));
                         }
                         Err(e) => self.events.push_back(Event::Failed(Error::Revocation(e))),

@@ -250,8 +250,18 @@ impl Session {
     }
 
     /// Forgets the held token locally, without telling the provider (after Yotpo's uninstall
-    /// webhook, say). Returns whether there was one.
-    pub fn forget(&mut self) -> bool {
+    /// webhook, say). Returns whether there was one. Refused with [`Error::Busy`] while an
+    /// operation is in flight, like [`set_tokens`](Self::set_tokens): its answer would bring a
+    /// token set back. Hand the answer (or the failure) in first, then forget.
+    pub fn forget(&mut self) -> Result<bool, Error> {
+        if self.op.is_some() {
+            return Err(Error::Busy);
+        }
+        Ok(self.drop_tokens())
+    }
+
+    /// Drops the held token set (whatever is in flight); whether there was one.
+    fn drop_tokens(&mut self) -> bool {
         self.refresh_retry = None;
         let had = self.conn.take().is_some();
         if had {

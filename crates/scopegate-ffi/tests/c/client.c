@@ -268,7 +268,7 @@ static void yotpo_install_and_revoke(void) {
 
 /* ---- a transport callback over the tests' own HTTP client ---------------------------------- */
 
-enum mode { REAL, FAIL_CONNECT, FAIL_IO, NO_STATUS };
+enum mode { REAL, FAIL_CONNECT, FAIL_IO, NO_STATUS, LATIN1 };
 
 typedef struct transport_state {
     enum mode mode;
@@ -296,6 +296,7 @@ static scopegate_result c_transport(void *userdata, const scopegate_http_request
     case NO_STATUS:
         return SCOPEGATE_RESULT_OK;
     case REAL:
+    case LATIN1:
         break;
     }
     /* The builder checks its arguments too. */
@@ -312,6 +313,11 @@ static scopegate_result c_transport(void *userdata, const scopegate_http_request
     }
     OK(scopegate_http_response_set_status(response, (uint16_t)a.status));
     http_each_header(&a, copy_header, response);
+    if (st->mode == LATIN1) {
+        /* Bytes that are not UTF-8 in a value (Latin-1) and in a name: kept decoded, and dropped. */
+        OK(scopegate_http_response_add_header(response, "Set-Cookie", "lang=fran\xe7" "ais"));
+        OK(scopegate_http_response_add_header(response, "X-\xff", "dropped"));
+    }
     OK(scopegate_http_response_append_body(response, a.body, a.body_len));
     http_answer_free(&a);
     return SCOPEGATE_RESULT_OK;
@@ -357,6 +363,19 @@ static void transport_callback(void) {
     st.mode = REAL;
     OK(scopegate_client_refresh(c));
     CHECK(strcmp(token_of(c), token) != 0);
+    /* A header that is not UTF-8 never costs the answer (issue 18): the refresh is kept, and
+     * the value reads as Latin-1 in UTF-8. */
+    strcpy(token, token_of(c));
+    st.mode = LATIN1;
+    OK(scopegate_client_refresh(c));
+    CHECK(strcmp(token_of(c), token) != 0);
+    OK(scopegate_client_request(c, "GET", "companies", NULL, 0, &r));
+    CHECK(scopegate_http_response_status(r) == 200);
+    OK(scopegate_http_response_header(r, "set-cookie", buf, sizeof buf, &n));
+    CHECK(strcmp(buf, "lang=fran\xc3\xa7" "ais") == 0);
+    EXPECT(SCOPEGATE_RESULT_NOT_FOUND, scopegate_http_response_header(r, "x-\xc3\xbf", buf, sizeof buf, &n));
+    scopegate_http_response_free(r);
+    st.mode = REAL;
     scopegate_client_free(c);
 
     /* Use after an operation failed: nothing was stored, and the client works afterwards. */
@@ -500,6 +519,30 @@ static void postgres_store(void) {
     scopegate_client_free(b);
 }
 
+/* Issue 18: with SCOPEGATE_STORE_KEY set, a token set stored without a key (written before the
+ * key was set, or planted by whoever can write the file) is refused, never read. */
+static void sealed_store_refuses_plain_rows(void) {
+    char path[1024];
+    char buf[512];
+    size_t n = 0;
+    scopegate_client *plain = NULL;
+    scopegate_client *sealed = NULL;
+    scopegate_client_options o;
+    snprintf(path, sizeof path, "%s/sealed.db", env("SCOPEGATE_TEST_DIR"));
+    o = options(SANDBOX_CLIENT_ID, SANDBOX_SECRET, NULL, path);
+    CHECK(unsetenv("SCOPEGATE_STORE_KEY") == 0);
+    OK(scopegate_client_new(yuvo, &o, &plain));
+    OK(scopegate_client_client_credentials(plain));
+    CHECK(setenv("SCOPEGATE_STORE_KEY", "0303030303030303030303030303030303030303030303030303030303030303", 1) == 0);
+    OK(scopegate_client_new(yuvo, &o, &sealed));
+    EXPECT(SCOPEGATE_RESULT_STORE, scopegate_client_access_token(sealed, buf, sizeof buf, &n));
+    LAST_ERROR_HAS("not sealed");
+    CHECK(unsetenv("SCOPEGATE_STORE_KEY") == 0);
+    token_of(plain); /* without the key it is still readable: it is the user's to seal */
+    scopegate_client_free(plain);
+    scopegate_client_free(sealed);
+}
+
 int main(void) {
     load_providers();
     postgres_store();
@@ -508,6 +551,7 @@ int main(void) {
     authorization_code();
     yotpo_install_and_revoke();
     transport_callback();
+    sealed_store_refuses_plain_rows();
     threads();
     bad_arguments();
     scopegate_provider_free(yuvo);

@@ -224,6 +224,18 @@ int main(void) {
     OK(scopegate_provider_builtin("yuvo", &builtin));
     OK(scopegate_provider_with_overrides(builtin, overrides, strlen(overrides), &yuvo));
     scopegate_provider_free(builtin);
+    /* Pointed at the sandbox, the profile has an id of its own (issue 18): the real provider's
+     * stored token set (provider "yuvo") is never this session's. */
+    CHECK(strncmp(scopegate_provider_id(yuvo), "yuvo@127.0.0.1:", 15) == 0);
+    {
+        const char *real = "{\"format\":\"scopegate.token_set\",\"version\":1,\"provider\":\"yuvo\","
+                           "\"identity\":\"user\",\"access_token\":\"REAL\",\"refresh_token\":\"REAL-R\","
+                           "\"issued_at\":1}";
+        s = new_session(yuvo, SANDBOX_CLIENT_ID, SANDBOX_SECRET, redirect);
+        EXPECT(SCOPEGATE_RESULT_USAGE, scopegate_session_set_tokens(s, real, strlen(real)));
+        LAST_ERROR_HAS("yuvo@127.0.0.1:");
+        scopegate_session_free(s);
+    }
 
     /* --- the authorization code flow, and an API call ----------------------------------- */
     s = new_session(yuvo, SANDBOX_CLIENT_ID, SANDBOX_SECRET, redirect);
@@ -267,6 +279,40 @@ int main(void) {
     latest = tokens_of(s, &latest_len);
     CHECK(strcmp(latest, first_tokens) != 0);
     CHECK(api_status(s, now, "companies", NULL, 0) == 200);
+
+    /* --- a header that is not UTF-8 never costs the answer (issue 18) ---------------------- */
+    /* The refresh's answer carries the rotated refresh token next to a Latin-1 Set-Cookie (and a
+     * header whose name is not UTF-8): the answer is kept, the odd header decoded or dropped. */
+    {
+        http_answer a;
+        collected *h;
+        size_t before_len = 0;
+        size_t after_len = 0;
+        char *before = tokens_of(s, &before_len);
+        char *after;
+        OK(scopegate_session_refresh(s, now));
+        OK(scopegate_session_poll_transmit(s, now, &r, &id));
+        send_view(r, &a);
+        h = (collected *)calloc(1, sizeof *h);
+        http_each_header(&a, collect, h);
+        CHECK(h->len + 2 <= 32);
+        h->headers[h->len].name = "Set-Cookie";
+        h->headers[h->len].value = "lang=fran\xe7" "ais; Path=/";
+        h->len++;
+        h->headers[h->len].name = "X-\xff\xfe";
+        h->headers[h->len].value = "dropped";
+        h->len++;
+        OK(scopegate_session_handle_response(s, now, id, (uint16_t)a.status, h->headers, h->len, a.body, a.body_len));
+        free(h);
+        http_answer_free(&a);
+        e = drain(s);
+        CHECK(e.tokens_changed == 1 && e.failed == 0);
+        after = tokens_of(s, &after_len);
+        CHECK(strcmp(before, after) != 0); /* the rotated token set is held: persist it */
+        free(before);
+        free(after);
+        CHECK(api_status(s, now, "companies", NULL, 0) == 200);
+    }
 
     /* --- busy: one operation at a time --------------------------------------------------- */
     OK(scopegate_session_refresh(s, now));

@@ -140,7 +140,7 @@ impl Workers {
 pub struct PostgresStore {
     shared: Arc<Shared>,
     workers: Workers,
-    ring: Option<KeyRing>,
+    ring: Option<Arc<KeyRing>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -244,10 +244,71 @@ impl PostgresStore {
     }
 
     /// Seals every token set written from now on with `ring`'s current key, and opens rows
-    /// sealed with any of its keys (see [`seal`](super::seal)).
+    /// sealed with any of its keys (see [`seal`](super::seal)). Rows in clear are refused
+    /// ([`StoreError::Sealed`]): seal them once with [`seal_plain_rows`](Self::seal_plain_rows).
     pub fn with_keys(mut self, ring: KeyRing) -> Self {
-        self.ring = Some(ring);
+        self.ring = Some(Arc::new(ring));
         self
+    }
+
+    /// Seals every token set stored in clear (written before a key was configured) with the
+    /// current key, in one transaction (each row locked, as by an update), and returns how many:
+    /// the explicit step that takes a store written without a key into use with one
+    /// (`scopegate store seal`). A store with a key refuses rows in clear, since whoever can
+    /// write the table could have planted one: seal only a store whose rows you trust. Without
+    /// a key ([`with_keys`](Self::with_keys)), or if a row in clear is unreadable, nothing is
+    /// changed and the error says which.
+    pub fn seal_plain_rows(&self) -> Result<usize, StoreError> {
+        let Some(ring) = self.ring.clone() else {
+            return Err(StoreError::Sealed {
+                path: self.shared.shown.clone(),
+                key: "*".into(),
+                problem: format!(
+                    "no key is configured to seal with (with_keys; the command line reads {})",
+                    seal::KEY_ENV
+                ),
+            });
+        };
+        let shown = self.shared.shown.clone();
+        let outcome = self.run(move |conn| {
+            let mut tx = conn.transaction()?;
+            let rows = tx.query(
+                "SELECT provider_id, client_id, account, data, version FROM scopegate_token_sets
+                 WHERE key_id IS NULL AND data IS NOT NULL ORDER BY 1, 2, 3 FOR UPDATE",
+                &[],
+            )?;
+            for row in &rows {
+                let key = StoreKey::new(row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2));
+                let data = zeroize::Zeroizing::new(row.get::<_, String>(3));
+                let version: i64 = row.get(4);
+                let corrupt = |reason: String| StoreError::Corrupt { path: shown.clone(), key: key.to_string(), reason };
+                let tokens = match seal::decode(None, &key, &data, None) {
+                    Ok(t) if t.provider_id == key.provider_id => t,
+                    Ok(_) => return Ok(Err(corrupt("the token set belongs to another provider".into()))),
+                    Err(e) => return Ok(Err(corrupt(e.to_string()))),
+                };
+                let (sealed, id) = match ring.seal(&key, &tokens) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        return Ok(Err(StoreError::Sealed {
+                            path: shown.clone(),
+                            key: key.to_string(),
+                            problem: e.to_string(),
+                        }));
+                    }
+                };
+                tx.execute(
+                    &format!(
+                        "UPDATE scopegate_token_sets SET data = $4, key_id = $5, version = version + 1, updated_at = now()
+                         WHERE {KEY_WHERE} AND version = $6"
+                    ),
+                    &[&key.provider_id, &key.client_id, &key.account, &sealed, &id, &version],
+                )?;
+            }
+            tx.commit()?;
+            Ok(Ok(rows.len()))
+        })?;
+        outcome
     }
 
     /// What errors name the store by (`postgres://user@host:port/db`, never the password).
@@ -357,9 +418,12 @@ impl PostgresStore {
         let (data, key_id, version) = raw;
         let version = u64::try_from(version).unwrap_or(0);
         let Some(data) = data.map(zeroize::Zeroizing::new) else { return Ok(Row { tokens: None, version }) };
-        let tokens = seal::decode(self.ring.as_ref(), key, &data, key_id.as_deref()).map_err(|e| match key_id {
-            Some(_) => self.sealed(key, e.to_string()),
-            None => {
+        // With a key, a row in clear is refused as not sealed, not read.
+        let sealed_or_keyed = key_id.is_some() || self.ring.is_some();
+        let tokens = seal::decode(self.ring.as_deref(), key, &data, key_id.as_deref()).map_err(|e| {
+            if sealed_or_keyed {
+                self.sealed(key, e.to_string())
+            } else {
                 StoreError::Corrupt { path: self.shared.shown.clone(), key: key.to_string(), reason: e.to_string() }
             }
         })?;
@@ -463,7 +527,7 @@ impl TokenStore for PostgresStore {
         let (set, data, key_id): (&str, Option<String>, Option<String>) = match change {
             Update::Put(t) => {
                 let (data, key_id) =
-                    seal::encode(self.ring.as_ref(), key, t).map_err(|e| self.sealed(key, e.to_string()))?;
+                    seal::encode(self.ring.as_deref(), key, t).map_err(|e| self.sealed(key, e.to_string()))?;
                 ("data = $6, key_id = $7, version = version + 1, updated_at = now(),", Some(data.to_string()), key_id)
             }
             Update::Delete => ("data = NULL, key_id = NULL, version = version + 1, updated_at = now(),", None, None),

@@ -12,6 +12,12 @@
 //! one to the old keys, and each row is sealed again at its next write. A row sealed with a key
 //! that is not configured, or that does not open, is a clear error: never garbage, never a
 //! silent re-login.
+//!
+//! With a key configured, a row in clear (no key id) is refused too ("the row is not sealed"):
+//! whoever can write the table could otherwise plant a token set of their choosing. A store
+//! written before a key was set is taken into use with one by an explicit step that seals its
+//! rows in clear: `SqliteStore::seal_plain_rows`, `PostgresStore::seal_plain_rows`, or
+//! `scopegate store seal` at the command line.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -192,8 +198,11 @@ pub(super) fn encode(
     }
 }
 
-/// Reads a row written by [`encode`]. A clear row opens without a key (it is sealed at its next
-/// write when a key is configured); a sealed one needs its key.
+/// What a store with a key says of a row in clear.
+pub(super) const NOT_SEALED: &str = "the row is not sealed, and a key is configured: it is refused, since whoever can write the store could have planted it. If the store was written before the key was set, seal its rows once: scopegate store seal (or seal_plain_rows)";
+
+/// Reads a row written by [`encode`]. Without a key only a clear row opens; with one only a
+/// sealed row does (a clear one is refused: [`NOT_SEALED`]).
 pub(super) fn decode(
     ring: Option<&KeyRing>,
     key: &StoreKey,
@@ -201,7 +210,8 @@ pub(super) fn decode(
     key_id: Option<&str>,
 ) -> Result<TokenSet, SealError> {
     match (key_id, ring) {
-        (None, _) => TokenSet::from_json(data).map_err(|e| SealError(e.to_string())),
+        (None, Some(_)) => Err(SealError(NOT_SEALED.into())),
+        (None, None) => TokenSet::from_json(data).map_err(|e| SealError(e.to_string())),
         (Some(id), Some(r)) => r.open(key, data, id),
         (Some(id), None) => {
             Err(SealError(format!("it is sealed with key {id}, and no key is configured: set {KEY_ENV}")))
@@ -249,8 +259,10 @@ mod tests {
         assert!(one.open(&key, &STANDARD.encode(bytes), &id1).is_err());
         // no key configured
         assert!(decode(None, &key, &sealed, Some(&id1)).unwrap_err().to_string().contains(KEY_ENV));
-        // a clear row reads with or without a key
-        assert_eq!(decode(Some(&one), &key, &tokens().to_json(), None).unwrap(), tokens());
+        // a clear row reads without a key only
+        assert_eq!(decode(None, &key, &tokens().to_json(), None).unwrap(), tokens());
+        let e = decode(Some(&one), &key, &tokens().to_json(), None).unwrap_err().to_string();
+        assert!(e.contains("not sealed") && !e.contains("AT-secret-1"), "{e}");
         assert!(!format!("{one:?}").contains("[1, 1"), "Debug shows ids only");
     }
 

@@ -93,11 +93,63 @@ impl SqliteStore {
     }
 
     /// Seals every token set written from now on with `ring`'s current key, and opens rows
-    /// sealed with any of its keys (see [`seal`](super::seal)). Rows in clear are still read,
-    /// and sealed at their next write.
+    /// sealed with any of its keys (see [`seal`](super::seal)). Rows in clear are refused
+    /// ([`StoreError::Sealed`]): seal them once with [`seal_plain_rows`](Self::seal_plain_rows).
     pub fn with_keys(mut self, ring: KeyRing) -> Self {
         self.ring = Some(ring);
         self
+    }
+
+    /// Seals every token set stored in clear (written before a key was configured) with the
+    /// current key, in one transaction, and returns how many: the explicit step that takes a
+    /// store written without a key into use with one (`scopegate store seal`). A store with a
+    /// key refuses rows in clear, since whoever can write the file could have planted one: seal
+    /// only a store whose rows you trust. Without a key ([`with_keys`](Self::with_keys)), or if a
+    /// row in clear is unreadable, nothing is changed and the error says which.
+    pub fn seal_plain_rows(&self) -> Result<usize, StoreError> {
+        let Some(ring) = &self.ring else {
+            return Err(StoreError::Sealed {
+                path: self.shown(),
+                key: "*".into(),
+                problem: format!(
+                    "no key is configured to seal with (with_keys; the command line reads {})",
+                    seal::KEY_ENV
+                ),
+            });
+        };
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx =
+            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| self.failed(e))?;
+        let rows: Vec<(StoreKey, zeroize::Zeroizing<String>)> = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT provider_id, client_id, account, data FROM token_sets
+                     WHERE key_id IS NULL AND data IS NOT NULL ORDER BY 1, 2, 3",
+                )
+                .map_err(|e| self.failed(e))?;
+            let found = stmt
+                .query_map([], |r| {
+                    let key = StoreKey::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?);
+                    Ok((key, zeroize::Zeroizing::new(r.get::<_, String>(3)?)))
+                })
+                .map_err(|e| self.failed(e))?;
+            found.collect::<Result<_, _>>().map_err(|e| self.failed(e))?
+        };
+        for (key, data) in &rows {
+            let tokens = seal::decode(None, key, data, None).map_err(|e| self.corrupt(key, &e.to_string()))?;
+            if tokens.provider_id != key.provider_id {
+                return Err(self.corrupt(key, "the token set belongs to another provider"));
+            }
+            let (sealed, id) = ring.seal(key, &tokens).map_err(|e| self.sealed(key, e.to_string()))?;
+            tx.execute(
+                "UPDATE token_sets SET data = ?4, key_id = ?5, version = version + 1
+                 WHERE provider_id = ?1 AND client_id = ?2 AND account = ?3 AND key_id IS NULL",
+                rusqlite::params![key.provider_id, key.client_id, key.account, sealed, id],
+            )
+            .map_err(|e| self.failed(e))?;
+        }
+        tx.commit().map_err(|e| self.failed(e))?;
+        Ok(rows.len())
     }
 
     /// Waits this long for another process's lock instead of [`BUSY_TIMEOUT`](Self::BUSY_TIMEOUT)
@@ -281,11 +333,14 @@ impl SqliteStore {
 
     fn decode(&self, key: &StoreKey, raw: &RawRow) -> Result<Row, StoreError> {
         let Some(data) = &raw.data else { return Ok(Row { tokens: None, version: raw.version }) };
-        let tokens =
-            seal::decode(self.ring.as_ref(), key, data, raw.key_id.as_deref()).map_err(|e| match raw.key_id {
-                Some(_) => self.sealed(key, e.to_string()),
-                None => self.corrupt(key, &e.to_string()),
-            })?;
+        let tokens = seal::decode(self.ring.as_ref(), key, data, raw.key_id.as_deref()).map_err(|e| {
+            // With a key, a row in clear is refused as not sealed, not read.
+            if raw.key_id.is_some() || self.ring.is_some() {
+                self.sealed(key, e.to_string())
+            } else {
+                self.corrupt(key, &e.to_string())
+            }
+        })?;
         if tokens.provider_id != key.provider_id {
             return Err(self.corrupt(key, "the token set belongs to another provider"));
         }
