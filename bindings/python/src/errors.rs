@@ -105,7 +105,7 @@ enum Extra {
     OptInt(Option<u16>),
     List(Vec<String>),
     /// A token set (secrets inside: only `NotSavedError.tokens`, the renewed set, carries one).
-    Tokens(scopegate_core::TokenSet),
+    Tokens(Box<scopegate_core::TokenSet>),
 }
 
 impl Exception {
@@ -192,7 +192,7 @@ fn core_exception(e: &Error) -> Exception {
         ErrorKind::IdentityMismatch => ex("IdentityMismatch"),
         ErrorKind::Store => ex("StoreError"),
         ErrorKind::NotSaved => match e.unsaved_tokens() {
-            Some(t) => ex("NotSavedError").with("tokens", Extra::Tokens(t.clone())),
+            Some(t) => ex("NotSavedError").with("tokens", Extra::Tokens(Box::new(t.clone()))),
             None => ex("StoreError"),
         },
         ErrorKind::TokenExpired => ex("TokenExpired"),
@@ -242,7 +242,7 @@ fn build(py: Python<'_>, x: Exception) -> PyResult<PyErr> {
             Extra::OptStr(s) => kwargs.set_item(name, s)?,
             Extra::OptInt(n) => kwargs.set_item(name, n)?,
             Extra::List(v) => kwargs.set_item(name, v)?,
-            Extra::Tokens(t) => kwargs.set_item(name, crate::tokens::PyTokenSet::new(t))?,
+            Extra::Tokens(t) => kwargs.set_item(name, crate::tokens::PyTokenSet::new(*t))?,
         }
     }
     Ok(PyErr::from_value(class.call((x.message,), Some(&kwargs))?))

@@ -124,3 +124,15 @@ def test_the_database_stops_mid_refresh_and_nothing_is_lost() -> None:
         counters = sb.counters("yuvo")
         assert refreshes(sb, "yuvo") == 2
         assert counters["reuse_detected"] == 0 and counters["token_errors"] == 0, counters
+
+
+def test_a_row_sealed_with_a_lost_key_can_still_be_forgotten(sandbox: scopegate.Sandbox, tmp_path: Path) -> None:
+    path = tmp_path / "tokens.db"
+    old = sandbox_client(sandbox, "yuvo", store=scopegate.SqliteStore(path, seal_key=b"\x01" * 32))
+    old.client_credentials()
+    lost = sandbox_client(sandbox, "yuvo", store=scopegate.SqliteStore(path, seal_key=b"\x02" * 32))
+    with pytest.raises(scopegate.StoreError):
+        lost.access_token()
+    assert lost.forget() is True  # removed without being read
+    with pytest.raises(scopegate.NotAuthorized):
+        lost.access_token()

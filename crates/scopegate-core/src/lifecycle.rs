@@ -167,7 +167,7 @@ impl Connection {
         TokenState::Expired
     }
 
-    /// Whether a refresh is due ([`refresh_due_at`]) and the connection is not revoked or
+    /// Whether a refresh is due ([`TokenSet::refresh_due_at`]) and the connection is not revoked or
     /// waiting for re-authorization.
     pub fn needs_refresh(&self, now: Timestamp) -> bool {
         matches!(self.state(now), TokenState::Active | TokenState::Expired)

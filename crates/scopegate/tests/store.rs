@@ -479,3 +479,40 @@ fn sqlite_tokens_sealed_at_rest() {
     assert_eq!(only_new.load(&clear).unwrap(), Some(tokens(4)));
     assert_eq!(raw_key_id(&path, "clear"), Some(id2));
 }
+
+/// Issue "nothing lost", finding: a row that cannot be decoded (corrupt, or sealed with a key
+/// that is lost) could not be forgotten: delete went through update, which decodes first. Now
+/// delete removes the row without reading it, through the store and through a client.
+#[test]
+fn rows_that_cannot_be_decoded_can_still_be_forgotten() {
+    // Corrupt.
+    let path = temp_path("forget-corrupt");
+    let store = SqliteStore::open(&path).unwrap();
+    store.save(&key(), &tokens(1)).unwrap();
+    rusqlite::Connection::open(&path).unwrap().execute_batch("UPDATE token_sets SET data = 'not json';").unwrap();
+    assert!(matches!(store.load(&key()), Err(StoreError::Corrupt { .. })));
+    assert!(store.delete(&key()).unwrap(), "removed without being read");
+    assert_eq!(store.load(&key()).unwrap(), None);
+    assert!(!store.delete(&key()).unwrap());
+
+    // Sealed with a key that is lost; forgotten through a client of the store.
+    let path = temp_path("forget-lost-key");
+    let (k1, k2) = ([1u8; 32], [2u8; 32]);
+    SqliteStore::open(&path).unwrap().with_keys(scopegate::KeyRing::new(&k1, &[])).save(&key(), &tokens(2)).unwrap();
+    let store: std::sync::Arc<dyn TokenStore> =
+        std::sync::Arc::new(SqliteStore::open(&path).unwrap().with_keys(scopegate::KeyRing::new(&k2, &[])));
+    assert!(matches!(store.load(&key()), Err(StoreError::Sealed { .. })));
+    let provider = scopegate_core::Provider::builtin("yespo").unwrap();
+    let config = scopegate_core::ClientConfig::new("client-1").unwrap();
+    let client = scopegate::Client::new(
+        provider,
+        config,
+        std::sync::Arc::new(scopegate::UreqTransport::default()),
+        std::sync::Arc::clone(&store),
+        "default",
+    );
+    assert!(client.access_token().is_err(), "unreadable");
+    assert!(client.forget().unwrap(), "forgotten all the same");
+    assert_eq!(store.load(&key()).unwrap(), None);
+    assert_eq!(client.access_token().unwrap_err().kind(), scopegate::ErrorKind::NotAuthorized);
+}

@@ -98,7 +98,11 @@ impl Client {
 
 /// Whether the session's events (drained) say its token set changed.
 fn changed(s: &mut Session) -> bool {
-    std::iter::from_fn(|| s.poll_event()).fold(false, |c, e| c || matches!(e, Event::TokensChanged))
+    let mut changed = false;
+    while let Some(e) = s.poll_event() {
+        changed |= matches!(e, Event::TokensChanged);
+    }
+    changed
 }
 
 /// A token set to call the API with: a renewed set the store could not write is used all the

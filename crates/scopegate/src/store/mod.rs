@@ -91,6 +91,8 @@ pub struct Row {
 }
 
 /// The answer to [`TokenStore::try_claim`].
+// A row is returned once per claim and moved once: boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Claim {
     /// The lease is the caller's until it writes, releases, or the lease's time passes; the row
@@ -106,6 +108,7 @@ pub enum Claim {
 }
 
 /// The answer to [`TokenStore::write`].
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Written {
     /// Written; the row's new version.

@@ -160,11 +160,15 @@ const LEASE_FREE: &str = "(lease_owner IS NULL OR lease_owner = $4 OR lease_unti
 const KEY_WHERE: &str = "provider_id = $1 AND client_id = $2 AND account = $3";
 
 /// Whether `e` says the connection was gone before the statement could run: closed on our
-/// side, or ended by the server (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
+/// side, the request not written (broken pipe), or ended by the server (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
 /// connect now).
 fn never_ran(e: &postgres::Error) -> bool {
     use postgres::error::SqlState;
+    let broken_pipe = std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
     e.is_closed()
+        || broken_pipe
         || e.code().is_some_and(|c| {
             [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW].contains(c)
         })
@@ -270,7 +274,7 @@ impl PostgresStore {
             });
         };
         let shown = self.shared.shown.clone();
-        let outcome = self.run(move |conn| {
+        self.run(move |conn| {
             let mut tx = conn.transaction()?;
             let rows = tx.query(
                 "SELECT provider_id, client_id, account, data, version FROM scopegate_token_sets
@@ -307,8 +311,7 @@ impl PostgresStore {
             }
             tx.commit()?;
             Ok(Ok(rows.len()))
-        })?;
-        outcome
+        })?
     }
 
     /// What errors name the store by (`postgres://user@host:port/db`, never the password).
