@@ -30,7 +30,8 @@ pub(crate) fn run(cli: &Cli, issuer: &str, out: &Path) -> Result<u8> {
     let metadata = scopegate::discover(issuer).map_err(fail)?;
     let text = profile_toml(&metadata).map_err(fail)?;
     // What is written must load as it is.
-    let provider = Provider::from_toml_str(&text, &out.display().to_string()).map_err(|e| Fail::failed(e.to_string()))?;
+    let provider =
+        Provider::from_toml_str(&text, &out.display().to_string()).map_err(|e| Fail::failed(e.to_string()))?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -258,6 +258,32 @@ impl TokenFlow {
         }
     }
 
+    /// [`poll_transmit`](Self::poll_transmit) with a DPoP proof (RFC 9449 §5) for the request,
+    /// signed by the account's `key`, with the server's `nonce` when it gave one. The answer must
+    /// then be a `DPoP` token (a bearer token is refused): the token set's `token_type` is `DPoP`.
+    /// A `use_dpop_nonce` refusal comes back as the outcome (its `DPoP-Nonce` header is read with
+    /// [`dpop::nonce_challenge`](crate::dpop::nonce_challenge)); build the flow again and send it
+    /// once more with that nonce.
+    pub fn poll_transmit_with_dpop(
+        &mut self,
+        now: Timestamp,
+        key: &crate::dpop::DpopKey,
+        nonce: Option<&str>,
+    ) -> Option<HttpRequest> {
+        let mut req = self.poll_transmit(now)?;
+        match key.sign_request(&mut req, now, nonce) {
+            Ok(()) => {
+                self.rules.dpop = true;
+                Some(req)
+            }
+            Err(e) => {
+                self.stage = Stage::Done;
+                self.outcome = Some(Err(FlowError::Usage(e)));
+                None
+            }
+        }
+    }
+
     /// Consumes the token endpoint's answer. The outcome is then available from
     /// [`poll_outcome`](Self::poll_outcome).
     pub fn handle_response(&mut self, now: Timestamp, response: HttpResponse) -> Result<(), UsageError> {

@@ -90,9 +90,13 @@ impl HttpRequest {
         self
     }
 
-    /// Adds a form parameter (`application/x-www-form-urlencoded` body); values of secret-named
-    /// parameters (`client_secret`, `code`, `client_assertion`, ...) are redacted in `Debug`.
+    /// Adds a form parameter (`application/x-www-form-urlencoded` body, and that
+    /// `Content-Type` unless one is set); values of secret-named parameters (`client_secret`,
+    /// `code`, `client_assertion`, ...) are redacted in `Debug`.
     pub fn with_form_param(mut self, name: &str, value: impl Into<String>) -> Self {
+        if self.header_value("content-type").is_none() {
+            self.header("Content-Type", "application/x-www-form-urlencoded", false);
+        }
         self.form_param(name, value);
         self
     }
