@@ -2,7 +2,7 @@
 //!
 //! The I/O side of scopegate: it acts on what [`scopegate_core`] decides. This crate holds the
 //! default [`UreqTransport`], the token stores ([`MemoryStore`], [`SqliteStore`]) and the
-//! blocking [`Client`] with its [`loopback_login`], and [`discover`] (authorization server
+//! blocking [`Client`] with its [`loopback_login`], and [`discover()`] (authorization server
 //! metadata, RFC 8414).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
