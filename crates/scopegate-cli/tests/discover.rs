@@ -2,6 +2,8 @@
 //! a process against a `scopegate sandbox` process (its `/specs` server) and, when
 //! `SCOPEGATE_TEST_OIDC` names one, against node-oidc-provider.
 
+#![allow(clippy::print_stderr)] // the test reports a skip
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};

@@ -211,7 +211,9 @@ impl SigningKey {
 
     /// Reads a PKCS#8 DER private key (ES256, RS256 or EdDSA).
     pub fn from_pkcs8_der(der: &[u8]) -> Result<SigningKey, KeyError> {
-        let head = &der[..der.len().min(48)];
+        // The version and the AlgorithmIdentifier end within the first 32 bytes of every key
+        // type read here (the EC curve OID, the longest, ends at byte 28); key bytes come after.
+        let head = &der[..der.len().min(32)];
         let bytes = Zeroizing::new(der.to_vec());
         if contains(head, OID_ED25519) {
             let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
