@@ -124,6 +124,16 @@ pub(crate) enum ProviderAction {
         /// Built-in id or profile file path.
         id: String,
     },
+    /// Write a profile from an authorization server's metadata (RFC 8414 / OpenID Connect
+    /// Discovery): endpoints, client authentication, PKCE, grants, issuer, PAR, DPoP, device.
+    Discover {
+        /// The issuer identifier (https; http only on loopback). The metadata must name it exactly.
+        #[arg(value_name = "ISSUER_URL")]
+        issuer: String,
+        /// Where to write the profile (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -10,6 +10,7 @@ mod call;
 mod check;
 mod common;
 mod demo;
+mod discover;
 mod fail;
 mod login;
 mod output;
@@ -47,6 +48,7 @@ fn run(cli: &Cli) -> Result<u8> {
     match &cli.command {
         Command::Providers => providers::list(cli),
         Command::Provider { action: ProviderAction::Show { id } } => providers::show(cli, id),
+        Command::Provider { action: ProviderAction::Discover { issuer, out } } => discover::run(cli, issuer, out),
         Command::Check { provider, rights, method, path } => check::check(cli, provider, rights, method, path),
         Command::RightsFor { provider, calls } => check::rights_for(cli, provider, calls),
         Command::Login {

@@ -26,6 +26,7 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(
 pub struct ClientConfig {
     client_id: String,
     client_secret: Option<ClientSecret>,
+    client_key: Option<crate::jose::SigningKey>,
     redirect_uri: Option<String>,
 }
 
@@ -36,13 +37,27 @@ impl ClientConfig {
         if client_id.is_empty() || client_id.len() > 512 || !client_id.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
             return Err(UsageError::InvalidClientId);
         }
-        Ok(Self { client_id, client_secret: None, redirect_uri: None })
+        Ok(Self { client_id, client_secret: None, client_key: None, redirect_uri: None })
     }
 
     /// Sets the client secret.
     pub fn with_secret(mut self, secret: impl Into<ClientSecret>) -> Self {
         self.client_secret = Some(secret.into());
         self
+    }
+
+    /// Sets the private key the client signs its `private_key_jwt` assertions with (RFC 7523;
+    /// for a profile with `[token] client_auth = "private_key_jwt"`). Read it with
+    /// [`SigningKey::from_pem`](crate::SigningKey::from_pem); give it the `kid` the provider
+    /// registered, if it asks for one.
+    pub fn with_client_key(mut self, key: crate::jose::SigningKey) -> Self {
+        self.client_key = Some(key);
+        self
+    }
+
+    /// The private key, when set.
+    pub fn client_key(&self) -> Option<&crate::jose::SigningKey> {
+        self.client_key.as_ref()
     }
 
     /// Sets the redirect URI, exactly as registered with the provider (it is sent verbatim).

@@ -311,6 +311,31 @@ pub enum UsageError {
     /// A response or transport failure was handed to a flow that is not waiting for one.
     #[error("the flow is not waiting for a response (call poll_transmit first, and only once per request)")]
     NotWaitingForResponse,
+    /// The profile authenticates with `private_key_jwt` and the client has no private key.
+    #[error(
+        "provider `{provider}` authenticates clients with private_key_jwt: set the client's private key (a PKCS#8 PEM file)"
+    )]
+    MissingClientKey {
+        /// Provider id.
+        provider: String,
+    },
+    /// The profile lacks an endpoint or value the operation needs (`device.url`,
+    /// `authorization.par_url`, `authorization.issuer`).
+    #[error("provider `{provider}` has no `{endpoint}` in its profile: {hint}")]
+    EndpointNotConfigured {
+        /// Provider id.
+        provider: String,
+        /// The profile field.
+        endpoint: &'static str,
+        /// What it is for.
+        hint: &'static str,
+    },
+    /// The operation signs something that carries the time, and was called without it.
+    #[error("{what} is signed with the current time: call the variant that takes `now`")]
+    NeedsTime {
+        /// What was to be signed.
+        what: &'static str,
+    },
     /// The provider has no `[api]` table, and the path is not a full URL.
     #[error("provider `{provider}` has no api base url: set [api] base_url in the profile")]
     NoApiBase {
@@ -324,7 +349,9 @@ impl UsageError {
     /// the wrong order, [`ErrorKind::Random`] for the random number generator.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            UsageError::NotWaitingForResponse | UsageError::ProviderMismatch { .. } => ErrorKind::Usage,
+            UsageError::NotWaitingForResponse | UsageError::ProviderMismatch { .. } | UsageError::NeedsTime { .. } => {
+                ErrorKind::Usage
+            }
             UsageError::Random(_) => ErrorKind::Random,
             _ => ErrorKind::Config,
         }

@@ -16,6 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::authorize::{AuthorizationGrant, ClientConfig};
+use crate::client_assertion::AssertionPlan;
 use crate::error::{Blame, UsageError};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::method::Method;
@@ -87,6 +88,8 @@ pub struct TokenFlow {
     rules: ParseRules,
     context: Option<TokenContext>,
     secrets: Vec<zeroize::Zeroizing<String>>,
+    /// `private_key_jwt`: the assertion is signed by `poll_transmit`, with its `now`.
+    assertion: Option<AssertionPlan>,
     outcome: Option<Result<TokenSet, FlowError>>,
 }
 
@@ -192,6 +195,33 @@ impl TokenFlow {
         Ok(b.finish(provider, context))
     }
 
+    /// Polls the token endpoint for a device authorization (RFC 8628 §3.4): one poll. While the
+    /// user has not finished, the outcome is a refusal whose code is `authorization_pending` or
+    /// `slow_down`; [`DevicePoll`](crate::device::DevicePoll) drives the polling.
+    pub fn device_code(
+        provider: &Provider,
+        client: &ClientConfig,
+        authorization: &crate::device::DeviceAuthorization,
+    ) -> Result<Self, UsageError> {
+        let mut b = Builder::new(provider, client, GrantType::DeviceCode)?;
+        b.req.form_param("grant_type", crate::profile::DEVICE_CODE_GRANT);
+        b.req.form_param("device_code", authorization.device_code().expose_secret());
+        b.secret(authorization.device_code().expose_secret());
+        b.extras(provider, client, client.redirect_uri(), None)?;
+        let context = TokenContext {
+            provider_id: provider.id().to_owned(),
+            access_lifetime: provider.access_lifetime(),
+            refresh_lifetime: provider.refresh_lifetime(),
+            requested_scopes: authorization.scopes().to_vec(),
+            redirect_uri: None,
+            authorization_code: None,
+            params: Default::default(),
+            identity: Identity::User,
+            previous: None,
+        };
+        Ok(b.finish(provider, context))
+    }
+
     /// The grant this flow runs.
     pub fn grant(&self) -> GrantType {
         self.grant
@@ -203,15 +233,52 @@ impl TokenFlow {
         self.context.as_ref().map_or(&[], |c| c.requested_scopes.as_slice())
     }
 
-    /// The request to send, once. `None` afterwards.
+    /// The request to send, once. `None` afterwards. With `private_key_jwt` the client assertion
+    /// is signed here (`iat` = `now`); should that fail (the random number generator failed),
+    /// this is `None` and [`poll_outcome`](Self::poll_outcome) has the error.
     pub fn poll_transmit(&mut self, now: Timestamp) -> Option<HttpRequest> {
         match std::mem::replace(&mut self.stage, Stage::Done) {
-            Stage::Ready(req) => {
+            Stage::Ready(mut req) => {
+                if let Some(plan) = &self.assertion {
+                    match plan.apply(&mut req, now) {
+                        Ok(a) => self.secrets.push(zeroize::Zeroizing::new(a.expose_secret().to_owned())),
+                        Err(e) => {
+                            self.outcome = Some(Err(FlowError::Usage(e)));
+                            return None;
+                        }
+                    }
+                }
                 self.stage = Stage::Sent { at: now };
                 Some(*req)
             }
             other => {
                 self.stage = other;
+                None
+            }
+        }
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) with a DPoP proof (RFC 9449 §5) for the request,
+    /// signed by the account's `key`, with the server's `nonce` when it gave one. The answer must
+    /// then be a `DPoP` token (a bearer token is refused): the token set's `token_type` is `DPoP`.
+    /// A `use_dpop_nonce` refusal comes back as the outcome (its `DPoP-Nonce` header is read with
+    /// [`dpop::nonce_challenge`](crate::dpop::nonce_challenge)); build the flow again and send it
+    /// once more with that nonce.
+    pub fn poll_transmit_with_dpop(
+        &mut self,
+        now: Timestamp,
+        key: &crate::dpop::DpopKey,
+        nonce: Option<&str>,
+    ) -> Option<HttpRequest> {
+        let mut req = self.poll_transmit(now)?;
+        match key.sign_request(&mut req, now, nonce) {
+            Ok(()) => {
+                self.rules.dpop = true;
+                Some(req)
+            }
+            Err(e) => {
+                self.stage = Stage::Done;
+                self.outcome = Some(Err(FlowError::Usage(e)));
                 None
             }
         }
@@ -267,40 +334,55 @@ pub(crate) fn check_provider(provider: &Provider, got: &str) -> Result<(), Usage
 
 /// A form POST to `url` carrying the client's authentication in the profile's style (token and
 /// revocation endpoints). Returns the request and the secret, for snippet redaction.
+///
+/// For `private_key_jwt` the request carries only `client_id`: the assertion holds `iat` and is
+/// signed when the request leaves ([`AssertionPlan`]); the client's key must be set.
 pub(crate) fn authenticated_post(
     provider: &Provider,
     client: &ClientConfig,
     url: &url::Url,
 ) -> Result<(HttpRequest, zeroize::Zeroizing<String>), UsageError> {
-    let secret =
-        client.client_secret().ok_or_else(|| UsageError::MissingClientSecret { provider: provider.id().to_owned() })?;
     let mut req = HttpRequest::new(Method::Post, url.clone());
-    match provider.client_auth() {
-        ClientAuth::Basic => {
-            let value = basic_authorization(client.client_id(), secret.expose_secret());
-            req.header("Authorization", value, true);
-        }
-        ClientAuth::Body => {
+    let secret = match provider.client_auth() {
+        ClientAuth::PrivateKeyJwt => {
+            AssertionPlan::new(provider, client)?;
             req.form_param("client_id", client.client_id());
-            req.form_param("client_secret", secret.expose_secret());
+            zeroize::Zeroizing::new(String::new())
         }
-        ClientAuth::QueryUnsafe => {
-            let mut u = url.clone();
-            u.query_pairs_mut()
-                .append_pair("client_id", client.client_id())
-                .append_pair("client_secret", secret.expose_secret());
-            req = HttpRequest::new(Method::Post, u);
+        style => {
+            let secret = client
+                .client_secret()
+                .ok_or_else(|| UsageError::MissingClientSecret { provider: provider.id().to_owned() })?;
+            match style {
+                ClientAuth::Basic => {
+                    let value = basic_authorization(client.client_id(), secret.expose_secret());
+                    req.header("Authorization", value, true);
+                }
+                ClientAuth::Body => {
+                    req.form_param("client_id", client.client_id());
+                    req.form_param("client_secret", secret.expose_secret());
+                }
+                ClientAuth::QueryUnsafe | ClientAuth::PrivateKeyJwt => {
+                    let mut u = url.clone();
+                    u.query_pairs_mut()
+                        .append_pair("client_id", client.client_id())
+                        .append_pair("client_secret", secret.expose_secret());
+                    req = HttpRequest::new(Method::Post, u);
+                }
+            }
+            zeroize::Zeroizing::new(secret.expose_secret().to_owned())
         }
-    }
+    };
     req.header("Content-Type", "application/x-www-form-urlencoded", false);
     req.header("Accept", "application/json", false);
-    Ok((req, zeroize::Zeroizing::new(secret.expose_secret().to_owned())))
+    Ok((req, secret))
 }
 
 struct Builder {
     req: HttpRequest,
     grant: GrantType,
     secrets: Vec<zeroize::Zeroizing<String>>,
+    assertion: Option<AssertionPlan>,
 }
 
 impl Builder {
@@ -313,7 +395,11 @@ impl Builder {
             hint: provider.token_url_hint().unwrap_or("set token.url in a profile override").to_owned(),
         })?;
         let (req, secret) = authenticated_post(provider, client, url)?;
-        let mut b = Builder { req, grant, secrets: Vec::new() };
+        let assertion = match provider.client_auth() {
+            ClientAuth::PrivateKeyJwt => Some(AssertionPlan::new(provider, client)?),
+            _ => None,
+        };
+        let mut b = Builder { req, grant, secrets: Vec::new(), assertion };
         b.secret(&secret);
         Ok(b)
     }
@@ -349,9 +435,10 @@ impl Builder {
         TokenFlow {
             grant: self.grant,
             stage: Stage::Ready(Box::new(self.req)),
-            rules: ParseRules { token_type_required: provider.token_type_required() },
+            rules: ParseRules { token_type_required: provider.token_type_required(), ..ParseRules::default() },
             context: Some(context),
             secrets: self.secrets,
+            assertion: self.assertion,
             outcome: None,
         }
     }

@@ -17,7 +17,7 @@ pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// Names whose values are secrets, in normalized form (lower case, no `_`, `-`, `.` or space):
 /// `access_token`, `accessToken`, `AccessToken` and `access-token` are all `accesstoken`.
-const SECRET_NAMES: [&str; 14] = [
+const SECRET_NAMES: [&str; 15] = [
     "clientsecret",
     "secret",
     "code",
@@ -32,6 +32,7 @@ const SECRET_NAMES: [&str; 14] = [
     "idtoken",
     "apikey",
     "sessiontoken",
+    "devicecode",
 ];
 
 /// A key name in normalized form (lower case, separators removed).
@@ -86,6 +87,17 @@ impl HttpRequest {
     /// Adds a header whose value is not secret.
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.header(name, value, false);
+        self
+    }
+
+    /// Adds a form parameter (`application/x-www-form-urlencoded` body, and that
+    /// `Content-Type` unless one is set); values of secret-named parameters (`client_secret`,
+    /// `code`, `client_assertion`, ...) are redacted in `Debug`.
+    pub fn with_form_param(mut self, name: &str, value: impl Into<String>) -> Self {
+        if self.header_value("content-type").is_none() {
+            self.header("Content-Type", "application/x-www-form-urlencoded", false);
+        }
+        self.form_param(name, value);
         self
     }
 

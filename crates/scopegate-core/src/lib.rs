@@ -112,12 +112,19 @@
 #![warn(missing_docs)]
 
 mod authorize;
+pub mod client_assertion;
+pub mod device;
+pub mod discovery;
+mod discovery_profile;
+pub mod dpop;
 mod error;
 mod flow;
 mod http;
+pub mod jose;
 mod lifecycle;
 mod matrix;
 mod method;
+pub mod par;
 pub mod pkce;
 mod profile;
 mod revoke;
@@ -135,6 +142,7 @@ pub use authorize::{
 pub use error::{Blame, Error, ErrorKind, StoreError, UsageError};
 pub use flow::{FlowError, TokenFlow, basic_authorization};
 pub use http::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, check_url_policy, header_text, is_loopback};
+pub use jose::{JwsAlgorithm, KeyError, SigningKey};
 pub use lifecycle::{ApiVerdict, Connection, ReauthorizationReason, TokenState};
 pub use matrix::{
     Decision, EndpointInfo, GroupInfo, MAX_PATH_BYTES, MAX_SEGMENTS, PermissionMatrix, Policy, RejectReason, RightInfo,
@@ -142,12 +150,14 @@ pub use matrix::{
 };
 pub use method::{Method, UnknownMethod};
 pub use profile::{
-    ApiConfig, AuthorizationEndpoint, ClientAuth, DEFAULT_PENDING_MAX_AGE_SECS, EndpointTemplate, GrantType, Group,
-    LifecyclePolicy, Lifetime, MAX_PROFILE_BYTES, MAX_RIGHTS, ParamValue, PkceMode, ProfileError, Provider, Revocation,
-    RevocationKind, Right, TemplateSegment, VerifyCall,
+    ApiConfig, AuthorizationEndpoint, ClientAuth, DEFAULT_PENDING_MAX_AGE_SECS, DEVICE_CODE_GRANT, DpopPolicy,
+    EndpointTemplate, GrantType, Group, LifecyclePolicy, Lifetime, MAX_PROFILE_BYTES, MAX_RIGHTS, ParamValue, PkceMode,
+    ProfileError, Provider, Revocation, RevocationKind, Right, TemplateSegment, VerifyCall,
 };
 pub use revoke::{RevocationError, RevocationFlow, Revoked};
-pub use secret::{AccessToken, AuthorizationCode, ClientSecret, PkceVerifier, REDACTED, RefreshToken, State};
+pub use secret::{
+    AccessToken, AuthorizationCode, ClientSecret, DeviceCode, PkceVerifier, REDACTED, RefreshToken, State,
+};
 pub use serial::{FORMAT_VERSION, PENDING_FORMAT, SerialError, TOKEN_SET_FORMAT};
 pub use session::{ApiRequestId, DEFAULT_ACCOUNT, Event, MAX_RETRY_WAIT_SECS, MAX_TRIES, NextStep, RequestId, Session};
 pub use time::Timestamp;

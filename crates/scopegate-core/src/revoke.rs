@@ -78,11 +78,36 @@ impl RevocationFlow {
     /// RFC 7009: the refresh token is revoked when there is one (which, §2.1, also ends the access
     /// tokens issued with it), else the access token; the client authenticates as at the token
     /// endpoint. Remove application: the profile's method on its URL, access token as bearer.
+    ///
+    /// A profile with `client_auth = "private_key_jwt"` signs its assertion when the request is
+    /// built: use [`new_at`](Self::new_at), which knows the time (`new` refuses it with
+    /// [`UsageError::NeedsTime`]).
     pub fn new(
         provider: &Provider,
         client: &ClientConfig,
         tokens: &TokenSet,
         account: &str,
+    ) -> Result<Self, UsageError> {
+        Self::build(provider, client, tokens, account, None)
+    }
+
+    /// [`new`](Self::new) at `now`: a `private_key_jwt` client assertion is signed with it.
+    pub fn new_at(
+        provider: &Provider,
+        client: &ClientConfig,
+        tokens: &TokenSet,
+        account: &str,
+        now: crate::time::Timestamp,
+    ) -> Result<Self, UsageError> {
+        Self::build(provider, client, tokens, account, Some(now))
+    }
+
+    fn build(
+        provider: &Provider,
+        client: &ClientConfig,
+        tokens: &TokenSet,
+        account: &str,
+        now: Option<crate::time::Timestamp>,
     ) -> Result<Self, UsageError> {
         check_provider(provider, &tokens.provider_id)?;
         let r = provider
@@ -101,6 +126,12 @@ impl RevocationFlow {
                 let url = url::Url::parse(template).map_err(|e| bad_url(e.to_string()))?;
                 let (mut request, secret) = authenticated_post(provider, client, &url)?;
                 let mut secrets = vec![secret];
+                if provider.client_auth() == crate::profile::ClientAuth::PrivateKeyJwt {
+                    let now = now.ok_or(UsageError::NeedsTime { what: "a private_key_jwt revocation request" })?;
+                    let assertion =
+                        crate::client_assertion::AssertionPlan::new(provider, client)?.apply(&mut request, now)?;
+                    secrets.push(zeroize::Zeroizing::new(assertion.expose_secret().to_owned()));
+                }
                 match &tokens.refresh_token {
                     Some(rt) => {
                         request.form_param("token", rt.expose_secret());

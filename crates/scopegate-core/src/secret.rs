@@ -106,6 +106,11 @@ secret_type!(
     PkceVerifier
 );
 secret_type!(
+    /// The `device_code` of a device authorization (RFC 8628 §3.2): whoever holds it may collect
+    /// the user's tokens.
+    DeviceCode
+);
+secret_type!(
     /// The anti-CSRF `state` value of an authorization request (RFC 6749 §10.12).
     State
 );

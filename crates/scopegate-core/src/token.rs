@@ -256,11 +256,15 @@ pub struct TokenResponse {
 pub struct ParseRules {
     /// Reject a response without `token_type` (RFC 6749 §5.1 requires it).
     pub token_type_required: bool,
+    /// The request carried a DPoP proof (RFC 9449 §5): `token_type` must then be `DPoP` (kept as
+    /// `DPoP`, so the token is never sent as a Bearer token). Without a proof a `DPoP` token type
+    /// is refused like any other non-bearer type.
+    pub dpop: bool,
 }
 
 impl Default for ParseRules {
     fn default() -> Self {
-        Self { token_type_required: true }
+        Self { token_type_required: true, dpop: false }
     }
 }
 
@@ -341,8 +345,21 @@ fn read_fields(map: &Map<String, Value>, rules: ParseRules) -> Result<TokenRespo
         Some(_) => return Err(invalid("access_token", "not a string")),
     };
     let token_type = match non_null(map, "token_type") {
-        None if rules.token_type_required => return Err(TokenResponseError::MissingField { field: "token_type" }),
+        None if rules.token_type_required || rules.dpop => {
+            return Err(TokenResponseError::MissingField { field: "token_type" });
+        }
         None => "Bearer".to_owned(),
+        // RFC 9449 §5: a client that sent a proof and got a bearer token back must not use it
+        // as if it were bound; it is refused.
+        Some(Value::String(s)) if rules.dpop && s.eq_ignore_ascii_case("dpop") => "DPoP".to_owned(),
+        Some(Value::String(s)) if rules.dpop => {
+            return Err(TokenResponseError::UnsupportedTokenType {
+                token_type: format!(
+                    "{} (a DPoP-bound token was asked for)",
+                    sanitize_text(s).chars().take(32).collect::<String>()
+                ),
+            });
+        }
         Some(Value::String(s)) if s.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
         Some(Value::String(s)) => {
             return Err(TokenResponseError::UnsupportedTokenType {

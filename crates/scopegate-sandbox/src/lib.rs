@@ -60,6 +60,11 @@
 //! client reading the sandbox's clock, a test can log in, let tokens expire and refresh without
 //! opening a connection or waiting.
 //!
+//! **Standards** ([`Sandbox::specs_issuer`], `{base}/specs`): an authorization server with
+//! discovery, private_key_jwt, PAR, the device grant and DPoP, and the failures a provider answers
+//! with (a wrong `aud`, a missing DPoP nonce, `slow_down`, an expired `request_uri`); its module
+//! documentation lists the clients and endpoints.
+//!
 //! Control endpoints (for a sandbox in another process): `POST /_sandbox/register` (JSON
 //! [`App`]), `GET /_sandbox/counters`, `POST /_sandbox/fault` (`{"provider":..,"fault":..}`),
 //! `POST /_sandbox/consent` (`{"mode":"approve"}`), `POST /_sandbox/strict` (`{"on":true}`;
@@ -75,6 +80,7 @@ mod loopback;
 mod profile;
 mod register;
 mod server;
+mod specs;
 mod state;
 mod token;
 mod transport;
@@ -92,6 +98,9 @@ pub use clock::SandboxClock;
 pub use profile::{builtin_id, profile_at, profile_at_with, profile_overrides, profile_overrides_with};
 pub use register::{login_app, register_remote};
 pub use server::{Sandbox, SandboxOptions};
+pub use specs::{
+    DEVICE_CODE_LIFETIME_SECS, DEVICE_INTERVAL_SECS, REQUEST_URI_LIFETIME_SECS, SPECS_SECRET, SpecsCounters,
+};
 pub use transport::SandboxTransport;
 
 /// The client id every provider of a new sandbox knows.

@@ -43,7 +43,7 @@ impl Default for SandboxOptions {
 
 /// A running sandbox. Dropping it stops the server and closes the port.
 pub struct Sandbox {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     server: Option<Arc<tiny_http::Server>>,
     thread: Option<JoinHandle<()>>,
     addr: std::net::SocketAddr,
@@ -80,8 +80,10 @@ impl Sandbox {
             .iter()
             .map(|p| profile_at(&base, p).map(|prof| ((*p).to_owned(), prof)))
             .collect::<Result<_, _>>()?;
-        let state = Mutex::new(State::new(consent, strict, SandboxClock::default()));
-        let shared = Arc::new(Shared { base, state, profiles });
+        let clock = SandboxClock::default();
+        let specs = crate::specs::SpecsServer::new(&base, clock.clone());
+        let state = Mutex::new(State::new(consent, strict, clock));
+        let shared = Arc::new(Shared { base, state, profiles, specs });
         let server = Arc::new(server);
         let (srv, sh) = (Arc::clone(&server), Arc::clone(&shared));
         let thread = std::thread::spawn(move || {
@@ -225,6 +227,8 @@ pub(crate) struct Req {
     pub(crate) form: Vec<(String, String)>,
     pub(crate) json: Option<Value>,
     pub(crate) authorization: Option<String>,
+    /// The `DPoP` header (RFC 9449).
+    pub(crate) dpop: Option<String>,
 }
 
 impl Req {
@@ -252,11 +256,20 @@ pub(crate) struct Answer {
     pub(crate) location: Option<String>,
     /// Wait this long before answering (the `slow` fault).
     pub(crate) delay: Option<Duration>,
+    /// More headers (`DPoP-Nonce`, `WWW-Authenticate`).
+    pub(crate) extra_headers: Vec<(&'static str, String)>,
 }
 
 impl Answer {
     pub(crate) fn json(status: u16, v: Value) -> Answer {
-        Answer { status, content_type: "application/json", body: v.to_string(), location: None, delay: None }
+        Answer {
+            status,
+            content_type: "application/json",
+            body: v.to_string(),
+            location: None,
+            delay: None,
+            extra_headers: Vec::new(),
+        }
     }
     pub(crate) fn oauth_error(status: u16, error: &str, description: &str) -> Answer {
         Answer::json(status, json!({"error": error, "error_description": description}))
@@ -267,10 +280,24 @@ impl Answer {
              <body style=\"font-family:sans-serif;margin:3em\"><h1>{t}</h1>{body}</body></html>",
             t = escape(title)
         );
-        Answer { status, content_type: "text/html; charset=utf-8", body: page, location: None, delay: None }
+        Answer {
+            status,
+            content_type: "text/html; charset=utf-8",
+            body: page,
+            location: None,
+            delay: None,
+            extra_headers: Vec::new(),
+        }
     }
     pub(crate) fn redirect(to: String) -> Answer {
-        Answer { status: 302, content_type: "text/plain", body: String::new(), location: Some(to), delay: None }
+        Answer {
+            status: 302,
+            content_type: "text/plain",
+            body: String::new(),
+            location: Some(to),
+            delay: None,
+            extra_headers: Vec::new(),
+        }
     }
     /// The headers of the answer.
     pub(crate) fn headers(&self) -> Vec<(&'static str, String)> {
@@ -278,7 +305,13 @@ impl Answer {
         if let Some(l) = &self.location {
             h.push(("Location", l.clone()));
         }
+        h.extend(self.extra_headers.iter().cloned());
         h
+    }
+    /// The answer with one more header.
+    pub(crate) fn with_header(mut self, name: &'static str, value: String) -> Answer {
+        self.extra_headers.push((name, value));
+        self
     }
 }
 
@@ -293,6 +326,7 @@ pub(crate) struct Incoming<'a> {
     /// Path and query, as on the request line.
     pub(crate) target: &'a str,
     pub(crate) authorization: Option<String>,
+    pub(crate) dpop: Option<String>,
     pub(crate) content_type: String,
     /// `None`: the body could not be read or is larger than the sandbox reads.
     pub(crate) body: Option<Vec<u8>>,
@@ -317,6 +351,7 @@ pub(crate) fn respond(shared: &Shared, incoming: Incoming<'_>) -> Answer {
         form,
         json: if content_type.starts_with("application/json") { serde_json::from_slice(&body).ok() } else { None },
         authorization: incoming.authorization,
+        dpop: incoming.dpop,
     };
     route(shared, &req)
 }
@@ -331,12 +366,13 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
             .map(|h| h.value.to_string())
     };
     let authorization = header("authorization");
+    let dpop = header("dpop");
     let content_type = header("content-type").unwrap_or_default();
     let mut body = Vec::new();
     let read = request.as_reader().take(MAX_BODY as u64 + 1).read_to_end(&mut body);
     let (method, target) = (request.method().as_str().to_owned(), request.url().to_owned());
     let incoming =
-        Incoming { method: &method, target: &target, authorization, content_type, body: read.ok().map(|_| body) };
+        Incoming { method: &method, target: &target, authorization, dpop, content_type, body: read.ok().map(|_| body) };
     let answer = respond(shared, incoming);
     if let Some(d) = answer.delay {
         std::thread::sleep(d);
@@ -354,6 +390,9 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
 /// Which handler answers a request.
 fn route(shared: &Shared, req: &Req) -> Answer {
     let path = req.path.as_str();
+    if let Some(answer) = crate::specs::route(shared, req) {
+        return answer;
+    }
     if let Some(rest) = path.strip_prefix("/_sandbox/") {
         return control::control(shared, req, rest);
     }

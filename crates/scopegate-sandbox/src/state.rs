@@ -166,6 +166,8 @@ pub(crate) struct Shared {
     pub(crate) base: String,
     pub(crate) state: Mutex<State>,
     pub(crate) profiles: HashMap<String, Provider>,
+    /// The standards server under `/specs` (discovery, private_key_jwt, PAR, device, DPoP).
+    pub(crate) specs: crate::specs::SpecsServer,
 }
 
 impl Shared {

@@ -60,6 +60,7 @@ pub(crate) fn token(shared: &Shared, provider: &str, req: &Req) -> Answer {
                 body: "{\"access_token\": ".into(),
                 location: None,
                 delay: None,
+                extra_headers: Vec::new(),
             };
         }
         Some(Fault::ErrorIn200) => {

@@ -59,6 +59,7 @@ impl Transport for SandboxTransport {
             method: request.method().as_str(),
             target: &target,
             authorization: request.header_value("authorization").map(str::to_owned),
+            dpop: request.header_value("dpop").map(str::to_owned),
             content_type: request.header_value("content-type").unwrap_or_default().to_owned(),
             body: Some(request.body().to_vec()),
         };

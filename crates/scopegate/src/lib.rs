@@ -2,16 +2,19 @@
 //!
 //! The I/O side of scopegate: it acts on what [`scopegate_core`] decides. This crate holds the
 //! default [`UreqTransport`], the token stores ([`MemoryStore`], [`SqliteStore`]) and the
-//! blocking [`Client`] with its [`loopback_login`].
+//! blocking [`Client`] with its [`loopback_login`], and [`discover()`] (authorization server
+//! metadata, RFC 8414).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod discover;
 pub mod login;
 pub mod store;
 pub mod transport;
 
 pub use client::{Client, ClientError, DEFAULT_STALENESS, TokenChange, TokenHook};
+pub use discover::{discover, discover_with};
 pub use login::{Browser, LoginError, LoginOptions, loopback_login};
 pub use scopegate_core as core;
 pub use scopegate_core::{Blame, Error, ErrorKind};

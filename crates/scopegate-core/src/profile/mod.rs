@@ -21,6 +21,7 @@ use crate::method::Method;
 mod error;
 mod load;
 mod schema;
+mod specs;
 mod validate;
 
 pub use crate::matrix::spec::{EndpointTemplate, Group, Right, TemplateSegment};
@@ -52,6 +53,10 @@ pub enum ClientAuth {
     Basic,
     /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1, allowed but not preferred).
     Body,
+    /// `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): a JWT signed with the client's
+    /// private key ([`ClientConfig::with_client_key`](crate::ClientConfig::with_client_key)), no
+    /// shared secret.
+    PrivateKeyJwt,
     /// `client_id` and `client_secret` in the token URL's query string. **Unsafe**: RFC 6749 §2.3.1
     /// forbids it, because URLs end up in logs and proxies. Only for a provider that accepts
     /// nothing else; a profile must opt in with `client_auth = "query_unsafe"`.
@@ -76,6 +81,8 @@ pub enum GrantType {
     RefreshToken,
     /// RFC 6749 §4.4.
     ClientCredentials,
+    /// RFC 8628 §3.4: the device authorization grant (`device_code` in a profile).
+    DeviceCode,
 }
 
 impl GrantType {
@@ -85,6 +92,16 @@ impl GrantType {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::DeviceCode => DEVICE_CODE_GRANT,
+        }
+    }
+
+    /// The name a profile's `token.grants` uses (`device_code` for the device grant, else
+    /// [`as_str`](Self::as_str)).
+    pub const fn profile_name(self) -> &'static str {
+        match self {
+            GrantType::DeviceCode => "device_code",
+            other => other.as_str(),
         }
     }
 
@@ -93,6 +110,7 @@ impl GrantType {
             "authorization_code" => GrantType::AuthorizationCode,
             "refresh_token" => GrantType::RefreshToken,
             "client_credentials" => GrantType::ClientCredentials,
+            "device_code" | DEVICE_CODE_GRANT => GrantType::DeviceCode,
             _ => return None,
         })
     }
@@ -105,6 +123,7 @@ impl GrantType {
             }
             GrantType::RefreshToken => &["grant_type", "refresh_token", "scope", "client_id", "client_secret"],
             GrantType::ClientCredentials => &["grant_type", "scope", "client_id", "client_secret"],
+            GrantType::DeviceCode => &["grant_type", "device_code", "client_id", "client_secret"],
         }
     }
 }
@@ -113,6 +132,19 @@ impl fmt::Display for GrantType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The `grant_type` of the device authorization grant (RFC 8628 §3.4).
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// The profile's `[dpop]` table (RFC 9449).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DpopPolicy {
+    /// `required = true`: every token request carries a DPoP proof, and the tokens are bound to
+    /// the account's key.
+    pub required: bool,
+    /// The algorithm of the account's key (`alg`, default `ES256`; `EdDSA` also possible).
+    pub alg: crate::jose::JwsAlgorithm,
 }
 
 /// How long a token lives when the token response does not say (`expires_in` absent).
@@ -218,6 +250,11 @@ pub struct Provider {
     token_url: Option<Url>,
     token_url_hint: Option<String>,
     client_auth: ClientAuth,
+    assertion_audience: crate::client_assertion::AssertionAudience,
+    par_url: Option<Url>,
+    par: bool,
+    dpop: Option<DpopPolicy>,
+    device_url: Option<Url>,
     grants: Vec<GrantType>,
     access_lifetime: Lifetime,
     refresh_lifetime: Lifetime,
@@ -306,6 +343,31 @@ impl Provider {
     /// Client authentication style at the token endpoint.
     pub fn client_auth(&self) -> ClientAuth {
         self.client_auth
+    }
+    /// What a `private_key_jwt` assertion's `aud` is (`[token] assertion_audience`).
+    pub fn assertion_audience(&self) -> crate::client_assertion::AssertionAudience {
+        self.assertion_audience
+    }
+    /// The pushed authorization request endpoint (RFC 9126, `[authorization] par_url`).
+    pub fn par_url(&self) -> Option<&Url> {
+        self.par_url.as_ref()
+    }
+    /// Whether authorization requests are pushed first (`[authorization] par = true`): the
+    /// browser then gets only `client_id` and `request_uri`.
+    pub fn uses_par(&self) -> bool {
+        self.par
+    }
+    /// The `[dpop]` table, when the profile has one (RFC 9449).
+    pub fn dpop(&self) -> Option<DpopPolicy> {
+        self.dpop
+    }
+    /// Whether tokens must be DPoP-bound (`[dpop] required = true`).
+    pub fn dpop_required(&self) -> bool {
+        self.dpop.is_some_and(|d| d.required)
+    }
+    /// The device authorization endpoint (RFC 8628 §3.1, `[device] url`).
+    pub fn device_authorization_url(&self) -> Option<&Url> {
+        self.device_url.as_ref()
     }
     /// Grants the provider supports.
     pub fn grants(&self) -> &[GrantType] {

@@ -18,6 +18,8 @@ pub(super) struct RawProfile {
     pub(super) api: Option<RawApi>,
     pub(super) revocation: Option<RawRevocation>,
     pub(super) lifecycle: Option<RawLifecycle>,
+    pub(super) dpop: Option<RawDpop>,
+    pub(super) device: Option<RawDevice>,
     pub(super) rights: Option<Vec<RawRight>>,
     pub(super) groups: Option<Vec<RawGroup>>,
 }
@@ -34,6 +36,8 @@ pub(super) struct RawAuthorization {
     pub(super) extra_params: Option<BTreeMap<String, String>>,
     pub(super) issuer: Option<String>,
     pub(super) issuer_in_callback: Option<bool>,
+    pub(super) par: Option<bool>,
+    pub(super) par_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +58,7 @@ pub(super) struct RawToken {
     pub(super) access_lifetime: Option<RawLifetime>,
     pub(super) refresh_lifetime: Option<RawLifetime>,
     pub(super) token_type_required: Option<bool>,
+    pub(super) assertion_audience: Option<String>,
     pub(super) extra_params: Option<BTreeMap<String, BTreeMap<String, String>>>,
 }
 
@@ -111,4 +116,19 @@ pub(super) struct RawGroup {
     pub(super) endpoints: Vec<String>,
     #[serde(default)]
     pub(super) deprecated: Vec<String>,
+}
+
+/// `[dpop]` (RFC 9449).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDpop {
+    pub(super) required: Option<bool>,
+    pub(super) alg: Option<String>,
+}
+
+/// `[device]` (RFC 8628).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDevice {
+    pub(super) url: Option<String>,
 }

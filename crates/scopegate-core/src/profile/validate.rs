@@ -8,6 +8,7 @@ use url::Url;
 
 use super::error::{invalid, missing};
 use super::schema::{RawGroup, RawLifetime, RawProfile, RawRevocation, RawRight};
+use super::specs::RawSpecs;
 use super::{
     ApiConfig, AuthorizationEndpoint, ClientAuth, DEFAULT_PENDING_MAX_AGE_SECS, GrantType, Group, LifecyclePolicy,
     Lifetime, MAX_RIGHTS, ParamValue, PkceMode, ProfileError, Provider, Revocation, RevocationKind, Right, VerifyCall,
@@ -49,7 +50,7 @@ pub(super) struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn url(&self, field: &str, text: &str) -> Result<Url, ProfileError> {
+    pub(super) fn url(&self, field: &str, text: &str) -> Result<Url, ProfileError> {
         let url = Url::parse(text).map_err(|e| invalid(self.origin, field, format!("not an absolute url: {e}")))?;
         check_endpoint_url(&url).map_err(|p| invalid(self.origin, field, p))?;
         Ok(url)
@@ -230,8 +231,13 @@ impl Validator<'_> {
             None | Some("basic") => ClientAuth::Basic,
             Some("body") => ClientAuth::Body,
             Some("query_unsafe") => ClientAuth::QueryUnsafe,
+            Some("private_key_jwt") => ClientAuth::PrivateKeyJwt,
             Some(_) => {
-                return Err(invalid(o, "token.client_auth", "must be \"basic\", \"body\" or \"query_unsafe\""));
+                return Err(invalid(
+                    o,
+                    "token.client_auth",
+                    "must be \"basic\", \"body\" or \"query_unsafe\" (or \"private_key_jwt\", RFC 7523)",
+                ));
             }
         };
         let mut grants = Vec::new();
@@ -240,7 +246,7 @@ impl Validator<'_> {
                 invalid(
                     o,
                     format!("token.grants[{i}]"),
-                    "must be authorization_code, refresh_token or client_credentials",
+                    "must be authorization_code, refresh_token or client_credentials (or device_code, RFC 8628)",
                 )
             })?;
             if grants.contains(&grant) {
@@ -286,6 +292,17 @@ impl Validator<'_> {
             extra_params.insert(grant, list);
         }
         let token_url_hint = t.url_hint;
+        let specs = self.specs(RawSpecs {
+            assertion_audience: t.assertion_audience,
+            par: a.par,
+            par_url: a.par_url,
+            dpop: raw.dpop,
+            device: raw.device,
+            client_auth,
+            issuer: issuer.as_deref(),
+            grants: &grants,
+            authorization: &authorization,
+        })?;
 
         // [api]
         let api = match raw.api {
@@ -364,6 +381,11 @@ impl Validator<'_> {
             token_url,
             token_url_hint,
             client_auth,
+            assertion_audience: specs.assertion_audience,
+            par_url: specs.par_url,
+            par: specs.par,
+            dpop: specs.dpop,
+            device_url: specs.device_url,
             grants,
             access_lifetime,
             refresh_lifetime,
