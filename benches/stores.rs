@@ -18,10 +18,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use scopegate::Transport;
 use scopegate::{Client, MemoryStore, PostgresOptions, PostgresStore, SqliteStore, TokenStore};
-use scopegate_core::{
-    ClientConfig, HttpRequest, HttpResponse, Provider, Timestamp, TokenSet, Transport, TransportError,
-};
+use scopegate_core::{ClientConfig, HttpRequest, HttpResponse, Provider, Timestamp, TokenSet, TransportError};
 
 const ROUNDS: usize = 5;
 const ROUND: Duration = Duration::from_millis(400);

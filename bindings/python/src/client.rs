@@ -12,8 +12,9 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyString};
+use scopegate::Transport;
 use scopegate::{Browser, Client, LoginOptions, UreqTransport};
-use scopegate_core::{ClientConfig, DEFAULT_ACCOUNT, Method, Revoked, Transport};
+use scopegate_core::{ClientConfig, DEFAULT_ACCOUNT, Method, Revoked};
 
 use crate::errors::{Failure, detached, keep_aside};
 use crate::provider::PyProvider;

@@ -84,8 +84,8 @@ impl From<scopegate_core::UsageError> for Failure {
     }
 }
 
-impl From<scopegate_core::UnknownRight> for Failure {
-    fn from(e: scopegate_core::UnknownRight) -> Self {
+impl From<scopegate_core::matrix::UnknownRight> for Failure {
+    fn from(e: scopegate_core::matrix::UnknownRight) -> Self {
         Failure::Config(e.to_string())
     }
 }

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use scopegate_core::{Decision, EndpointInfo, Error, Method, PermissionMatrix, Provider, Rights, UncoveredReason};
+use scopegate_core::matrix::EndpointInfo;
+use scopegate_core::matrix::UncoveredReason;
+use scopegate_core::{Decision, Error, Method, PermissionMatrix, Provider, Rights};
 
 use crate::errors::{Failure, Result, reject_name};
 use crate::text::{FastStr, q, ql, qo};

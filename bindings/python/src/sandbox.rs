@@ -6,8 +6,9 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use scopegate::Transport;
 use scopegate::UreqTransport;
-use scopegate_core::{HttpRequest, Method, Transport};
+use scopegate_core::{HttpRequest, Method};
 use scopegate_sandbox::{App, Consent, Fault, Sandbox, SandboxError, SandboxOptions};
 
 use crate::errors::{Failure, detached};

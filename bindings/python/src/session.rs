@@ -242,10 +242,12 @@ impl PySession {
         map(py.detach(move || session.handle_callback(timestamp(now), &mut lock(&pending), &callback)))
     }
 
-    /// Starts the client credentials grant (a token for the app itself).
+    /// Starts the client credentials grant (a token for the app itself). `now` is taken like
+    /// every session call's; this one needs none.
     #[pyo3(signature = (now, scopes = None))]
     fn client_credentials(&mut self, now: f64, scopes: Option<Vec<String>>) -> PyResult<()> {
-        map(self.inner.client_credentials(timestamp(now), &scopes.unwrap_or_default()))
+        let _ = now;
+        map(self.inner.client_credentials(&scopes.unwrap_or_default()))
     }
 
     /// Starts a refresh now.
@@ -351,7 +353,8 @@ impl PySession {
         let Id::Api(id) = request.id else {
             return Err(PyTypeError::new_err("a token request's answer goes to handle_response"));
         };
-        Ok(match self.inner.handle_api_response(timestamp(now), id, status) {
+        let _ = now; // taken like every session call's; the status needs no time
+        Ok(match self.inner.handle_api_response(id, status) {
             NextStep::Done => "done",
             NextStep::RefreshAndRetry => "refresh_and_retry",
             NextStep::Retry => "retry",

@@ -9,7 +9,8 @@ use std::time::SystemTime;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict};
-use scopegate_core::{HttpResponse, PendingAuthorization, REDACTED, Timestamp, TokenSet};
+use scopegate_core::secret::REDACTED;
+use scopegate_core::{HttpResponse, PendingAuthorization, Timestamp, TokenSet};
 
 use crate::errors::Failure;
 use crate::text::{q, ql, qo};

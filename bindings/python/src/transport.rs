@@ -10,7 +10,9 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
-use scopegate_core::{HttpRequest, HttpResponse, Transport, TransportError, check_url_policy};
+use scopegate::Transport;
+use scopegate_core::http::check_url_policy;
+use scopegate_core::{HttpRequest, HttpResponse, TransportError};
 
 use crate::errors::keep_aside;
 
@@ -78,7 +80,7 @@ impl From<PyErr> for HeaderError {
 /// Adds `headers` (a mapping, or `(name, value)` pairs) to `response`. Names and values are
 /// `str` or `bytes` (httpx's `headers.raw`, a Latin-1 cookie): bytes that are not UTF-8 are read
 /// as ISO-8859-1, a `str` holding `surrogateescape`d bytes gives those bytes back, and a header
-/// whose name is not text is dropped ([`scopegate_core::header_text`]): never the answer.
+/// whose name is not text is dropped ([`scopegate_core::http::header_text`]): never the answer.
 pub(crate) fn with_headers(mut response: HttpResponse, headers: Bound<'_, PyAny>) -> Result<HttpResponse, HeaderError> {
     let pairs = if headers.hasattr("items")? { headers.call_method0("items")? } else { headers };
     for pair in pairs.try_iter()? {

@@ -1,9 +1,10 @@
 //! Formatting shared by several commands: token sets, store keys, provider URLs.
 
 use scopegate::StoreKey;
+use scopegate_core::Provider;
 use scopegate_core::Timestamp;
 use scopegate_core::TokenSet;
-use scopegate_core::{AuthorizationEndpoint, Provider};
+use scopegate_core::profile::AuthorizationEndpoint;
 use serde_json::{Value, json};
 
 use crate::args::Cli;

@@ -5,10 +5,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+use scopegate::Transport;
 use scopegate::UreqTransport;
 use scopegate_core::HttpRequest;
 use scopegate_core::Method;
-use scopegate_core::Transport;
 
 const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
 

@@ -8,7 +8,8 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 
-use scopegate_core::{ClientAuth, GrantType, Provider};
+use scopegate_core::profile::ClientAuth;
+use scopegate_core::{GrantType, Provider};
 
 const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
 

@@ -1,25 +1,33 @@
-//! Walks every built-in provider through its documented flows, sans IO: the "server" is a
-//! scripted in-memory peer that checks each request the core builds and answers it as the
-//! provider's document says. Exits non-zero if any step does not go as documented.
+//! Walks every built-in provider through its documented flows with a [`Session`], sans IO: the
+//! "server" is a scripted in-memory peer that checks each request the session builds and answers
+//! it as the provider's document says. Exits non-zero if any step does not go as documented.
 //!
 //! Run: `cargo run -p scopegate-core --example walkthrough`
 #![allow(clippy::print_stdout)]
 
 use std::process::ExitCode;
 
+use scopegate_core::low_level::basic_authorization;
 use scopegate_core::prelude::*;
+use scopegate_core::{GrantType, UsageError};
 
-/// A scripted token endpoint: checks client authentication and answers per grant.
+/// A scripted provider: checks client authentication at the token endpoint and answers per
+/// grant; answers API calls with a fixed status.
 struct Peer {
     counter: u32,
     omit_refresh_token: bool,
+    api_status: u16,
 }
 
 impl Peer {
-    fn answer(&mut self, req: &HttpRequest, client_id: &str, secret: &str) -> HttpResponse {
-        let basic = scopegate_core::basic_authorization(client_id, secret);
+    fn answer(&mut self, req: &HttpRequest) -> HttpResponse {
+        if req.form_value("grant_type").is_none() {
+            return HttpResponse::new(self.api_status, "{}");
+        }
+        let basic = basic_authorization("demo-client", "demo-secret");
         let authed = req.header_value("authorization") == Some(basic.as_str())
-            || (req.form_value("client_id") == Some(client_id) && req.form_value("client_secret") == Some(secret));
+            || (req.form_value("client_id") == Some("demo-client")
+                && req.form_value("client_secret") == Some("demo-secret"));
         if !authed {
             return HttpResponse::new(401, r#"{"error":"invalid_client"}"#);
         }
@@ -29,25 +37,34 @@ impl Peer {
             Some("refresh_token") if self.omit_refresh_token => {
                 format!(r#"{{"access_token":"at-{n}","token_type":"Bearer","expires_in":3600}}"#)
             }
-            Some(_) => {
-                format!(
-                    r#"{{"access_token":"at-{n}","token_type":"bearer","refresh_token":"rt-{n}","scope":"UseRestApi"}}"#
-                )
-            }
-            None => return HttpResponse::new(400, r#"{"error":"invalid_request"}"#),
+            _ => format!(
+                r#"{{"access_token":"at-{n}","token_type":"bearer","refresh_token":"rt-{n}","scope":"UseRestApi"}}"#
+            ),
         };
         HttpResponse::new(200, body)
     }
 }
 
-fn run_flow(flow: &mut TokenFlow, peer: &mut Peer, now: Timestamp) -> Result<TokenSet, String> {
-    let req = flow.poll_transmit(now).ok_or("flow yielded no request")?;
-    if req.follow_redirects() {
-        return Err("a token request must not follow redirects".into());
+/// Sends what the session asks for until its operation ends; the token set it produced.
+fn drive(s: &mut Session, peer: &mut Peer, now: Timestamp) -> Result<TokenSet, String> {
+    while let Some((id, req)) = s.poll_transmit(now) {
+        if req.follow_redirects() {
+            return Err("a token request must not follow redirects".into());
+        }
+        s.handle_response(now, id, peer.answer(&req)).map_err(|e| e.to_string())?;
     }
-    let answer = peer.answer(&req, "demo-client", "demo-secret");
-    flow.handle_response(now, answer).map_err(|e| e.to_string())?;
-    flow.poll_outcome().ok_or("no outcome")?.map_err(|e| e.to_string())
+    let mut changed = false;
+    while let Some(e) = s.poll_event() {
+        match e {
+            Event::Failed(e) => return Err(e.to_string()),
+            Event::TokensChanged => changed = true,
+            _ => {}
+        }
+    }
+    match (changed, s.tokens()) {
+        (true, Some(t)) => Ok(t.clone()),
+        _ => Err("the session produced no token set".into()),
+    }
 }
 
 struct Steps {
@@ -66,21 +83,13 @@ impl Steps {
     }
 }
 
-fn login(
-    provider: &Provider,
-    client: &ClientConfig,
-    now: Timestamp,
-    extra: &str,
-) -> Result<(String, AuthorizationGrant), String> {
-    let AuthorizationStart { url, mut pending } =
-        AuthorizationRequest::new(provider, client).build(now).map_err(|e| e.to_string())?;
-    let callback = format!(
+/// The user approves: the callback URL the browser comes back to.
+fn approve(client: &ClientConfig, pending: &PendingAuthorization, extra: &str) -> String {
+    format!(
         "{}?code=demo-code&state={}{extra}",
         client.redirect_uri().unwrap_or_default(),
         pending.state().expose_secret()
-    );
-    let grant = pending.handle_callback(&callback, now.plus_secs(20)).map_err(|e| e.to_string())?;
-    Ok((url, grant))
+    )
 }
 
 fn main() -> ExitCode {
@@ -100,47 +109,43 @@ fn main() -> ExitCode {
             }
         };
         println!("{} ({})", provider.name(), provider.origin());
-        let mut peer = Peer { counter: 0, omit_refresh_token: id == "yuvo" };
-
+        let mut peer = Peer { counter: 0, omit_refresh_token: id == "yuvo", api_status: 200 };
         let extra =
             if provider.require_callback_params().iter().any(|p| p == "app_key") { "&app_key=store-42" } else { "" };
-        let (url, grant) = match login(&provider, &client, t0, extra) {
-            Ok(x) => x,
-            Err(e) => {
-                steps.check(id, "authorize + callback", Err(e));
-                continue;
-            }
-        };
-        steps.check(
-            id,
-            "authorization url",
-            Ok(url.split("state=").next().unwrap_or_default().to_owned() + "state=..."),
-        );
+
         if provider.token_url().is_none() {
-            // Yotpo: the document does not publish the token endpoint. Show the error, then
-            // configure it the way a user would (an override).
-            match TokenFlow::authorization_code(&provider, &client, grant.clone()) {
-                Err(e @ UsageError::TokenEndpointNotConfigured { .. }) => {
-                    steps.check(id, "token endpoint", Ok(format!("not configured: {e}")))
+            // Yotpo: the document does not publish the token endpoint. The session says so when
+            // the callback comes; configure it the way a user would (an override).
+            let mut s = Session::new(provider.clone(), client.clone());
+            let outcome = s.start_authorization(t0).map_err(|e| e.to_string()).and_then(|mut start| {
+                let callback = approve(&client, &start.pending, extra);
+                match s.handle_callback(t0.plus_secs(20), &mut start.pending, &callback) {
+                    Err(Error::Usage(e @ UsageError::TokenEndpointNotConfigured { .. })) => {
+                        Ok(format!("not configured: {e}"))
+                    }
+                    other => Err(format!("expected a configuration error, got {other:?}")),
                 }
-                other => {
-                    steps.check(id, "token endpoint", Err(format!("expected a configuration error, got {other:?}")))
-                }
-            }
-            match provider.with_overrides("[token]\nurl = \"http://127.0.0.1:9/oauth/token\"\n", "walkthrough override")
-            {
+            });
+            steps.check(id, "token endpoint", outcome);
+            // (The document names no API host either: the override gives one for the 401 step.)
+            let overrides =
+                "[token]\nurl = \"http://127.0.0.1:9/oauth/token\"\n[api]\nbase_url = \"http://127.0.0.1:9/api/\"\n";
+            match provider.with_overrides(overrides, "walkthrough override") {
                 Ok(p) => provider = p,
                 Err(e) => steps.check(id, "override token url", Err(e.to_string())),
             }
         }
-        let mut flow = match TokenFlow::authorization_code(&provider, &client, grant) {
-            Ok(f) => f,
-            Err(e) => {
-                steps.check(id, "code exchange", Err(e.to_string()));
-                continue;
-            }
-        };
-        let tokens = match run_flow(&mut flow, &mut peer, t0.plus_secs(21)) {
+
+        // Login: the authorization URL, the callback, the code exchange.
+        let mut s = Session::new(provider.clone(), client.clone());
+        let tokens = s.start_authorization(t0).map_err(|e| e.to_string()).and_then(|mut start| {
+            let shown = start.url.split("state=").next().unwrap_or_default().to_owned() + "state=...";
+            steps.check(id, "authorization url", Ok(shown));
+            let callback = approve(&client, &start.pending, extra);
+            s.handle_callback(t0.plus_secs(20), &mut start.pending, &callback).map_err(|e| e.to_string())?;
+            drive(&mut s, &mut peer, t0.plus_secs(21))
+        });
+        let tokens = match tokens {
             Ok(t) => t,
             Err(e) => {
                 steps.check(id, "code exchange", Err(e));
@@ -152,39 +157,56 @@ fn main() -> ExitCode {
             None => "never expires".to_owned(),
         };
         steps.check(id, "code exchange", Ok(format!("{expiry}, params {:?}", tokens.params)));
-        let mut conn = Connection::new(&provider, tokens);
 
+        // Refresh: the session's timer says when; it starts the refresh itself.
         if provider.supports(GrantType::RefreshToken) {
-            let later = t0.plus_secs(21 + provider_access_secs(&conn));
-            let needs = conn.needs_refresh(later);
-            let outcome = TokenFlow::refresh(&provider, &client, conn.tokens())
-                .map_err(|e| e.to_string())
-                .and_then(|mut f| run_flow(&mut f, &mut peer, later));
-            let kept = outcome.as_ref().map(|t| t.refresh_token == conn.tokens().refresh_token).unwrap_or(false);
-            let applied = outcome.as_ref().map_err(|e| FlowError::Transport { reason: e.clone() }).cloned();
-            conn.apply_refresh(&applied);
-            steps.check(
-                id,
-                "refresh",
-                outcome.map(|_| format!("due={needs}, refresh token {}", if kept { "kept" } else { "rotated" })),
-            );
+            let outcome = match s.poll_timeout() {
+                Some(due) => {
+                    s.handle_timeout(due);
+                    drive(&mut s, &mut peer, due).map(|t| {
+                        let kept = t.refresh_token == tokens.refresh_token;
+                        format!(
+                            "due {} s after the exchange, refresh token {}",
+                            due.secs_since(t0.plus_secs(21)),
+                            if kept { "kept" } else { "rotated" }
+                        )
+                    })
+                }
+                None => Err("no refresh timer".into()),
+            };
+            steps.check(id, "refresh", outcome);
         }
+
+        // Client credentials: the app's own token, in an account of its own.
         if provider.supports(GrantType::ClientCredentials) {
-            let outcome = TokenFlow::client_credentials(&provider, &client, &[])
+            let mut app = Session::new(provider.clone(), client.clone()).with_account("app");
+            let outcome = app
+                .client_credentials(&[])
                 .map_err(|e| e.to_string())
-                .and_then(|mut f| run_flow(&mut f, &mut peer, t0));
-            steps.check(id, "client credentials", outcome.map(|t| format!("scopes {:?}", t.scopes)));
+                .and_then(|()| drive(&mut app, &mut peer, t0))
+                .map(|t| format!("{:?} token, scopes {:?}", t.identity, t.scopes));
+            steps.check(id, "client credentials", outcome);
         }
+
+        // Yotpo's rule: repeated 401s mean the app must be installed again.
         if let Some(limit) = provider.lifecycle().reinstall_after_consecutive_401 {
-            let verdicts: Vec<ApiVerdict> = (0..limit).map(|_| conn.record_api_status(401)).collect();
-            let state = conn.state(t0);
-            let ok = matches!(state, TokenState::ReauthorizationRequired(_));
+            peer.api_status = 401;
+            let path = "orders";
+            let mut last = NextStep::Done;
+            for _ in 0..limit {
+                let Ok((call, req)) = s.api_request(t0.plus_secs(30), Method::Get, path, None) else { break };
+                last = s.handle_api_response(call, peer.answer(&req).status());
+            }
             steps.check(
                 id,
                 "repeated 401",
-                if ok { Ok(format!("{limit} x 401 -> {state:?}")) } else { Err(format!("{verdicts:?} -> {state:?}")) },
+                match last {
+                    NextStep::Reauthorize(reason) => Ok(format!("{limit} x 401 -> {reason}")),
+                    other => Err(format!("after {limit} x 401: {other:?}")),
+                },
             );
         }
+
         // The permission matrix: may a token with these rights call this endpoint?
         if provider.has_matrix() {
             let m = provider.matrix();
@@ -204,21 +226,18 @@ fn main() -> ExitCode {
             });
             steps.check(id, "permission check", outcome);
         }
+
         // The user refusing consent.
-        let mut pending = match AuthorizationRequest::new(&provider, &client).build(t0) {
-            Ok(s) => s.pending,
-            Err(e) => {
-                steps.check(id, "consent refused", Err(e.to_string()));
-                continue;
-            }
-        };
-        let refused =
-            pending.handle_callback(&format!("?error=access_denied&state={}", pending.state().expose_secret()), t0);
+        let mut s = Session::new(provider.clone(), client.clone());
+        let refused = s.start_authorization(t0).map_err(|e| e.to_string()).map(|mut start| {
+            let callback = format!("?error=access_denied&state={}", start.pending.state().expose_secret());
+            s.handle_callback(t0, &mut start.pending, &callback)
+        });
         steps.check(
             id,
             "consent refused",
             match refused {
-                Err(e @ CallbackError::Denied(_)) => Ok(e.to_string()),
+                Ok(Err(e)) if e.kind() == ErrorKind::AuthorizationDenied => Ok(e.to_string()),
                 other => Err(format!("expected a denial, got {other:?}")),
             },
         );
@@ -230,8 +249,4 @@ fn main() -> ExitCode {
         println!("{} step(s) failed", steps.failed);
         ExitCode::FAILURE
     }
-}
-
-fn provider_access_secs(conn: &Connection) -> u64 {
-    conn.tokens().expires_at.map_or(0, |at| at.secs_since(conn.tokens().issued_at))
 }

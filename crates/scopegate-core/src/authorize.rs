@@ -8,11 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
 
-use crate::error::UsageError;
 use crate::pkce::{self, RANDOM_BYTES};
 use crate::profile::{AuthorizationEndpoint, PkceMode, Provider, check_endpoint_url};
 use crate::secret::{AuthorizationCode, ClientSecret, PkceVerifier, State, ct_eq};
+use crate::text::sanitize_text;
 use crate::time::Timestamp;
+use crate::usage::UsageError;
 
 /// Largest callback URL accepted, in bytes.
 pub const MAX_CALLBACK_BYTES: usize = 16 * 1024;
@@ -48,7 +49,7 @@ impl ClientConfig {
 
     /// Sets the private key the client signs its `private_key_jwt` assertions with (RFC 7523;
     /// for a profile with `[token] client_auth = "private_key_jwt"`). Read it with
-    /// [`SigningKey::from_pem`](crate::SigningKey::from_pem); give it the `kid` the provider
+    /// [`SigningKey::from_pem`](crate::jose::SigningKey::from_pem); give it the `kid` the provider
     /// registered, if it asks for one.
     pub fn with_client_key(mut self, key: crate::jose::SigningKey) -> Self {
         self.client_key = Some(key);
@@ -343,7 +344,7 @@ impl PendingAuthorization {
         if let Some(error) = get("error") {
             // Known secrets are cut out of what the provider says (it may echo them).
             let known = [self.state.expose_secret(), self.verifier.as_ref().map_or("", |v| v.expose_secret())];
-            let text = |s: &str| sanitize_text(&crate::token::cut_secrets(s, &known));
+            let text = |s: &str| sanitize_text(&crate::text::cut_secrets(s, &known));
             return Err(CallbackError::Denied(AuthorizationError {
                 code: AuthorizationErrorCode::parse(error),
                 description: get("error_description").map(text),
@@ -428,16 +429,6 @@ fn parse_query(query: &str) -> Result<BTreeMap<String, String>, CallbackError> {
         }
     }
     Ok(map)
-}
-
-/// Untrusted text from a provider, made safe to show: control characters dropped, at most 256
-/// characters.
-pub(crate) fn sanitize_text(s: &str) -> String {
-    let mut out: String = s.chars().filter(|c| !c.is_control()).take(256).collect();
-    if s.chars().filter(|c| !c.is_control()).count() > 256 {
-        out.push_str("...");
-    }
-    out
 }
 
 /// An error code of an authorization error response (RFC 6749 §4.1.2.1).
@@ -570,14 +561,4 @@ pub enum CallbackError {
         /// The parameter.
         name: String,
     },
-}
-
-impl CallbackError {
-    /// Who is at fault: the caller ([`Blame::Local`](crate::Blame::Local)) or the other side ([`Blame::Remote`](crate::Blame::Remote)).
-    pub fn blame(&self) -> crate::error::Blame {
-        match self {
-            CallbackError::AlreadyUsed | CallbackError::Expired { .. } => crate::error::Blame::Local,
-            _ => crate::error::Blame::Remote,
-        }
-    }
 }

@@ -19,38 +19,18 @@ use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use crate::authorize::ClientConfig;
-use crate::error::UsageError;
 use crate::http::HttpRequest;
 use crate::jose::{SigningKey, random_jti};
 use crate::profile::Provider;
 use crate::time::Timestamp;
+use crate::usage::UsageError;
 
 /// `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// How long an assertion is valid: a minute from `iat` (it is used at once, once).
 pub const ASSERTION_LIFETIME_SECS: u64 = 60;
 
-/// What a client assertion's `aud` is (`[token] assertion_audience`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum AssertionAudience {
-    /// The token endpoint URL (RFC 7523 §3: "the token endpoint URL ... MAY be used"; OpenID
-    /// Connect Core §9). The default.
-    #[default]
-    TokenEndpoint,
-    /// The authorization server's issuer identifier (`[authorization] issuer`; RFC 7523bis and
-    /// FAPI 2.0 recommend it).
-    Issuer,
-}
-
-impl AssertionAudience {
-    /// `token_endpoint` or `issuer`, as the profile writes it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            AssertionAudience::TokenEndpoint => "token_endpoint",
-            AssertionAudience::Issuer => "issuer",
-        }
-    }
-}
+pub use crate::profile::AssertionAudience;
 
 /// A signed client assertion. **A credential** (for its minute of life): `Debug` and `Display`
 /// print `[redacted]`.
@@ -155,24 +135,6 @@ impl AssertionPlan {
         request.form_param("client_assertion", assertion.expose_secret());
         Ok(assertion)
     }
-}
-
-/// A form POST to `url` with the client's authentication in the profile's style, signed at
-/// `now` when it is `private_key_jwt` (PAR, device authorization). Returns the request and the
-/// secrets it carries, for snippet redaction.
-pub(crate) fn authenticated_post_at(
-    provider: &Provider,
-    client: &ClientConfig,
-    url: &url::Url,
-    now: Timestamp,
-) -> Result<(HttpRequest, Vec<Zeroizing<String>>), UsageError> {
-    let (mut req, secret) = crate::flow::authenticated_post(provider, client, url)?;
-    let mut secrets = vec![secret];
-    if provider.client_auth() == crate::profile::ClientAuth::PrivateKeyJwt {
-        let assertion = AssertionPlan::new(provider, client)?.apply(&mut req, now)?;
-        secrets.push(Zeroizing::new(assertion.expose_secret().to_owned()));
-    }
-    Ok((req, secrets))
 }
 
 #[cfg(test)]

@@ -14,15 +14,16 @@
 
 use url::Url;
 
-use crate::authorize::{ClientConfig, sanitize_text};
-use crate::client_assertion::authenticated_post_at;
-use crate::error::UsageError;
+use crate::authorize::ClientConfig;
+use crate::client_auth::authenticated_post_at;
 use crate::flow::{FlowError, TokenFlow};
 use crate::http::{HttpRequest, HttpResponse, redacted_snippet};
 use crate::profile::Provider;
 use crate::secret::DeviceCode;
+use crate::text::sanitize_text;
 use crate::time::Timestamp;
 use crate::token::{OAuthError, TokenResponseError, TokenSet, oauth_error_in};
+use crate::usage::UsageError;
 
 /// The polling interval when the server gives none (RFC 8628 §3.2).
 pub const DEFAULT_INTERVAL_SECS: u64 = 5;
@@ -228,8 +229,9 @@ impl DevicePoll {
             self.done = true;
             return Err(DeviceError::Expired);
         }
-        let mut flow = TokenFlow::device_code(provider, client, &self.authorization)
-            .map_err(|e| DeviceError::Token(FlowError::Usage(e)))?;
+        let mut flow =
+            TokenFlow::device_code(provider, client, self.authorization.device_code(), self.authorization.scopes())
+                .map_err(|e| DeviceError::Token(FlowError::Usage(e)))?;
         match flow.poll_transmit(now) {
             Some(req) => {
                 self.flow = Some(flow);

@@ -29,12 +29,12 @@ use sha2::{Digest, Sha256};
 use url::Url;
 use zeroize::Zeroizing;
 
-use crate::error::UsageError;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::jose::{JwsAlgorithm, KeyError, SigningKey, random_jti};
 use crate::method::Method;
 use crate::secret::{AccessToken, REDACTED};
 use crate::time::Timestamp;
+use crate::usage::UsageError;
 
 /// The `format` of a stored DPoP key.
 pub const DPOP_KEY_FORMAT: &str = "scopegate.dpop_key";

@@ -12,45 +12,27 @@
 //! Every call that depends on time takes `now`. Token lifetimes are counted from the `now` of
 //! `poll_transmit` (the moment the request left), so expiry is never later than the server's.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-
 use crate::authorize::{AuthorizationGrant, ClientConfig};
 use crate::client_assertion::AssertionPlan;
-use crate::error::{Blame, UsageError};
+use crate::client_auth::{authenticated_post, check_provider};
 use crate::http::{HttpRequest, HttpResponse};
-use crate::method::Method;
 use crate::profile::{ClientAuth, GrantType, ParamValue, Provider};
 use crate::time::Timestamp;
 use crate::token::{Identity, ParseRules, TokenContext, TokenResponseError, TokenSet, parse_token_response};
+use crate::usage::UsageError;
 
 /// The bytes form-urlencoding leaves alone (RFC 6749 App. B / WHATWG): `*-._` and alphanumerics.
-const FORM_SAFE: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'*').remove(b'-').remove(b'.').remove(b'_');
-
-/// `Authorization: Basic` value per RFC 6749 §2.3.1: id and secret are form-urlencoded
-/// before being joined with `:` and base64-encoded.
-///
-/// A space is written `%20`, not `+`: both decode to a space under form decoding, and `%20` also
-/// survives servers that decode with plain percent-decoding (Authlib does, which turns `+` into a
-/// literal plus and fails the secret; found by the Authlib interop test).
-pub fn basic_authorization(client_id: &str, client_secret: &str) -> String {
-    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, FORM_SAFE).to_string();
-    let raw = zeroize::Zeroizing::new(format!("{}:{}", enc(client_id), enc(client_secret)));
-    format!("Basic {}", STANDARD.encode(raw.as_bytes()))
-}
-
 /// A token request failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FlowError {
-    /// The caller misused the flow ([`Blame::Local`]).
+    /// The caller misused the flow ([`Blame::Local`](crate::Blame::Local)).
     #[error(transparent)]
     Usage(#[from] UsageError),
-    /// The token endpoint refused or sent something unusable ([`Blame::Remote`]).
+    /// The token endpoint refused or sent something unusable ([`Blame::Environment`](crate::Blame::Environment) for a transport failure, [`Blame::Remote`](crate::Blame::Remote) for an answer).
     #[error(transparent)]
     Response(#[from] TokenResponseError),
-    /// The transport could not complete the exchange ([`Blame::Remote`]).
+    /// The transport could not complete the exchange ([`Blame::Environment`](crate::Blame::Environment)).
     #[error("token request failed in transport: {reason}")]
     Transport {
         /// The transport's reason (must not contain secrets).
@@ -59,14 +41,6 @@ pub enum FlowError {
 }
 
 impl FlowError {
-    /// Who caused it.
-    pub fn blame(&self) -> Blame {
-        match self {
-            FlowError::Usage(_) => Blame::Local,
-            FlowError::Response(_) | FlowError::Transport { .. } => Blame::Remote,
-        }
-    }
-
     /// Whether the endpoint said `invalid_grant`: the refresh token or code is dead and the user
     /// must authorize again.
     pub fn is_invalid_grant(&self) -> bool {
@@ -201,18 +175,19 @@ impl TokenFlow {
     pub fn device_code(
         provider: &Provider,
         client: &ClientConfig,
-        authorization: &crate::device::DeviceAuthorization,
+        device_code: &crate::secret::DeviceCode,
+        scopes: &[String],
     ) -> Result<Self, UsageError> {
         let mut b = Builder::new(provider, client, GrantType::DeviceCode)?;
         b.req.form_param("grant_type", crate::profile::DEVICE_CODE_GRANT);
-        b.req.form_param("device_code", authorization.device_code().expose_secret());
-        b.secret(authorization.device_code().expose_secret());
+        b.req.form_param("device_code", device_code.expose_secret());
+        b.secret(device_code.expose_secret());
         b.extras(provider, client, client.redirect_uri(), None)?;
         let context = TokenContext {
             provider_id: provider.id().to_owned(),
             access_lifetime: provider.access_lifetime(),
             refresh_lifetime: provider.refresh_lifetime(),
-            requested_scopes: authorization.scopes().to_vec(),
+            requested_scopes: scopes.to_vec(),
             redirect_uri: None,
             authorization_code: None,
             params: Default::default(),
@@ -323,59 +298,6 @@ impl TokenFlow {
     pub fn poll_outcome(&mut self) -> Option<Result<TokenSet, FlowError>> {
         self.outcome.take()
     }
-}
-
-pub(crate) fn check_provider(provider: &Provider, got: &str) -> Result<(), UsageError> {
-    if provider.id() != got {
-        return Err(UsageError::ProviderMismatch { expected: provider.id().to_owned(), got: got.to_owned() });
-    }
-    Ok(())
-}
-
-/// A form POST to `url` carrying the client's authentication in the profile's style (token and
-/// revocation endpoints). Returns the request and the secret, for snippet redaction.
-///
-/// For `private_key_jwt` the request carries only `client_id`: the assertion holds `iat` and is
-/// signed when the request leaves ([`AssertionPlan`]); the client's key must be set.
-pub(crate) fn authenticated_post(
-    provider: &Provider,
-    client: &ClientConfig,
-    url: &url::Url,
-) -> Result<(HttpRequest, zeroize::Zeroizing<String>), UsageError> {
-    let mut req = HttpRequest::new(Method::Post, url.clone());
-    let secret = match provider.client_auth() {
-        ClientAuth::PrivateKeyJwt => {
-            AssertionPlan::new(provider, client)?;
-            req.form_param("client_id", client.client_id());
-            zeroize::Zeroizing::new(String::new())
-        }
-        style => {
-            let secret = client
-                .client_secret()
-                .ok_or_else(|| UsageError::MissingClientSecret { provider: provider.id().to_owned() })?;
-            match style {
-                ClientAuth::Basic => {
-                    let value = basic_authorization(client.client_id(), secret.expose_secret());
-                    req.header("Authorization", value, true);
-                }
-                ClientAuth::Body => {
-                    req.form_param("client_id", client.client_id());
-                    req.form_param("client_secret", secret.expose_secret());
-                }
-                ClientAuth::QueryUnsafe | ClientAuth::PrivateKeyJwt => {
-                    let mut u = url.clone();
-                    u.query_pairs_mut()
-                        .append_pair("client_id", client.client_id())
-                        .append_pair("client_secret", secret.expose_secret());
-                    req = HttpRequest::new(Method::Post, u);
-                }
-            }
-            zeroize::Zeroizing::new(secret.expose_secret().to_owned())
-        }
-    };
-    req.header("Content-Type", "application/x-www-form-urlencoded", false);
-    req.header("Accept", "application/json", false);
-    Ok((req, secret))
 }
 
 struct Builder {

@@ -24,43 +24,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-/// A JWS signature algorithm scopegate signs with (RFC 7518 §3.1, RFC 8037 §3.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum JwsAlgorithm {
-    /// ECDSA using P-256 and SHA-256.
-    Es256,
-    /// RSASSA-PKCS1-v1_5 using SHA-256.
-    Rs256,
-    /// Ed25519 (RFC 8037).
-    EdDsa,
-}
-
-impl JwsAlgorithm {
-    /// The `alg` value: `ES256`, `RS256` or `EdDSA`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            JwsAlgorithm::Es256 => "ES256",
-            JwsAlgorithm::Rs256 => "RS256",
-            JwsAlgorithm::EdDsa => "EdDSA",
-        }
-    }
-
-    /// The algorithm with this `alg` name (case-sensitive, as JOSE names are).
-    pub fn parse(name: &str) -> Option<JwsAlgorithm> {
-        Some(match name {
-            "ES256" => JwsAlgorithm::Es256,
-            "RS256" => JwsAlgorithm::Rs256,
-            "EdDSA" => JwsAlgorithm::EdDsa,
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for JwsAlgorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::profile::JwsAlgorithm;
 
 /// A private key could not be read, made or used. Never quotes key material.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -473,8 +437,8 @@ pub fn verify_compact(compact: &str, jwk: &Map<String, Value>) -> Result<Verifie
 }
 
 /// A fresh random `jti` (32 bytes of the operating system's CSPRNG, base64url).
-pub(crate) fn random_jti() -> Result<String, crate::error::UsageError> {
-    let bytes = crate::pkce::os_random().map_err(|e| crate::error::UsageError::Random(e.to_string()))?;
+pub(crate) fn random_jti() -> Result<String, crate::usage::UsageError> {
+    let bytes = crate::pkce::os_random().map_err(|e| crate::usage::UsageError::Random(e.to_string()))?;
     Ok(b64(&bytes))
 }
 

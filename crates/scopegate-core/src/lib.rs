@@ -73,7 +73,7 @@
 //! // 4. API calls: the session adds the bearer token and keeps it inside the profile's API.
 //! let (call, request) = session.api_request(now, Method::Get, "companies", None)?;
 //! assert_eq!(request.url().as_str(), "https://api.yuvohub.com/companies");
-//! assert_eq!(session.handle_api_response(now, call, 200), NextStep::Done);
+//! assert_eq!(session.handle_api_response(call, 200), NextStep::Done);
 //! let refused = session.api_request(now, Method::Get, "https://elsewhere.example/x", None);
 //! assert_eq!(refused.unwrap_err().kind(), ErrorKind::OriginRefused);
 //!
@@ -111,70 +111,82 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod authorize;
+// Unit tests that include the integration tests' helpers (tests/common) name the crate
+// `scopegate_core`, as those do.
+#[cfg(test)]
+extern crate self as scopegate_core;
+
+pub mod authorize;
 pub mod client_assertion;
+mod client_auth;
 pub mod device;
 pub mod discovery;
-mod discovery_profile;
 pub mod dpop;
 mod error;
 mod flow;
-mod http;
+pub mod http;
 pub mod jose;
-mod lifecycle;
-mod matrix;
+mod kind;
+pub mod matrix;
 mod method;
 pub mod par;
 pub mod pkce;
-mod profile;
+pub mod profile;
 mod revoke;
-mod secret;
-mod serial;
+pub mod secret;
+pub mod serial;
 mod session;
+mod store_error;
+mod text;
 mod time;
-mod token;
+pub mod token;
 mod transport;
+mod usage;
 
+// The curated root: what a driver of a Session, or a permission check, needs. Details live in
+// the public modules above (profile, matrix, token, http, secret, serial, authorize, and the
+// modern specs), and the single-request state machines under `low_level`.
 pub use authorize::{
-    AuthorizationError, AuthorizationErrorCode, AuthorizationGrant, AuthorizationRequest, AuthorizationStart,
-    CallbackError, ClientConfig, MAX_CALLBACK_BYTES, PendingAuthorization,
+    AuthorizationError, AuthorizationRequest, AuthorizationStart, CallbackError, ClientConfig, PendingAuthorization,
 };
-pub use error::{Blame, Error, ErrorKind, StoreError, UsageError};
-pub use flow::{FlowError, TokenFlow, basic_authorization};
-pub use http::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, check_url_policy, header_text, is_loopback};
-pub use jose::{JwsAlgorithm, KeyError, SigningKey};
-pub use lifecycle::{ApiVerdict, Connection, ReauthorizationReason, TokenState};
-pub use matrix::{
-    Decision, EndpointInfo, GroupInfo, MAX_PATH_BYTES, MAX_SEGMENTS, PermissionMatrix, Policy, RejectReason, RightInfo,
-    Rights, Uncovered, UncoveredReason, UnknownRight,
-};
-pub use method::{Method, UnknownMethod};
-pub use profile::{
-    ApiConfig, AuthorizationEndpoint, ClientAuth, DEFAULT_PENDING_MAX_AGE_SECS, DEVICE_CODE_GRANT, DpopPolicy,
-    EndpointTemplate, GrantType, Group, LifecyclePolicy, Lifetime, MAX_PROFILE_BYTES, MAX_RIGHTS, ParamValue, PkceMode,
-    ProfileError, Provider, Revocation, RevocationKind, Right, TemplateSegment, VerifyCall,
-};
-pub use revoke::{RevocationError, RevocationFlow, Revoked};
-pub use secret::{
-    AccessToken, AuthorizationCode, ClientSecret, DeviceCode, PkceVerifier, REDACTED, RefreshToken, State,
-};
-pub use serial::{FORMAT_VERSION, PENDING_FORMAT, SerialError, TOKEN_SET_FORMAT};
-pub use session::{ApiRequestId, DEFAULT_ACCOUNT, Event, MAX_RETRY_WAIT_SECS, MAX_TRIES, NextStep, RequestId, Session};
+pub use error::Error;
+pub use http::{HttpRequest, HttpResponse};
+pub use kind::{Blame, ErrorKind};
+pub use matrix::{Decision, PermissionMatrix, Policy, RejectReason, Rights};
+pub use method::Method;
+pub use profile::{GrantType, ProfileError, Provider};
+pub use revoke::Revoked;
+pub use secret::{AccessToken, AuthorizationCode, ClientSecret, PkceVerifier, RefreshToken, State};
+pub use serial::SerialError;
+pub use session::{ApiRequestId, DEFAULT_ACCOUNT, Event, NextStep, RequestId, Session};
+pub use store_error::StoreError;
 pub use time::Timestamp;
-pub use token::{
-    Identity, OAuthError, ParseRules, TokenErrorCode, TokenResponse, TokenResponseError, TokenSet, parse_token_response,
-};
-pub use transport::{Transport, TransportError};
+pub use token::{Identity, OAuthError, ReauthorizationReason, TokenSet};
+pub use transport::TransportError;
+pub use usage::UsageError;
 
-/// The types most callers need.
+/// The single-request state machines under the [`Session`]: one token request
+/// ([`TokenFlow`](low_level::TokenFlow)), one revocation
+/// ([`RevocationFlow`](low_level::RevocationFlow)), and what they are made of.
+///
+/// A [`Session`] drives these for you, with the rules around them (retries, `Retry-After`,
+/// identities, the refresh rule, the 401 rules). Use them directly only to build a request the
+/// Session does not make: a one-off token request in a test, a tool that talks to a token
+/// endpoint without keeping tokens, or an interop check. Nothing here keeps state between
+/// requests or applies a lifecycle rule.
+pub mod low_level {
+    pub use crate::client_auth::basic_authorization;
+    pub use crate::flow::{FlowError, TokenFlow};
+    pub use crate::revoke::{RevocationError, RevocationFlow};
+    pub use crate::session::{MAX_RETRY_WAIT_SECS, MAX_TRIES};
+    pub use crate::token::{ParseRules, TokenErrorCode, TokenResponse, TokenResponseError, parse_token_response};
+}
+
+/// What most callers need: `use scopegate_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AccessToken, ApiRequestId, ApiVerdict, AuthorizationCode, AuthorizationError, AuthorizationErrorCode,
-        AuthorizationGrant, AuthorizationRequest, AuthorizationStart, Blame, CallbackError, ClientConfig, ClientSecret,
-        Connection, DEFAULT_ACCOUNT, Decision, Error, ErrorKind, Event, FlowError, GrantType, HttpRequest,
-        HttpResponse, Identity, Method, NextStep, OAuthError, PendingAuthorization, PermissionMatrix, PkceVerifier,
-        Policy, ProfileError, Provider, ReauthorizationReason, RefreshToken, RejectReason, RequestId, RevocationError,
-        RevocationFlow, Revoked, Rights, SerialError, Session, State, StoreError, Timestamp, TokenErrorCode, TokenFlow,
-        TokenResponseError, TokenSet, TokenState, Transport, TransportError, UsageError,
+        AccessToken, ApiRequestId, AuthorizationStart, Blame, ClientConfig, DEFAULT_ACCOUNT, Decision, Error,
+        ErrorKind, Event, HttpRequest, HttpResponse, Identity, Method, NextStep, PendingAuthorization, Policy,
+        Provider, ReauthorizationReason, RefreshToken, RequestId, Rights, Session, Timestamp, TokenSet, TransportError,
     };
 }

@@ -14,12 +14,12 @@ use url::Url;
 use zeroize::Zeroizing;
 
 use crate::authorize::{AuthorizationStart, ClientConfig, PendingAuthorization};
-use crate::client_assertion::authenticated_post_at;
-use crate::error::UsageError;
+use crate::client_auth::authenticated_post_at;
 use crate::http::{HttpRequest, HttpResponse, redacted_snippet};
 use crate::profile::{AuthorizationEndpoint, Provider};
 use crate::time::Timestamp;
 use crate::token::{OAuthError, oauth_error_in};
+use crate::usage::UsageError;
 
 /// The push failed, or its `request_uri` can no longer be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

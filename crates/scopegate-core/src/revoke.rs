@@ -7,11 +7,11 @@
 //! the user asks only for a local forget).
 
 use crate::authorize::ClientConfig;
-use crate::error::{Blame, UsageError};
-use crate::flow::{authenticated_post, check_provider};
+use crate::client_auth::{authenticated_post, check_provider};
 use crate::http::{HttpRequest, HttpResponse, redacted_snippet};
 use crate::profile::{Provider, RevocationKind};
 use crate::token::{OAuthError, TokenSet, oauth_error_in};
+use crate::usage::UsageError;
 
 /// What the provider answered to a revocation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,16 +43,6 @@ pub enum RevocationError {
         /// The start of the body, secrets cut out.
         snippet: String,
     },
-}
-
-impl RevocationError {
-    /// Who is to blame: `invalid_client` is a local misconfiguration, the rest remote.
-    pub fn blame(&self) -> Blame {
-        match self {
-            RevocationError::Refused(e) if e.code.as_str() == "invalid_client" => Blame::Local,
-            _ => Blame::Remote,
-        }
-    }
 }
 
 /// One revocation request.

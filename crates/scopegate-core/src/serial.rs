@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use crate::authorize::PendingAuthorization;
-use crate::lifecycle::ReauthorizationReason;
 use crate::secret::{AccessToken, AuthorizationCode, PkceVerifier, RefreshToken, State};
 use crate::time::Timestamp;
+use crate::token::ReauthorizationReason;
 use crate::token::{Identity, TokenSet};
 
 /// The `format` of a serialized token set.

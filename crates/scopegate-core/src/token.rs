@@ -5,12 +5,10 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::authorize::sanitize_text;
-use crate::error::Blame;
 use crate::http::{HttpResponse, MAX_RESPONSE_BYTES, redacted_snippet};
-use crate::lifecycle::ReauthorizationReason;
 use crate::profile::Lifetime;
 use crate::secret::{AccessToken, AuthorizationCode, RefreshToken};
+use crate::text::{cut_secrets, sanitize_text};
 use crate::time::Timestamp;
 
 /// Whose token a token set is: decided by how it was obtained, and kept by every refresh.
@@ -223,11 +221,6 @@ pub enum TokenResponseError {
 }
 
 impl TokenResponseError {
-    /// Always [`Blame::Remote`]: the provider sent this.
-    pub fn blame(&self) -> Blame {
-        Blame::Remote
-    }
-
     /// Whether the endpoint said `invalid_grant` (the code or refresh token is dead).
     pub fn is_invalid_grant(&self) -> bool {
         matches!(self, TokenResponseError::Refused(OAuthError { code: TokenErrorCode::InvalidGrant, .. }))
@@ -325,17 +318,6 @@ pub(crate) fn oauth_error_in(status: u16, body: &[u8], known_secrets: &[&str]) -
         Value::Object(map) => oauth_error(status, &map, known_secrets),
         _ => None,
     }
-}
-
-/// `text` with every known secret (of at least 4 bytes) replaced by `[redacted]`.
-pub(crate) fn cut_secrets(text: &str, known_secrets: &[&str]) -> String {
-    let mut out = text.to_owned();
-    for s in known_secrets.iter().filter(|s| s.len() >= 4) {
-        if out.contains(*s) {
-            out = out.replace(*s, crate::secret::REDACTED);
-        }
-    }
-    out
 }
 
 fn read_fields(map: &Map<String, Value>, rules: ParseRules) -> Result<TokenResponse, TokenResponseError> {
@@ -489,5 +471,58 @@ impl TokenContext {
             consecutive_401: 0,
             invalidated: None,
         }
+    }
+}
+
+/// Why the user must authorize the app again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReauthorizationReason {
+    /// A refresh was answered `invalid_grant`: the refresh token is dead.
+    InvalidGrant,
+    /// The refresh token's own lifetime has passed.
+    RefreshTokenExpired,
+    /// The profile's limit of consecutive 401 answers was reached (Yotpo: 3 ⇒ re-install).
+    RepeatedUnauthorized {
+        /// How many in a row.
+        count: u32,
+    },
+    /// A user's access token expired and there is no refresh token to renew it with.
+    NoRefreshToken,
+}
+
+impl ReauthorizationReason {
+    /// What happened, in words a user understands.
+    pub fn describe(&self) -> String {
+        match self {
+            ReauthorizationReason::InvalidGrant => {
+                "the provider refused the refresh token (invalid_grant): it was revoked, expired or already used".into()
+            }
+            ReauthorizationReason::RefreshTokenExpired => {
+                "the refresh token has passed its lifetime, so the access token cannot be renewed".into()
+            }
+            ReauthorizationReason::RepeatedUnauthorized { count } => format!(
+                "the provider answered {count} API calls in a row with 401 Unauthorized: the app was probably uninstalled or its token revoked"
+            ),
+            ReauthorizationReason::NoRefreshToken => {
+                "the access token has expired and the provider issued no refresh token to renew it".into()
+            }
+        }
+    }
+
+    /// A stable snake_case name (`invalid_grant`, `refresh_token_expired`,
+    /// `repeated_unauthorized`, `no_refresh_token`).
+    pub const fn name(&self) -> &'static str {
+        match self {
+            ReauthorizationReason::InvalidGrant => "invalid_grant",
+            ReauthorizationReason::RefreshTokenExpired => "refresh_token_expired",
+            ReauthorizationReason::RepeatedUnauthorized { .. } => "repeated_unauthorized",
+            ReauthorizationReason::NoRefreshToken => "no_refresh_token",
+        }
+    }
+}
+
+impl std::fmt::Display for ReauthorizationReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
     }
 }

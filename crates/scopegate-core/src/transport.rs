@@ -1,41 +1,7 @@
-//! The transport contract: how a caller's HTTP client plugs into scopegate.
-//!
-//! The core builds [`HttpRequest`]s and reads [`HttpResponse`]s; a [`Transport`] moves them.
-//! `scopegate::UreqTransport` is the default one; anything implementing the trait can replace it
-//! (a test double, an async runtime's client behind a blocking shim, a corporate proxy client).
-//!
-//! A transport must:
-//! - never follow redirects ([`HttpRequest::follow_redirects`] is `false` for every request the
-//!   core builds): answer the 3xx response as it is;
-//! - stop reading a body past [`HttpRequest::max_response_bytes`] and report
-//!   [`TransportError::BodyTooLarge`];
-//! - say, when it fails, whether the request may have reached the server
-//!   ([`TransportError::may_have_been_sent`]): a code exchange or a refresh that may have been
-//!   received must not be sent again (the code or the old refresh token may already be spent).
-//!   Decide by the phase the failure happened in, not by its kind: only a failure before any
-//!   byte of the request was written (DNS, connect, the TLS handshake) is "not sent"; a TLS
-//!   error or an unreachable network after that is [`TransportError::Io`];
-//! - never put a secret (header values, body) into an error.
-
-use crate::http::{HttpRequest, HttpResponse};
-
-/// Sends one request and returns the response (whatever its status).
-pub trait Transport: Send + Sync {
-    /// Sends `request`. A non-2xx answer is a response, not an error.
-    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
-}
-
-impl<T: Transport + ?Sized> Transport for &T {
-    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        (**self).send(request)
-    }
-}
-
-impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
-    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        (**self).send(request)
-    }
-}
+//! [`TransportError`]: a request could not be completed, and whether it may have reached the
+//! server ([`TransportError::may_have_been_sent`]). The transport contract itself (the
+//! `Transport` trait, and what a transport must do) lives in the I/O crate, `scopegate`, which
+//! does the I/O.
 
 /// A request could not be completed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

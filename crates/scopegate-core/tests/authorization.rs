@@ -4,8 +4,11 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
+use scopegate_core::authorize::AuthorizationErrorCode;
+use scopegate_core::pkce;
 use scopegate_core::prelude::*;
-use scopegate_core::{PkceMode, pkce};
+use scopegate_core::profile::PkceMode;
+use scopegate_core::{AuthorizationError, AuthorizationRequest, CallbackError, UsageError};
 
 const STATE: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc"; // base64url of [7; 32]
 
@@ -165,7 +168,7 @@ fn callback_with_wrong_state_is_rejected_and_leaves_pending_usable() {
     let mut pa = pending(&provider("yespo"));
     let e = pa.handle_callback(&format!("{REDIRECT}?code=C&state=forged"), T0).unwrap_err();
     assert_eq!(e, CallbackError::StateMismatch);
-    assert_eq!(e.blame(), Blame::Remote);
+    assert_eq!(Error::from(e.clone()).blame(), Blame::Remote);
     assert!(!pa.is_used());
     assert!(pa.handle_callback(&format!("{REDIRECT}?code=C&state={STATE}"), T0).is_ok());
 }
@@ -182,7 +185,7 @@ fn callback_used_twice_is_rejected() {
     pa.handle_callback(&format!("{REDIRECT}?code=C&state={STATE}"), T0).unwrap();
     let e = pa.handle_callback(&format!("{REDIRECT}?code=C&state={STATE}"), T0).unwrap_err();
     assert_eq!(e, CallbackError::AlreadyUsed);
-    assert_eq!(e.blame(), Blame::Local);
+    assert_eq!(Error::from(e.clone()).blame(), Blame::Local);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use scopegate_core::matrix::*;
 use scopegate_core::*;
 
 fn yespo() -> Provider {

@@ -3,8 +3,9 @@
 //! arbitrary bytes), on Yespo's matrix and on a matrix with every kind of node table.
 
 use proptest::prelude::*;
+use scopegate_core::Rights;
 use scopegate_core::prelude::*;
-use scopegate_core::{Rights, TemplateSegment};
+use scopegate_core::profile::TemplateSegment;
 
 /// Static segments and `{param}`s beside each other, at nodes with few children (compared in
 /// order) and many (hashed, some on whole segments), statics longer than 8 and 16 bytes.

@@ -2,8 +2,8 @@
 //! obviously-correct reference matcher.
 
 use proptest::prelude::*;
-use scopegate_core::TemplateSegment;
 use scopegate_core::prelude::*;
+use scopegate_core::profile::TemplateSegment;
 use scopegate_core::{Decision, Rights};
 
 /// The reference: every template of the method with as many segments as the path, whose static

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use scopegate_core::Method;
-use scopegate_core::*;
+use scopegate_core::profile::*;
 
 #[test]
 fn every_builtin_profile_loads() {

@@ -4,9 +4,11 @@ mod common;
 
 use common::*;
 use scopegate_core::Blame;
-use scopegate_core::RevocationKind;
-use scopegate_core::basic_authorization;
+use scopegate_core::low_level::basic_authorization;
+use scopegate_core::low_level::{RevocationError, RevocationFlow, TokenFlow};
 use scopegate_core::prelude::*;
+use scopegate_core::profile::RevocationKind;
+use scopegate_core::{Revoked, UsageError};
 
 fn tokens(p: &Provider, with_refresh: bool) -> TokenSet {
     let rt = if with_refresh { r#","refresh_token":"RT-SECRET-1""# } else { "" };
@@ -52,13 +54,13 @@ fn rfc7009_answers() {
     assert_eq!(flow().handle_response(&HttpResponse::new(200, "")), Ok(Revoked::Done));
     match flow().handle_response(&json(400, r#"{"error":"unsupported_token_type"}"#)) {
         Err(e @ RevocationError::Refused(_)) => {
-            assert_eq!(e.blame(), Blame::Remote);
+            assert_eq!(Error::from(e.clone()).blame(), Blame::Remote);
             assert!(e.to_string().contains("unsupported_token_type"), "{e}");
         }
         other => panic!("{other:?}"),
     }
     let e = flow().handle_response(&json(401, r#"{"error":"invalid_client"}"#)).unwrap_err();
-    assert_eq!(e.blame(), Blame::Local);
+    assert_eq!(Error::from(e.clone()).blame(), Blame::Local);
     assert_eq!(
         flow().handle_response(&HttpResponse::new(302, "").with_header("Location", "https://x/")),
         Err(RevocationError::Redirect { status: 302 })

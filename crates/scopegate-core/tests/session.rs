@@ -198,7 +198,7 @@ impl Run {
             };
             let (status, shown) = self.peer.api(&req);
             self.note(shown);
-            let step = self.s.handle_api_response(self.now, id, status);
+            let step = self.s.handle_api_response(id, status);
             self.pump();
             match step {
                 NextStep::RefreshAndRetry if !retried => {

@@ -131,7 +131,7 @@ proptest! {
                         let _ = s.handle_callback(now, &mut pending, &cb);
                     }
                 }
-                Op::ClientCredentials => { let _ = s.client_credentials(now, &[]); }
+                Op::ClientCredentials => { let _ = s.client_credentials(&[]); }
                 Op::Refresh => { let _ = s.refresh(now); }
                 Op::Revoke => { let _ = s.revoke(now); }
                 Op::Forget => { let _ = s.forget(); }
@@ -144,7 +144,7 @@ proptest! {
                 }
                 Op::ApiAnswer { status } => {
                     if let Some(id) = last_api {
-                        let _ = s.handle_api_response(now, id, status);
+                        let _ = s.handle_api_response(id, status);
                     }
                 }
                 Op::Transmit { answer: i } => {

@@ -5,7 +5,9 @@
 mod common;
 
 use common::*;
+use scopegate_core::low_level::{TokenErrorCode, TokenResponseError};
 use scopegate_core::prelude::*;
+use scopegate_core::{AuthorizationCode, CallbackError, OAuthError, SerialError, UsageError};
 
 fn token_json(identity: &str, refresh: Option<&str>, expires_at: Option<u64>, provider: &str) -> String {
     serde_json::json!({
@@ -48,7 +50,7 @@ fn a_users_expired_token_without_refresh_token_needs_the_user_not_the_app() {
     assert!(s.poll_transmit(HOUR_LATER).is_none(), "no request");
     assert_eq!(events(&mut s), ["TokensChanged", "reauthorization-required no_refresh_token"]);
     assert_eq!(s.tokens().unwrap().access_token.expose_secret(), "AT-1234567890", "kept");
-    assert_eq!(s.client_credentials(HOUR_LATER, &[]).unwrap_err().kind(), ErrorKind::IdentityMismatch);
+    assert_eq!(s.client_credentials(&[]).unwrap_err().kind(), ErrorKind::IdentityMismatch);
     assert_eq!(s.poll_timeout(), None);
 
     // The same, found by the timer.

@@ -7,10 +7,15 @@ use std::path::Path;
 use scopegate_core::client_assertion::JWT_BEARER;
 use scopegate_core::device::{DeviceAuthorization, DeviceError, DevicePoll, DevicePollStatus};
 use scopegate_core::discovery::{DiscoveryError, ServerMetadata, profile_toml};
+use scopegate_core::jose::KeyError;
+use scopegate_core::jose::SigningKey;
 use scopegate_core::jose::verify_compact;
+use scopegate_core::low_level::{TokenErrorCode, TokenFlow};
 use scopegate_core::par::{ParError, ParFlow};
 use scopegate_core::prelude::*;
-use scopegate_core::{ClientAuth, JwsAlgorithm, KeyError, SigningKey};
+use scopegate_core::profile::ClientAuth;
+use scopegate_core::profile::JwsAlgorithm;
+use scopegate_core::{AuthorizationRequest, GrantType, UsageError};
 
 fn pem(name: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys").join(name)).unwrap()

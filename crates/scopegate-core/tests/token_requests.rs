@@ -3,8 +3,10 @@
 mod common;
 
 use common::*;
-use scopegate_core::basic_authorization;
+use scopegate_core::low_level::basic_authorization;
+use scopegate_core::low_level::{FlowError, TokenFlow};
 use scopegate_core::prelude::*;
+use scopegate_core::{GrantType, UsageError};
 
 const BASIC: &str =
     "Basic ZGFmNGJhMzEwZmU0NDk2MWZhYmM4MGNlMmQxZjY3Y2Q6NmM1NzM2NTRmNDNiYzA1YzEzYzZiMGQwYmM2NWQ2YTYtU0VDUkVU";
@@ -119,7 +121,7 @@ fn yotpo_without_token_url_fails_with_a_clear_error() {
     let UsageError::TokenEndpointNotConfigured { provider, hint } = &e else { panic!("{e:?}") };
     assert_eq!(provider, "yotpo");
     assert!(hint.contains("[token] url"), "{hint}");
-    assert_eq!(FlowError::from(e).blame(), Blame::Local);
+    assert_eq!(Error::from(FlowError::from(e)).blame(), Blame::Local);
 }
 
 #[test]
@@ -249,5 +251,6 @@ fn transport_failure_is_a_remote_outcome() {
     flow.handle_transport_error(T0, "connection refused").unwrap();
     let e = flow.poll_outcome().unwrap().unwrap_err();
     assert_eq!(e, FlowError::Transport { reason: "connection refused".into() });
-    assert_eq!(e.blame(), Blame::Remote);
+    // Issue 19: one blame (Error::blame); a transport failure is the environment's.
+    assert_eq!(Error::from(e).blame(), Blame::Environment);
 }

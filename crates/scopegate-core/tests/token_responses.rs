@@ -4,9 +4,11 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use scopegate_core::MAX_RESPONSE_BYTES;
+use scopegate_core::http::MAX_RESPONSE_BYTES;
+use scopegate_core::low_level::ParseRules;
+use scopegate_core::low_level::parse_token_response;
+use scopegate_core::low_level::{FlowError, TokenErrorCode, TokenFlow, TokenResponseError};
 use scopegate_core::prelude::*;
-use scopegate_core::{ParseRules, parse_token_response};
 
 fn exchange(p: &Provider, answer: HttpResponse) -> Result<TokenSet, FlowError> {
     let mut flow = TokenFlow::authorization_code(p, &client(), grant(p, "CODE")).unwrap();
@@ -231,7 +233,7 @@ fn refresh_invalid_grant_is_reported() {
     let mut flow = TokenFlow::refresh(&p, &client(), &first).unwrap();
     let e = drive(&mut flow, T0, json(400, r#"{"error":"invalid_grant"}"#)).unwrap_err();
     assert!(e.is_invalid_grant());
-    assert_eq!(e.blame(), Blame::Remote);
+    assert_eq!(Error::from(e).blame(), Blame::Remote);
 }
 
 #[test]

@@ -79,7 +79,7 @@ pub(crate) unsafe fn cstr<'a>(ptr: *const c_char, name: &'static str) -> Result<
 }
 
 /// A NUL-terminated string argument as bytes, whatever their encoding (header names and values
-/// from the wire, which [`scopegate_core::header_text`] decodes).
+/// from the wire, which [`scopegate_core::http::header_text`] decodes).
 ///
 /// # Safety
 /// As [`cstr`].

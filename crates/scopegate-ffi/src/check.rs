@@ -3,7 +3,8 @@
 
 use std::ffi::c_char;
 
-use scopegate_core::{Decision, Method, RejectReason, Rights, UncoveredReason};
+use scopegate_core::matrix::UncoveredReason;
+use scopegate_core::{Decision, Method, RejectReason, Rights};
 
 use crate::boundary::{Out, OutText, RejectReasonArg, cstr, guard, guard_value, handle, write_truncated};
 use crate::error::Failure;
@@ -278,8 +279,8 @@ pub unsafe extern "C" fn scopegate_check_detail(
         match decision {
             Decision::Allowed(ep) | Decision::Denied { endpoint: ep, .. } => {
                 let all = p.provider.matrix().endpoints();
-                let index =
-                    (ep as *const _ as usize - all.as_ptr() as usize) / size_of::<scopegate_core::EndpointInfo>();
+                let index = (ep as *const _ as usize - all.as_ptr() as usize)
+                    / size_of::<scopegate_core::matrix::EndpointInfo>();
                 detail.endpoint_template = p.templates.get(index).map_or(std::ptr::null(), |t| t.as_ptr());
                 detail.group = p.groups.get(ep.group).map_or(std::ptr::null(), |g| g.as_ptr());
                 detail.deprecated = ep.deprecated;

@@ -4,7 +4,8 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use scopegate_core::{ClientConfig, DEFAULT_ACCOUNT, Transport};
+use scopegate_core::{ClientConfig, DEFAULT_ACCOUNT};
+use scopegate_io::Transport;
 use scopegate_io::{Client, KeyRing, MemoryStore, PostgresStore, SqliteStore, TokenStore, UreqTransport};
 
 use crate::authorization::{pending_from, scopegate_authorization};

@@ -349,7 +349,7 @@ pub unsafe extern "C" fn scopegate_http_response_add_header(
         let b = unsafe { handle_mut(response, "response") }?.building_mut()?;
         let name = unsafe { cbytes(name, "name") }?;
         let value = unsafe { cbytes(value, "value") }?;
-        if let Some(header) = scopegate_core::header_text(name, value) {
+        if let Some(header) = scopegate_core::http::header_text(name, value) {
             b.headers.push(header);
         }
         Ok(())

@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn every_kind_has_its_result() {
         for kind in ErrorKind::ALL {
-            let r = scopegate_result::from_kind(kind);
+            let r = scopegate_result::from_kind(*kind);
             assert_eq!(r as u32, kind.code(), "{kind}");
             assert_eq!(scopegate_result::from_u32(kind.code()), Some(r));
         }

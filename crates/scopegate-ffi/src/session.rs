@@ -119,7 +119,7 @@ pub unsafe extern "C" fn scopegate_session_set_rights(
         if s.session.is_busy() {
             return Err(scopegate_core::Error::Busy.into());
         }
-        let placeholder = Session::new(Arc::clone(s.session.provider_arc()), s.session.client().clone());
+        let placeholder = Session::new(Arc::clone(s.session.provider()), s.session.client().clone());
         let current = std::mem::replace(&mut s.session, placeholder);
         s.session = current.with_rights(Rights::from_bits(rights));
         Ok(())
@@ -176,7 +176,10 @@ pub unsafe extern "C" fn scopegate_session_client_credentials(
         let s = unsafe { session_mut(session) }?;
         let scopes = unsafe { crate::boundary::opt_cstr(scopes, "scopes") }?.unwrap_or("");
         let scopes: Vec<String> = scopes.split_whitespace().map(str::to_owned).collect();
-        Ok(s.session.client_credentials(at(now), &scopes)?)
+        {
+            let _ = now; // the C signature takes `now` like every session call; this one needs none
+            Ok(s.session.client_credentials(&scopes)?)
+        }
     })
 }
 

@@ -195,7 +195,7 @@ pub unsafe extern "C" fn scopegate_session_handle_transport_error(
         let kind = scopegate_transport_failure::from_arg(failure)?;
         let reason = unsafe { crate::boundary::opt_cstr(reason, "reason") }?.unwrap_or("");
         let (rid, host) = sent(s, id)?;
-        let error = kind.error(&host, reason, scopegate_core::MAX_RESPONSE_BYTES);
+        let error = kind.error(&host, reason, scopegate_core::http::MAX_RESPONSE_BYTES);
         Ok(s.session.handle_transport_error(at(now), rid, error)?)
     })
 }
@@ -340,7 +340,8 @@ pub unsafe extern "C" fn scopegate_session_handle_api_response(
             s.api_ids.iter().find(|(n, _)| *n == id).map(|(_, a)| *a).ok_or_else(|| {
                 Failure::invalid("id", "not an api request id this session gave out (or a very old one)")
             })?;
-        let step = match s.session.handle_api_response(at(now), api_id, status) {
+        let _ = now; // accepted like every session call; the status needs no time
+        let step = match s.session.handle_api_response(api_id, status) {
             NextStep::Done => scopegate_next_step::Done,
             NextStep::RefreshAndRetry => scopegate_next_step::RefreshAndRetry,
             NextStep::Retry => scopegate_next_step::Retry,

@@ -2,7 +2,9 @@
 
 use std::ffi::c_void;
 
-use scopegate_core::{HttpRequest, HttpResponse, Transport, TransportError, check_url_policy};
+use scopegate_core::http::check_url_policy;
+use scopegate_core::{HttpRequest, HttpResponse, TransportError};
+use scopegate_io::Transport;
 
 use crate::boundary::ResultArg;
 use crate::http::{RequestView, scopegate_http_request, scopegate_http_response};

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use scopegate::Transport as _;
 use scopegate::{Browser, Client, ClientError, LoginOptions, SqliteStore, TokenStore, UreqTransport};
 use scopegate_core::ClientConfig;
 use scopegate_core::Method;
 use scopegate_core::Provider;
 use scopegate_core::Revoked;
-use scopegate_core::Transport as _;
 
 use crate::{App, Consent, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_STORE, Sandbox, SandboxError};
 

@@ -54,7 +54,7 @@
 //! [`Sandbox::advance`] moves it forward; the expiry of codes and tokens follows it.
 //!
 //! **Without sockets**: [`Sandbox::transport`] gives a
-//! [`Transport`](scopegate_core::Transport) that hands each request to the same
+//! [`Transport`](scopegate::Transport) that hands each request to the same
 //! routing as the HTTP server, in-process; a request to any other origin is a
 //! [`TransportError::Connect`](scopegate_core::TransportError::Connect). With a
 //! client reading the sandbox's clock, a test can log in, let tokens expire and refresh without

@@ -165,7 +165,7 @@ impl Sandbox {
         yotpo::merchant_uninstall(&self.shared, app_key)
     }
 
-    /// A [`Transport`](scopegate_core::Transport) that calls this sandbox in-process,
+    /// A [`Transport`](scopegate::Transport) that calls this sandbox in-process,
     /// without a socket (see [`SandboxTransport`]).
     pub fn transport(&self) -> SandboxTransport {
         SandboxTransport::new(Arc::clone(&self.shared))

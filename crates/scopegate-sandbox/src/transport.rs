@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use scopegate::Transport;
+use scopegate_core::TransportError;
 use scopegate_core::{HttpRequest, HttpResponse};
-use scopegate_core::{Transport, TransportError};
 use url::Url;
 
 use crate::server::{Incoming, respond};

@@ -2,6 +2,7 @@
 //! `no-refresh-token` fault, app registration from another process, and Debug forms that keep
 //! secrets out.
 
+use scopegate::Transport as _;
 use std::sync::Arc;
 
 use scopegate::{Client, ClientError, MemoryStore, TokenStore};

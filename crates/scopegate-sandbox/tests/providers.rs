@@ -1,5 +1,6 @@
 //! Each emulated provider driven through the real `scopegate::Client` over HTTP on loopback.
 
+use scopegate::Transport as _;
 use std::sync::Arc;
 use std::time::Duration;
 

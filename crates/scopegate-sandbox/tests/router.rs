@@ -2,7 +2,8 @@
 //! arbitrary methods, paths and bodies through the in-process transport.
 
 use proptest::prelude::*;
-use scopegate_core::{HttpRequest, Method, Transport};
+use scopegate::Transport;
+use scopegate_core::{HttpRequest, Method};
 use scopegate_sandbox::Sandbox;
 
 fn send(sb: &Sandbox, method: Method, path: &str, body: Vec<u8>) -> Option<u16> {

@@ -2,7 +2,8 @@
 //! replayed refresh token revokes its grant), in process and on the sandbox's virtual clock: no
 //! sockets, no waiting.
 
-use scopegate_core::TokenFlow;
+use scopegate::Transport as _;
+use scopegate_core::low_level::TokenFlow;
 use scopegate_core::prelude::*;
 use scopegate_sandbox::{Consent, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Sandbox, SandboxOptions, SandboxTransport};
 
@@ -33,7 +34,7 @@ fn api(s: &mut Session, t: &SandboxTransport, now: Timestamp, path: &str) -> Res
     loop {
         let (id, req) = s.api_request(now, Method::Get, path, None)?;
         let status = t.send(&req).unwrap().status();
-        match s.handle_api_response(now, id, status) {
+        match s.handle_api_response(id, status) {
             NextStep::RefreshAndRetry if !retried => {
                 retried = true;
                 s.refresh(now)?;
@@ -53,7 +54,7 @@ fn two_days_on_the_strict_sandbox_then_a_replayed_refresh_token() {
     let sb = Sandbox::start_with(SandboxOptions { port: 0, consent: Consent::AutoApprove, strict: true }).unwrap();
     let t = sb.transport();
     let p = sb.profile("yuvo").unwrap();
-    assert_eq!(p.pkce(), scopegate_core::PkceMode::S256, "the strict profile asks for PKCE");
+    assert_eq!(p.pkce(), scopegate_core::profile::PkceMode::S256, "the strict profile asks for PKCE");
     let mut s = Session::new(p.clone(), config());
 
     // Login: the browser follows the URL; the sandbox checks the PKCE challenge at the exchange.

@@ -2,15 +2,19 @@
 //! discovery, private_key_jwt (and a wrong `aud`), DPoP (and a missing nonce), the device grant
 //! (and `slow_down`), PAR (and an expired `request_uri`).
 
+use scopegate::Transport as _;
 use scopegate::discover_with;
 use scopegate_core::client_assertion::{ClientAssertion, JWT_BEARER};
 use scopegate_core::device::{
     DeviceAuthorization, DeviceError, DevicePoll, DevicePollStatus, device_authorization_request,
 };
 use scopegate_core::dpop::{self, DpopKey, DpopNonces};
+use scopegate_core::jose::SigningKey;
+use scopegate_core::low_level::{FlowError, TokenFlow, TokenResponseError};
 use scopegate_core::par::{ParError, ParFlow};
 use scopegate_core::prelude::*;
-use scopegate_core::{JwsAlgorithm, SigningKey};
+use scopegate_core::profile::JwsAlgorithm;
+use scopegate_core::{AuthorizationRequest, GrantType};
 use scopegate_sandbox::{Consent, SPECS_SECRET, Sandbox, SandboxOptions};
 use url::Url;
 

@@ -1,13 +1,14 @@
 //! Strict mode over HTTP on loopback: PKCE required (S256), refresh-token reuse revokes the grant;
 //! and what stays as it was when strict mode is off.
 
+use scopegate::Transport as _;
 use std::sync::Arc;
 
 use scopegate::{Client, MemoryStore, UreqTransport};
-use scopegate_core::PkceMode;
 use scopegate_core::PkceVerifier;
 use scopegate_core::pkce::s256_challenge;
 use scopegate_core::prelude::*;
+use scopegate_core::profile::PkceMode;
 use scopegate_sandbox::{
     Consent, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Sandbox, SandboxOptions, profile_at, profile_overrides,
     profile_overrides_with,

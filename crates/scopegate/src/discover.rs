@@ -2,7 +2,7 @@
 //! core's [`DiscoveryFlow`] decides which well-known URLs to try and checks the answer (its
 //! `issuer` must be the one asked for, RFC 8414 §3.3); this module only moves the bytes.
 
-use scopegate_core::Transport;
+use crate::transport::Transport;
 use scopegate_core::discovery::{DiscoveryError, DiscoveryFlow, ServerMetadata};
 
 use crate::transport::UreqTransport;

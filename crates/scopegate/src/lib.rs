@@ -24,4 +24,4 @@ pub use store::{
 };
 #[cfg(feature = "postgres")]
 pub use store::{PostgresOptions, PostgresStore};
-pub use transport::{TransportConfig, UreqTransport};
+pub use transport::{Transport, TransportConfig, UreqTransport};

@@ -11,6 +11,7 @@
 
 mod support;
 
+use scopegate::Transport as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use scopegate::{Client, ClientError, SqliteStore, TokenStore, UreqTransport};
 use scopegate_core::Revoked;
+use scopegate_core::low_level::{FlowError, TokenFlow, TokenResponseError};
 use scopegate_core::prelude::*;
 use support::*;
 

@@ -6,7 +6,9 @@ use std::thread;
 use std::time::Duration;
 
 use scopegate::{Client, ClientError, MemoryStore, SqliteStore, TokenStore};
+use scopegate_core::low_level::{FlowError, RevocationError};
 use scopegate_core::prelude::*;
+use scopegate_core::{Revoked, UsageError};
 
 mod support;
 use support::fake::FakeProvider;

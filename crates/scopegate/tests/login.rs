@@ -9,7 +9,9 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
+use scopegate::Transport;
 use scopegate::{Browser, Client, ClientError, LoginError, LoginOptions, MemoryStore, loopback_login};
+use scopegate_core::CallbackError;
 use scopegate_core::prelude::*;
 
 struct TokenEndpoint {

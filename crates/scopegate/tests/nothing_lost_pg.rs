@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use scopegate::Transport;
 use scopegate::{Client, PostgresOptions, PostgresStore, TokenStore, UreqTransport};
 use scopegate_core::prelude::*;
 use scopegate_sandbox::{Consent, Fault, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Sandbox, SandboxOptions};

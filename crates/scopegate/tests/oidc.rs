@@ -15,9 +15,12 @@ use scopegate_core::device::{
 };
 use scopegate_core::discovery::{DiscoveryError, DiscoveryFlow};
 use scopegate_core::dpop::{self, DpopKey, DpopNonces};
+use scopegate_core::jose::SigningKey;
+use scopegate_core::low_level::{FlowError, RevocationFlow, TokenErrorCode, TokenFlow, TokenResponseError};
 use scopegate_core::par::{ParError, ParFlow};
 use scopegate_core::prelude::*;
-use scopegate_core::{JwsAlgorithm, SigningKey};
+use scopegate_core::profile::JwsAlgorithm;
+use scopegate_core::{AuthorizationRequest, GrantType, Revoked, UsageError};
 use url::Url;
 
 const JWT_CLIENTS: [(&str, &str); 4] = [

@@ -10,6 +10,7 @@ use std::thread;
 use std::time::Duration;
 
 use scopegate::{MemoryStore, SqliteStore, StoreError, StoreKey, TokenStore, Update, UpdateError};
+use scopegate_core::AuthorizationCode;
 use scopegate_core::prelude::*;
 
 fn temp_path(name: &str) -> PathBuf {

@@ -1,5 +1,6 @@
 //! UreqTransport against servers on 127.0.0.1 (ephemeral ports, stopped by each test).
 
+use scopegate::Transport as _;
 use std::io::Read;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -7,6 +8,8 @@ use std::thread;
 use std::time::Duration;
 
 use scopegate::{TransportConfig, UreqTransport};
+use scopegate_core::AuthorizationRequest;
+use scopegate_core::low_level::TokenFlow;
 use scopegate_core::prelude::*;
 use url::Url;
 
@@ -271,7 +274,7 @@ fn a_whole_code_exchange_through_the_transport() {
     assert_eq!(s.path, "/oauth/token/");
     assert_eq!(
         header(&s, "authorization").as_deref(),
-        Some(scopegate_core::basic_authorization("cid", "csecret").as_str())
+        Some(scopegate_core::low_level::basic_authorization("cid", "csecret").as_str())
     );
     assert!(s.body.contains("code=C1"), "{}", s.body);
 }

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use scopegate::Transport;
 use scopegate::{TransportConfig, UreqTransport};
 use scopegate_core::prelude::*;
 

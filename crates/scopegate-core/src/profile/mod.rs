@@ -18,6 +18,7 @@ use url::Url;
 use crate::matrix::{PermissionMatrix, Policy, Rights, UnknownRight};
 use crate::method::Method;
 
+mod crypto;
 mod error;
 mod load;
 mod schema;
@@ -25,6 +26,7 @@ mod specs;
 mod validate;
 
 pub use crate::matrix::spec::{EndpointTemplate, Group, Right, TemplateSegment};
+pub use crypto::{AssertionAudience, JwsAlgorithm};
 pub use error::ProfileError;
 pub(crate) use validate::{check_endpoint_url, is_loopback_host};
 
@@ -144,7 +146,7 @@ pub struct DpopPolicy {
     /// the account's key.
     pub required: bool,
     /// The algorithm of the account's key (`alg`, default `ES256`; `EdDSA` also possible).
-    pub alg: crate::jose::JwsAlgorithm,
+    pub alg: JwsAlgorithm,
 }
 
 /// How long a token lives when the token response does not say (`expires_in` absent).
@@ -250,7 +252,7 @@ pub struct Provider {
     token_url: Option<Url>,
     token_url_hint: Option<String>,
     client_auth: ClientAuth,
-    assertion_audience: crate::client_assertion::AssertionAudience,
+    assertion_audience: AssertionAudience,
     par_url: Option<Url>,
     par: bool,
     dpop: Option<DpopPolicy>,
@@ -345,7 +347,7 @@ impl Provider {
         self.client_auth
     }
     /// What a `private_key_jwt` assertion's `aud` is (`[token] assertion_audience`).
-    pub fn assertion_audience(&self) -> crate::client_assertion::AssertionAudience {
+    pub fn assertion_audience(&self) -> AssertionAudience {
         self.assertion_audience
     }
     /// The pushed authorization request endpoint (RFC 9126, `[authorization] par_url`).

@@ -6,10 +6,10 @@ use url::Url;
 
 use super::error::{invalid, missing};
 use super::schema::{RawDevice, RawDpop};
-use super::validate::Validator;
-use super::{AuthorizationEndpoint, ClientAuth, DpopPolicy, GrantType, ProfileError};
-use crate::client_assertion::AssertionAudience;
-use crate::jose::JwsAlgorithm;
+use super::{
+    AssertionAudience, AuthorizationEndpoint, ClientAuth, DpopPolicy, GrantType, JwsAlgorithm, ProfileError,
+    check_endpoint_url,
+};
 
 /// The validated values.
 pub(super) struct Specs {
@@ -33,9 +33,17 @@ pub(super) struct RawSpecs<'a> {
     pub(super) authorization: &'a AuthorizationEndpoint,
 }
 
-impl Validator<'_> {
-    pub(super) fn specs(&self, raw: RawSpecs<'_>) -> Result<Specs, ProfileError> {
-        let o = self.origin;
+/// An endpoint URL of these keys, checked like every other endpoint of a profile.
+fn url(origin: &str, field: &str, text: &str) -> Result<Url, ProfileError> {
+    let url = Url::parse(text).map_err(|e| invalid(origin, field, format!("not an absolute url: {e}")))?;
+    check_endpoint_url(&url).map_err(|p| invalid(origin, field, p))?;
+    Ok(url)
+}
+
+/// Validates the keys (`origin` names the profile in errors).
+pub(super) fn specs(origin: &str, raw: RawSpecs<'_>) -> Result<Specs, ProfileError> {
+    {
+        let o = origin;
         let assertion_audience = match raw.assertion_audience.as_deref() {
             None => AssertionAudience::TokenEndpoint,
             Some(_) if raw.client_auth != ClientAuth::PrivateKeyJwt => {
@@ -56,7 +64,7 @@ impl Validator<'_> {
             Some("issuer") => AssertionAudience::Issuer,
             Some(_) => return Err(invalid(o, "token.assertion_audience", "must be \"token_endpoint\" or \"issuer\"")),
         };
-        let par_url = raw.par_url.as_deref().map(|u| self.url("authorization.par_url", u)).transpose()?;
+        let par_url = raw.par_url.as_deref().map(|u| url(o, "authorization.par_url", u)).transpose()?;
         let par = raw.par.unwrap_or(false);
         if par && par_url.is_none() {
             return Err(missing(
@@ -89,7 +97,7 @@ impl Validator<'_> {
         let device_url = match raw.device {
             None => None,
             Some(d) => match d.url {
-                Some(u) => Some(self.url("device.url", &u)?),
+                Some(u) => Some(url(o, "device.url", &u)?),
                 None => return Err(missing(o, "device.url", "the device authorization endpoint (RFC 8628 §3.1)")),
             },
         };

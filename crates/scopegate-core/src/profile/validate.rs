@@ -8,7 +8,7 @@ use url::Url;
 
 use super::error::{invalid, missing};
 use super::schema::{RawGroup, RawLifetime, RawProfile, RawRevocation, RawRight};
-use super::specs::RawSpecs;
+use super::specs::{RawSpecs, specs};
 use super::{
     ApiConfig, AuthorizationEndpoint, ClientAuth, DEFAULT_PENDING_MAX_AGE_SECS, GrantType, Group, LifecyclePolicy,
     Lifetime, MAX_RIGHTS, ParamValue, PkceMode, ProfileError, Provider, Revocation, RevocationKind, Right, VerifyCall,
@@ -292,17 +292,20 @@ impl Validator<'_> {
             extra_params.insert(grant, list);
         }
         let token_url_hint = t.url_hint;
-        let specs = self.specs(RawSpecs {
-            assertion_audience: t.assertion_audience,
-            par: a.par,
-            par_url: a.par_url,
-            dpop: raw.dpop,
-            device: raw.device,
-            client_auth,
-            issuer: issuer.as_deref(),
-            grants: &grants,
-            authorization: &authorization,
-        })?;
+        let specs = specs(
+            self.origin,
+            RawSpecs {
+                assertion_audience: t.assertion_audience,
+                par: a.par,
+                par_url: a.par_url,
+                dpop: raw.dpop,
+                device: raw.device,
+                client_auth,
+                issuer: issuer.as_deref(),
+                grants: &grants,
+                authorization: &authorization,
+            },
+        )?;
 
         // [api]
         let api = match raw.api {

@@ -2,13 +2,15 @@
 
 use url::Url;
 
+use super::rules::{ApiVerdict, TokenState};
 use super::{Event, Session};
-use crate::error::{Error, UsageError};
+use crate::error::Error;
 use crate::http::HttpRequest;
-use crate::lifecycle::{ApiVerdict, ReauthorizationReason, TokenState};
 use crate::matrix::Decision;
 use crate::method::Method;
 use crate::time::Timestamp;
+use crate::token::ReauthorizationReason;
+use crate::usage::UsageError;
 
 /// Identifies an API request made by [`Session::api_request`], to hand its status back with
 /// [`Session::handle_api_response`]. It remembers which access token the request carried.
@@ -115,7 +117,6 @@ impl Session {
         let Some(c) = &self.conn else { return Err(self.not_authorized()) };
         match c.state(now) {
             TokenState::Active => {}
-            TokenState::Revoked => return Err(self.not_authorized()),
             TokenState::ReauthorizationRequired(reason) => {
                 self.invalidate(reason);
                 return Err(self.reauthorization(reason));
@@ -137,8 +138,7 @@ impl Session {
     /// The status of the answer to an API request: counts 401s (Yotpo's repeated-401 rule) and
     /// says what to do next. A changed count is reported by [`Event::TokensChanged`] (it is
     /// stored with the tokens).
-    pub fn handle_api_response(&mut self, now: Timestamp, id: ApiRequestId, status: u16) -> NextStep {
-        let _ = now;
+    pub fn handle_api_response(&mut self, id: ApiRequestId, status: u16) -> NextStep {
         let generation = self.generation;
         let renewable = self.conn.as_ref().is_some_and(|c| c.renewable(&self.provider));
         let Some(c) = &mut self.conn else { return NextStep::Done };

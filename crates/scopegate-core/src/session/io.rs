@@ -2,14 +2,16 @@
 
 use std::fmt;
 
+use super::rules::refresh_due_at;
 use super::{Event, Session};
-use crate::error::{Error, UsageError};
+use crate::error::Error;
 use crate::flow::{FlowError, TokenFlow};
 use crate::http::{HttpRequest, HttpResponse};
-use crate::lifecycle::{ReauthorizationReason, TokenState, refresh_due_at};
 use crate::revoke::RevocationFlow;
 use crate::time::Timestamp;
+use crate::token::ReauthorizationReason;
 use crate::transport::TransportError;
+use crate::usage::UsageError;
 
 /// At most this many attempts for one request (the first included).
 pub const MAX_TRIES: u32 = 3;
@@ -310,7 +312,7 @@ impl Session {
                 }));
             }
             Err(e) => {
-                if kind == OpKind::Refresh && self.conn.as_ref().is_some_and(|c| c.state(now) != TokenState::Revoked) {
+                if kind == OpKind::Refresh && self.conn.is_some() {
                     self.note_refresh_failure(now);
                 }
                 self.events.push_back(Event::Failed(Error::Flow(e)));

@@ -31,19 +31,31 @@
 
 mod api;
 mod io;
+mod rules;
+
+// The rules' own tests (they reach the private rules), with the integration tests' helpers.
+#[cfg(test)]
+#[path = "../../tests/common/mod.rs"]
+mod common;
+#[cfg(test)]
+mod lifecycle_tests;
+#[cfg(test)]
+mod virtual_clock_tests;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::authorize::{AuthorizationRequest, AuthorizationStart, ClientConfig, PendingAuthorization};
-use crate::error::{Error, UsageError};
+use crate::error::Error;
 use crate::flow::TokenFlow;
-use crate::lifecycle::{Connection, ReauthorizationReason, TokenState};
 use crate::matrix::Rights;
 use crate::profile::{GrantType, Provider};
 use crate::revoke::{RevocationFlow, Revoked};
 use crate::time::Timestamp;
+use crate::token::ReauthorizationReason;
 use crate::token::{Identity, TokenSet};
+use crate::usage::UsageError;
+use rules::{Connection, TokenState};
 
 pub use api::{ApiRequestId, NextStep};
 pub use io::{MAX_RETRY_WAIT_SECS, MAX_TRIES, RequestId};
@@ -143,19 +155,11 @@ impl Session {
     /// Refreshes this many seconds before the access token expires (default: the profile's).
     pub fn with_refresh_margin(mut self, secs: u64) -> Session {
         self.margin = secs;
-        if let Some(c) = &mut self.conn {
-            c.set_refresh_margin(secs);
-        }
         self
     }
 
-    /// The provider.
-    pub fn provider(&self) -> &Provider {
-        &self.provider
-    }
-
-    /// The provider, shared.
-    pub fn provider_arc(&self) -> &Arc<Provider> {
+    /// The provider (shared: clone the `Arc` to keep it).
+    pub fn provider(&self) -> &Arc<Provider> {
         &self.provider
     }
 
@@ -191,11 +195,6 @@ impl Session {
         self.conn.as_ref().map(Connection::tokens)
     }
 
-    /// Where the connection stands at `now`; `None` when no token is held.
-    pub fn state(&self, now: Timestamp) -> Option<TokenState> {
-        self.conn.as_ref().map(|c| c.state(now))
-    }
-
     /// Whether an operation is in flight.
     pub fn is_busy(&self) -> bool {
         self.op.is_some()
@@ -207,10 +206,9 @@ impl Session {
     pub fn needs_refresh(&self, now: Timestamp) -> bool {
         let Some(c) = &self.conn else { return false };
         match c.state(now) {
-            TokenState::Active => c.needs_refresh(now) && c.renewable(&self.provider),
+            TokenState::Active => c.needs_refresh(now, self.margin) && c.renewable(&self.provider),
             TokenState::Expired => true,
             TokenState::ReauthorizationRequired(_) => c.tokens().invalidated.is_none(),
-            TokenState::Revoked => false,
         }
     }
 
@@ -271,9 +269,7 @@ impl Session {
     }
 
     fn connection(&self, tokens: TokenSet) -> Connection {
-        let mut c = Connection::new(&self.provider, tokens);
-        c.set_refresh_margin(self.margin);
-        c
+        Connection::new(&self.provider, tokens)
     }
 
     fn not_authorized(&self) -> Error {
@@ -374,8 +370,7 @@ impl Session {
 
     /// Starts the client credentials grant (RFC 6749 §4.4): a token for the app itself. Refused
     /// when the session holds a user's token ([`Error::IdentityMismatch`]).
-    pub fn client_credentials(&mut self, now: Timestamp, scopes: &[String]) -> Result<(), Error> {
-        let _ = now;
+    pub fn client_credentials(&mut self, scopes: &[String]) -> Result<(), Error> {
         if self.op.is_some() {
             return Err(Error::Busy);
         }
@@ -404,9 +399,6 @@ impl Session {
         let t = c.tokens();
         if let Some(reason) = t.invalidated {
             return Err(self.reauthorization(reason));
-        }
-        if c.state(now) == TokenState::Revoked {
-            return Err(self.not_authorized());
         }
         let p = &self.provider;
         let flow = match (&t.refresh_token, t.identity) {
@@ -439,12 +431,11 @@ impl Session {
     /// held token. On success [`Event::Revoked`] comes and the session holds no token; on
     /// failure the token is kept.
     pub fn revoke(&mut self, now: Timestamp) -> Result<(), Error> {
-        let _ = now;
         if self.op.is_some() {
             return Err(Error::Busy);
         }
         let Some(c) = &self.conn else { return Err(self.not_authorized()) };
-        let flow = RevocationFlow::new(&self.provider, &self.client, c.tokens(), self.account())?;
+        let flow = RevocationFlow::new_at(&self.provider, &self.client, c.tokens(), self.account(), now)?;
         self.op = Some(Op::revoke(flow));
         Ok(())
     }

@@ -1,6 +1,9 @@
 //! Shared test helpers.
 #![allow(dead_code, unreachable_pub)]
 
+use scopegate_core::AuthorizationRequest;
+use scopegate_core::authorize::AuthorizationGrant;
+use scopegate_core::low_level::{FlowError, TokenFlow};
 use scopegate_core::prelude::*;
 
 pub const T0: Timestamp = Timestamp::from_unix_secs(1_800_000_000);

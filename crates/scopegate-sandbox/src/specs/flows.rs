@@ -198,7 +198,7 @@ pub(super) fn authorize(shared: &Shared, req: &Req) -> Answer {
     };
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let Some(redirect_uri) =
-        get("redirect_uri").filter(|r| Url::parse(r).is_ok_and(|u| scopegate_core::is_loopback(&u)))
+        get("redirect_uri").filter(|r| Url::parse(r).is_ok_and(|u| scopegate_core::http::is_loopback(&u)))
     else {
         return Answer::html(400, "Bad request", "<p>a loopback redirect_uri is required</p>");
     };

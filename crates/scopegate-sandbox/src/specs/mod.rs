@@ -24,7 +24,8 @@ mod flows;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
-use scopegate_core::{JwsAlgorithm, SigningKey};
+use scopegate_core::jose::SigningKey;
+use scopegate_core::profile::JwsAlgorithm;
 use serde_json::{Map, Value, json};
 
 use crate::SandboxClock;

@@ -60,7 +60,7 @@ impl Client {
     /// stored row keeps the request's id valid only while it holds the same access token: the
     /// status of a request made with a token that was replaced meanwhile changes nothing.
     fn record_status(&self, s: &mut Session, id: ApiRequestId, status: u16) -> Result<NextStep, Error> {
-        let step = s.handle_api_response(self.now(), id, status);
+        let step = s.handle_api_response(id, status);
         if !changed(s) {
             return Ok(step);
         }
@@ -73,7 +73,7 @@ impl Client {
         }
         let row = self.claim(&slot)?;
         let step = match s.set_tokens(row.tokens.clone()) {
-            Ok(()) => s.handle_api_response(self.now(), id, status),
+            Ok(()) => s.handle_api_response(id, status),
             Err(e) => {
                 let _ = self.store.release(&slot.key, &slot.owner);
                 return Err(e);

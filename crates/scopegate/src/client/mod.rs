@@ -23,9 +23,10 @@ mod slot;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
+use crate::transport::Transport;
 use scopegate_core::{
     AuthorizationStart, ClientConfig, DEFAULT_ACCOUNT, Error, PendingAuthorization, Provider, Revoked, Rights, Session,
-    Timestamp, TokenSet, Transport,
+    Timestamp, TokenSet,
 };
 
 use crate::store::{Claim, DEFAULT_LEASE_TTL, StoreKey, TokenStore, Update, Written};
@@ -329,7 +330,7 @@ impl Client {
             // The store is unreachable: a new token could not be stored either.
             let mut s = self.session();
             s.set_tokens(view.tokens)?;
-            s.client_credentials(self.now(), scopes)?;
+            s.client_credentials(scopes)?;
             let tokens = self.run(&mut s)?;
             return self.store_result(&slot, view.version, tokens);
         }
@@ -337,7 +338,7 @@ impl Client {
         let attempt = (|| {
             let mut s = self.session();
             s.set_tokens(row.tokens.clone())?;
-            s.client_credentials(self.now(), scopes)?;
+            s.client_credentials(scopes)?;
             self.run(&mut s)
         })();
         match attempt {

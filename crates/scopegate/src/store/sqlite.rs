@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use scopegate_core::{
-    AccessToken, AuthorizationCode, Identity, MAX_RETRY_WAIT_SECS, MAX_TRIES, RefreshToken, Timestamp, TokenSet,
-};
+use scopegate_core::low_level::MAX_RETRY_WAIT_SECS;
+use scopegate_core::low_level::MAX_TRIES;
+use scopegate_core::{AccessToken, AuthorizationCode, Identity, RefreshToken, Timestamp, TokenSet};
 
 use super::seal::{self, KeyRing};
 use super::{Claim, LeaseOwner, Row, StoreError, StoreKey, TokenStore, Update, Written, private};

@@ -11,6 +11,7 @@
 //! device flow's user-code forms.
 #![allow(dead_code, unreachable_pub, clippy::print_stderr)]
 
+use scopegate::Transport as _;
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
@@ -19,7 +20,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
 use scopegate::UreqTransport;
-use scopegate_core::SigningKey;
+use scopegate_core::jose::SigningKey;
+use scopegate_core::low_level::{FlowError, TokenFlow};
 use scopegate_core::prelude::*;
 use url::Url;
 

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use scopegate::Transport;
 use scopegate_core::prelude::*;
 
 /// A provider: token endpoint with refresh rotation (a used refresh token is dead), an API that

@@ -5,6 +5,7 @@
 pub mod fake;
 pub mod faulty;
 
+use scopegate::Transport as _;
 use std::io::BufRead as _;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};

@@ -2,13 +2,14 @@
 //! no sockets. The server checks PKCE, makes codes single-use and rotates refresh tokens (a used
 //! refresh token is dead), as the documents and RFC 6749 §10.4 describe.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 
-use common::*;
+use super::common::*;
+use super::rules::{Connection, TokenState};
+use scopegate_core::low_level::{FlowError, TokenFlow};
 use scopegate_core::pkce::s256_challenge;
 use scopegate_core::prelude::*;
+use scopegate_core::{AuthorizationRequest, PkceVerifier};
 
 #[derive(Default)]
 struct AuthServer {
@@ -34,7 +35,7 @@ impl AuthServer {
 
     fn token(&mut self, req: &HttpRequest) -> HttpResponse {
         self.token_requests += 1;
-        let basic = scopegate_core::basic_authorization(CLIENT_ID, CLIENT_SECRET);
+        let basic = scopegate_core::low_level::basic_authorization(CLIENT_ID, CLIENT_SECRET);
         if req.header_value("Authorization") != Some(basic.as_str()) {
             return HttpResponse::new(401, r#"{"error":"invalid_client"}"#);
         }
@@ -111,7 +112,7 @@ fn two_days_of_refreshes_with_rotation_and_pkce() {
     while now < end {
         now = now.plus_secs(60);
         assert_ne!(conn.state(now), TokenState::Expired, "refreshed before expiry at {now}");
-        if conn.needs_refresh(now) {
+        if conn.needs_refresh(now, 60) {
             first_refresh_token.get_or_insert_with(|| conn.tokens().refresh_token.clone().unwrap());
             let mut flow = TokenFlow::refresh(&p, &c, conn.tokens()).unwrap();
             let outcome = run(&mut flow, &mut server, now);

@@ -1,66 +1,12 @@
-//! Token lifecycle: when to refresh, and when the user must authorize (install) again.
-//!
-//! [`Connection`] holds the rules; a [`Session`](crate::Session) applies them to the token set it
-//! owns. The state that must outlive a process (the count of consecutive 401 answers, and
-//! whether the grant is dead) lives in the [`TokenSet`] itself, so a token store keeps it.
+//! The session's rules about its token set: when a refresh is due (the one refresh rule,
+//! [`refresh_due_at`]), where the connection stands, and what an API answer means for it (the
+//! 401 count, Yotpo's repeated-401 rule). The state that must outlive a process (the 401 count
+//! and whether the grant is dead) lives in the [`TokenSet`] itself, so a token store keeps it.
 
 use crate::flow::FlowError;
-use crate::profile::{LifecyclePolicy, Provider};
+use crate::profile::Provider;
 use crate::time::Timestamp;
-use crate::token::TokenSet;
-
-/// Why the user must authorize the app again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReauthorizationReason {
-    /// A refresh was answered `invalid_grant`: the refresh token is dead.
-    InvalidGrant,
-    /// The refresh token's own lifetime has passed.
-    RefreshTokenExpired,
-    /// The profile's limit of consecutive 401 answers was reached (Yotpo: 3 ⇒ re-install).
-    RepeatedUnauthorized {
-        /// How many in a row.
-        count: u32,
-    },
-    /// A user's access token expired and there is no refresh token to renew it with.
-    NoRefreshToken,
-}
-
-impl ReauthorizationReason {
-    /// What happened, in words a user understands.
-    pub fn describe(&self) -> String {
-        match self {
-            ReauthorizationReason::InvalidGrant => {
-                "the provider refused the refresh token (invalid_grant): it was revoked, expired or already used".into()
-            }
-            ReauthorizationReason::RefreshTokenExpired => {
-                "the refresh token has passed its lifetime, so the access token cannot be renewed".into()
-            }
-            ReauthorizationReason::RepeatedUnauthorized { count } => format!(
-                "the provider answered {count} API calls in a row with 401 Unauthorized: the app was probably uninstalled or its token revoked"
-            ),
-            ReauthorizationReason::NoRefreshToken => {
-                "the access token has expired and the provider issued no refresh token to renew it".into()
-            }
-        }
-    }
-
-    /// A stable snake_case name (`invalid_grant`, `refresh_token_expired`,
-    /// `repeated_unauthorized`, `no_refresh_token`).
-    pub const fn name(&self) -> &'static str {
-        match self {
-            ReauthorizationReason::InvalidGrant => "invalid_grant",
-            ReauthorizationReason::RefreshTokenExpired => "refresh_token_expired",
-            ReauthorizationReason::RepeatedUnauthorized { .. } => "repeated_unauthorized",
-            ReauthorizationReason::NoRefreshToken => "no_refresh_token",
-        }
-    }
-}
-
-impl std::fmt::Display for ReauthorizationReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.describe())
-    }
-}
+use crate::token::{ReauthorizationReason, TokenSet};
 
 /// When a refresh of `tokens` is due with a margin of `margin_secs`: `margin_secs` before
 /// the access token expires, but never before half its lifetime (`expires_at - issued_at`) has
@@ -86,20 +32,18 @@ impl TokenSet {
 
 /// Where a connection stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TokenState {
+pub(crate) enum TokenState {
     /// The access token is valid.
     Active,
     /// The access token has expired; a refresh (or a new client-credentials token) is needed.
     Expired,
     /// Only a new authorization by the user (for Yotpo: a re-install) will help.
     ReauthorizationRequired(ReauthorizationReason),
-    /// The app revoked the token or was uninstalled; the token must not be used.
-    Revoked,
 }
 
 /// What the caller should do after an API answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ApiVerdict {
+pub(crate) enum ApiVerdict {
     /// Nothing: the answer was not an authorization failure.
     Ok,
     /// A 401 below the profile's limit (or a provider without one): refresh, retry once.
@@ -118,43 +62,25 @@ pub enum ApiVerdict {
 /// dead-grant mark are kept in the token set ([`TokenSet::consecutive_401`],
 /// [`TokenSet::invalidated`]).
 #[derive(Clone, Debug)]
-pub struct Connection {
+pub(crate) struct Connection {
     tokens: TokenSet,
-    policy: LifecyclePolicy,
-    revoked: bool,
+    /// The profile's limit of consecutive 401 answers (Yotpo: 3), if any.
+    reinstall_after: Option<u32>,
 }
 
 impl Connection {
-    /// A connection with the provider's lifecycle policy.
-    pub fn new(provider: &Provider, tokens: TokenSet) -> Self {
-        Self::with_policy(provider.lifecycle(), tokens)
-    }
-
-    /// A connection with an explicit policy.
-    pub fn with_policy(policy: LifecyclePolicy, tokens: TokenSet) -> Self {
-        Self { tokens, policy, revoked: false }
-    }
-
-    /// Sets how early (seconds before expiry) a refresh is due (default: the profile's, 60 s).
-    pub fn set_refresh_margin(&mut self, secs: u64) {
-        self.policy.refresh_margin_secs = secs;
+    /// A connection with the provider's lifecycle rules.
+    pub(crate) fn new(provider: &Provider, tokens: TokenSet) -> Self {
+        Self { tokens, reinstall_after: provider.lifecycle().reinstall_after_consecutive_401 }
     }
 
     /// The token set.
-    pub fn tokens(&self) -> &TokenSet {
+    pub(crate) fn tokens(&self) -> &TokenSet {
         &self.tokens
     }
 
-    /// Consecutive 401 answers since the last success.
-    pub fn consecutive_401(&self) -> u32 {
-        self.tokens.consecutive_401
-    }
-
     /// The state at `now`.
-    pub fn state(&self, now: Timestamp) -> TokenState {
-        if self.revoked {
-            return TokenState::Revoked;
-        }
+    pub(crate) fn state(&self, now: Timestamp) -> TokenState {
         if let Some(reason) = self.tokens.invalidated {
             return TokenState::ReauthorizationRequired(reason);
         }
@@ -167,17 +93,17 @@ impl Connection {
         TokenState::Expired
     }
 
-    /// Whether a refresh is due ([`TokenSet::refresh_due_at`]) and the connection is not revoked or
-    /// waiting for re-authorization.
-    pub fn needs_refresh(&self, now: Timestamp) -> bool {
+    /// Whether a refresh is due with this margin ([`TokenSet::refresh_due_at`]) and the grant is
+    /// not waiting for re-authorization.
+    pub(crate) fn needs_refresh(&self, now: Timestamp, margin_secs: u64) -> bool {
         matches!(self.state(now), TokenState::Active | TokenState::Expired)
-            && refresh_due_at(&self.tokens, self.policy.refresh_margin_secs).is_some_and(|due| now >= due)
+            && refresh_due_at(&self.tokens, margin_secs).is_some_and(|due| now >= due)
     }
 
     /// Applies the outcome of a refresh. A new token set replaces the old one (the flow has
     /// already kept or rotated the refresh token); `invalid_grant` makes the connection require
     /// re-authorization; other failures change nothing (the old tokens may still be retried).
-    pub fn apply_refresh(&mut self, outcome: &Result<TokenSet, FlowError>) {
+    pub(crate) fn apply_refresh(&mut self, outcome: &Result<TokenSet, FlowError>) {
         match outcome {
             Ok(tokens) => {
                 self.tokens = tokens.clone();
@@ -192,10 +118,7 @@ impl Connection {
 
     /// Records the status of an API call made with this connection's token. Any 2xx/3xx resets
     /// the 401 count; a 401 increments it; other statuses leave it as it is.
-    pub fn record_api_status(&mut self, status: u16) -> ApiVerdict {
-        if self.revoked {
-            return ApiVerdict::Ok;
-        }
+    pub(crate) fn record_api_status(&mut self, status: u16) -> ApiVerdict {
         if self.tokens.invalidated.is_some() {
             return ApiVerdict::ReauthorizationRequired;
         }
@@ -207,7 +130,7 @@ impl Connection {
             }
             401 => {
                 t.consecutive_401 = t.consecutive_401.saturating_add(1);
-                match self.policy.reinstall_after_consecutive_401 {
+                match self.reinstall_after {
                     Some(limit) if t.consecutive_401 >= limit => {
                         t.invalidated = Some(ReauthorizationReason::RepeatedUnauthorized { count: t.consecutive_401 });
                         ApiVerdict::ReauthorizationRequired
@@ -217,12 +140,6 @@ impl Connection {
             }
             _ => ApiVerdict::Ok,
         }
-    }
-
-    /// Marks the connection revoked (the app revoked the token, or was uninstalled from
-    /// either side, e.g. on Yotpo's uninstall webhook).
-    pub fn revoke(&mut self) {
-        self.revoked = true;
     }
 
     /// Marks the grant dead: only a new authorization helps.

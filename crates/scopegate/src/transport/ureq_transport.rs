@@ -3,8 +3,12 @@
 use std::time::Duration;
 
 use scopegate_core::Method;
-use scopegate_core::{HttpRequest, HttpResponse, check_url_policy, header_text};
-use scopegate_core::{Transport, TransportError};
+use scopegate_core::TransportError;
+use scopegate_core::http::check_url_policy;
+use scopegate_core::http::header_text;
+use scopegate_core::{HttpRequest, HttpResponse};
+
+use super::Transport;
 use ureq::config::Config;
 use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};

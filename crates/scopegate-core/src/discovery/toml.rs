@@ -5,8 +5,9 @@
 
 use std::fmt::Write as _;
 
-use crate::discovery::{DiscoveryError, ServerMetadata};
+use super::metadata::{DiscoveryError, ServerMetadata, parse_issuer};
 use crate::profile::DEVICE_CODE_GRANT;
+use crate::profile::Provider;
 
 /// A TOML basic string.
 fn q(s: &str) -> String {
@@ -53,7 +54,7 @@ fn profile_id(issuer: &url::Url) -> String {
 /// The commented profile for `metadata` (see the module documentation).
 pub fn profile_toml(m: &ServerMetadata) -> Result<String, DiscoveryError> {
     let issuer = m.issuer();
-    let issuer_url = crate::discovery::parse_issuer(issuer)?;
+    let issuer_url = parse_issuer(issuer)?;
     let unusable = |reason: &str| DiscoveryError::Unusable { issuer: issuer.to_owned(), reason: reason.to_owned() };
     let authorize =
         m.string("authorization_endpoint")?.ok_or_else(|| unusable("its metadata has no authorization_endpoint"))?;
@@ -187,6 +188,19 @@ pub fn profile_toml(m: &ServerMetadata) -> Result<String, DiscoveryError> {
 
 fn shown(items: &[&str]) -> String {
     if items.is_empty() { "(not listed)".to_owned() } else { items.join(", ") }
+}
+
+impl Provider {
+    /// A profile from an authorization server's metadata (the JSON of its well-known document),
+    /// after checking that the document's `issuer` is `issuer` (RFC 8414 §3.3). The profile is
+    /// the one [`profile_toml`] writes: endpoints, client authentication, PKCE, grants, `issuer`
+    /// (RFC 9207), PAR, DPoP and the device endpoint; it has no `[api]` part.
+    pub fn from_discovery(issuer: &str, metadata_json: &str) -> Result<Provider, DiscoveryError> {
+        parse_issuer(issuer)?;
+        let metadata = ServerMetadata::parse(issuer, metadata_json.as_bytes())?;
+        let text = profile_toml(&metadata)?;
+        Ok(Provider::from_toml_str(&text, &format!("discovery:{issuer}"))?)
+    }
 }
 
 #[cfg(test)]

@@ -1,33 +1,15 @@
-//! Authorization server metadata: RFC 8414 and OpenID Connect Discovery 1.0.
-//!
-//! [`DiscoveryFlow`] is sans-IO like [`TokenFlow`](crate::TokenFlow): it yields the GET requests
-//! to try, in order, and reads the answers. For an issuer `https://as.example/tenant`:
-//!
-//! 1. `https://as.example/.well-known/oauth-authorization-server/tenant` (RFC 8414 §3.1: the
-//!    well-known segment goes between the host and the issuer's path);
-//! 2. `https://as.example/tenant/.well-known/openid-configuration` (OpenID Connect Discovery §4:
-//!    appended to the issuer);
-//! 3. `https://as.example/.well-known/openid-configuration/tenant` (RFC 8414 §5's compatibility
-//!    form), only when the issuer has a path.
-//!
-//! A 404 (or 400, 405, 410) moves on to the next; the first 200 is the answer. Its `issuer` must
-//! be **identical** to the one asked for (RFC 8414 §3.3, OpenID Connect Discovery §4.3): a
-//! document naming another issuer is refused, whoever serves it.
-//!
-//! [`Provider::from_discovery`] turns metadata into a profile, and [`profile_toml`] writes that
-//! profile as commented TOML for a user to keep and complete (`scopegate provider discover`).
+//! The authorization server's metadata document: where it lives, reading it, checking its
+//! `issuer`.
 
 use std::collections::VecDeque;
 
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::authorize::sanitize_text;
 use crate::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BYTES, redacted_snippet};
 use crate::method::Method;
-use crate::profile::{ProfileError, Provider, check_endpoint_url};
-
-pub use crate::discovery_profile::profile_toml;
+use crate::profile::{ProfileError, check_endpoint_url};
+use crate::text::sanitize_text;
 
 /// Discovery failed.
 #[derive(Debug, thiserror::Error)]
@@ -327,19 +309,6 @@ impl DiscoveryFlow {
     /// The metadata or the error, once known. Yields it once.
     pub fn poll_outcome(&mut self) -> Option<Result<ServerMetadata, DiscoveryError>> {
         self.outcome.take()
-    }
-}
-
-impl Provider {
-    /// A profile from an authorization server's metadata (the JSON of its well-known document),
-    /// after checking that the document's `issuer` is `issuer` (RFC 8414 §3.3). The profile is
-    /// the one [`profile_toml`] writes: endpoints, client authentication, PKCE, grants, `issuer`
-    /// (RFC 9207), PAR, DPoP and the device endpoint; it has no `[api]` part.
-    pub fn from_discovery(issuer: &str, metadata_json: &str) -> Result<Provider, DiscoveryError> {
-        parse_issuer(issuer)?;
-        let metadata = ServerMetadata::parse(issuer, metadata_json.as_bytes())?;
-        let text = profile_toml(&metadata)?;
-        Ok(Provider::from_toml_str(&text, &format!("discovery:{issuer}"))?)
     }
 }
 

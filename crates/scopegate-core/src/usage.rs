@@ -1,0 +1,139 @@
+//! [`UsageError`]: the caller used the core in a way it does not support, or its configuration
+//! lacks something.
+
+use crate::kind::ErrorKind;
+
+/// The caller used the core in a way it does not support, or its configuration lacks something.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// The client id is empty, too long or not visible ASCII.
+    #[error("client id must be 1-512 visible ascii characters")]
+    InvalidClientId,
+    /// The redirect URI is not acceptable.
+    #[error("invalid redirect uri: {reason}")]
+    InvalidRedirectUri {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The flow needs a redirect URI and the client has none.
+    #[error("provider `{provider}` needs a redirect uri: set it on the client configuration")]
+    MissingRedirectUri {
+        /// Provider id.
+        provider: String,
+    },
+    /// A scope is not a valid scope token.
+    #[error("invalid scope `{scope}`: scopes are non-empty printable ascii without spaces")]
+    InvalidScope {
+        /// The scope (truncated).
+        scope: String,
+    },
+    /// The operating system's random number generator failed.
+    #[error("cannot draw random bytes: {0}")]
+    Random(String),
+    /// The provider profile does not list this grant.
+    #[error("provider `{provider}` does not support the {grant} grant")]
+    GrantNotSupported {
+        /// Provider id.
+        provider: String,
+        /// The grant.
+        grant: crate::profile::GrantType,
+    },
+    /// The profile has no token endpoint (Yotpo's is not documented).
+    #[error("provider `{provider}` has no token endpoint configured: {hint}")]
+    TokenEndpointNotConfigured {
+        /// Provider id.
+        provider: String,
+        /// How to configure it.
+        hint: String,
+    },
+    /// The token request needs a client secret and the client has none.
+    #[error("provider `{provider}` needs a client secret at its token endpoint: set it on the client configuration")]
+    MissingClientSecret {
+        /// Provider id.
+        provider: String,
+    },
+    /// A grant, pending authorization or token set of one provider was used with another.
+    #[error("this value belongs to provider `{got}`, not to `{expected}`")]
+    ProviderMismatch {
+        /// The provider in use.
+        expected: String,
+        /// The provider of the value.
+        got: String,
+    },
+    /// A refresh was asked for a token set that has no refresh token.
+    #[error("the token set has no refresh token; authorize again")]
+    NoRefreshToken,
+    /// The profile's refresh sends the original authorization code, and the token set lacks it.
+    #[error(
+        "provider `{provider}` sends the original authorization code with a refresh, and this token set does not have it; authorize again"
+    )]
+    MissingAuthorizationCode {
+        /// Provider id.
+        provider: String,
+    },
+    /// The profile has no revocation or remove-application endpoint.
+    #[error(
+        "provider `{provider}` has no revocation or remove-application endpoint in its profile: forget the token locally, or add a [revocation] table"
+    )]
+    NoRevocationEndpoint {
+        /// Provider id.
+        provider: String,
+    },
+    /// The profile names a revocation endpoint without its URL (Yotpo's remove-application one).
+    #[error("provider `{provider}` has no revocation url configured: {hint}")]
+    RevocationEndpointNotConfigured {
+        /// Provider id.
+        provider: String,
+        /// How to configure it.
+        hint: String,
+    },
+    /// A response or transport failure was handed to a flow that is not waiting for one.
+    #[error("the flow is not waiting for a response (call poll_transmit first, and only once per request)")]
+    NotWaitingForResponse,
+    /// The profile authenticates with `private_key_jwt` and the client has no private key.
+    #[error(
+        "provider `{provider}` authenticates clients with private_key_jwt: set the client's private key (a PKCS#8 PEM file)"
+    )]
+    MissingClientKey {
+        /// Provider id.
+        provider: String,
+    },
+    /// The profile lacks an endpoint or value the operation needs (`device.url`,
+    /// `authorization.par_url`, `authorization.issuer`).
+    #[error("provider `{provider}` has no `{endpoint}` in its profile: {hint}")]
+    EndpointNotConfigured {
+        /// Provider id.
+        provider: String,
+        /// The profile field.
+        endpoint: &'static str,
+        /// What it is for.
+        hint: &'static str,
+    },
+    /// The operation signs something that carries the time, and was called without it.
+    #[error("{what} is signed with the current time: call the variant that takes `now`")]
+    NeedsTime {
+        /// What was to be signed.
+        what: &'static str,
+    },
+    /// The provider has no `[api]` table, and the path is not a full URL.
+    #[error("provider `{provider}` has no api base url: set [api] base_url in the profile")]
+    NoApiBase {
+        /// Provider id.
+        provider: String,
+    },
+}
+
+impl UsageError {
+    /// [`ErrorKind::Config`] for what the configuration lacks, [`ErrorKind::Usage`] for calls in
+    /// the wrong order, [`ErrorKind::Random`] for the random number generator.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            UsageError::NotWaitingForResponse | UsageError::ProviderMismatch { .. } | UsageError::NeedsTime { .. } => {
+                ErrorKind::Usage
+            }
+            UsageError::Random(_) => ErrorKind::Random,
+            _ => ErrorKind::Config,
+        }
+    }
+}
