@@ -12,7 +12,6 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
-use scopegate::LoginError;
 use scopegate_core::{Blame, CallbackError, Error, ErrorKind, ReauthorizationReason, RejectReason};
 use scopegate_sandbox::SandboxError;
 
@@ -21,8 +20,6 @@ use scopegate_sandbox::SandboxError;
 pub(crate) enum Failure {
     /// The core's one error surface.
     Core(Error),
-    /// A loopback login.
-    Login(LoginError),
     /// The sandbox's own API.
     Sandbox(SandboxError),
     /// Input the bindings reject themselves (an unknown right id): a `ConfigError`.
@@ -42,15 +39,6 @@ impl From<Error> for Failure {
 impl From<PyErr> for Failure {
     fn from(e: PyErr) -> Self {
         Failure::Py(e)
-    }
-}
-
-impl From<LoginError> for Failure {
-    fn from(e: LoginError) -> Self {
-        match e {
-            LoginError::Client(c) => Failure::Core(c),
-            other => Failure::Login(other),
-        }
     }
 }
 
@@ -204,10 +192,6 @@ fn core_exception(e: &Error) -> Exception {
 fn exception(f: &Failure) -> Exception {
     match f {
         Failure::Core(e) => core_exception(e),
-        Failure::Login(e) => {
-            let class = if e.kind() == ErrorKind::Config { "ConfigError" } else { "LoginError" };
-            Exception::new(class, e.to_string(), e.kind(), e.blame())
-        }
         Failure::Sandbox(e) => {
             let (class, kind) = match e {
                 SandboxError::UnknownProvider(_) | SandboxError::Profile(_) | SandboxError::BadUrl(_) => {

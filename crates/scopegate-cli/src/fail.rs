@@ -1,7 +1,6 @@
 //! `Fail`: a failure with its exit code, and how library errors map onto those codes.
 
-use scopegate::{ClientError, LoginError};
-use scopegate_core::ErrorKind;
+use scopegate::{Error, ErrorKind};
 
 /// A failure with its exit code.
 #[derive(Debug)]
@@ -21,7 +20,7 @@ impl Fail {
 
 /// The exit code of a library error: 2 when the input was wrong (arguments, profile, path,
 /// configuration), 1 when the operation was refused or failed.
-fn exit_code(e: &ClientError) -> u8 {
+fn exit_code(e: &Error) -> u8 {
     match e.kind() {
         ErrorKind::Usage
         | ErrorKind::Config
@@ -33,8 +32,8 @@ fn exit_code(e: &ClientError) -> u8 {
     }
 }
 
-impl From<ClientError> for Fail {
-    fn from(e: ClientError) -> Fail {
+impl From<Error> for Fail {
+    fn from(e: Error) -> Fail {
         Fail { code: exit_code(&e), message: e.to_string() }
     }
 }
@@ -75,23 +74,13 @@ impl Again<'_> {
     }
 
     /// The failure of a library error, with what to run next when a login helps.
-    pub(crate) fn fail(&self, e: ClientError) -> Fail {
+    pub(crate) fn fail(&self, e: Error) -> Fail {
         let hint = match &e {
-            ClientError::NotAuthorized { .. } => format!("\nrun: {}", self.login()),
-            ClientError::ReauthorizationRequired { .. } => format!("\nthe user must authorize again: {}", self.login()),
+            Error::NotAuthorized { .. } => format!("\nrun: {}", self.login()),
+            Error::ReauthorizationRequired { .. } => format!("\nthe user must authorize again: {}", self.login()),
             _ => String::new(),
         };
         Fail { code: exit_code(&e), message: format!("{e}{hint}") }
-    }
-}
-
-impl From<LoginError> for Fail {
-    fn from(e: LoginError) -> Fail {
-        match e {
-            LoginError::Client(c) => c.into(),
-            LoginError::NotLoopback { .. } => Fail::input(e.to_string()),
-            other => Fail::failed(other.to_string()),
-        }
     }
 }
 

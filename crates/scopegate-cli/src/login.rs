@@ -109,7 +109,7 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
         }
     })
     .map_err(|e| match e {
-        scopegate::LoginError::Client(c) => {
+        c => {
             let again = crate::fail::Again {
                 provider: a.provider,
                 client_id: a.client_id,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use scopegate::{Client, ClientError, UreqTransport};
+use scopegate::{Client, UreqTransport};
 use scopegate_core::GrantType;
 use scopegate_core::UsageError;
 use serde_json::json;
@@ -69,7 +69,7 @@ pub(crate) fn revoke(cli: &Cli, who: &Who, local: bool) -> Result<u8> {
         match client.revoke() {
             Ok(scopegate_core::Revoked::Done) => "revoked at the provider and forgotten",
             Ok(scopegate_core::Revoked::AlreadyGone) => "already uninstalled at the provider; forgotten",
-            Err(ClientError::Usage(UsageError::RevocationEndpointNotConfigured { hint, .. })) => {
+            Err(scopegate::Error::Usage(UsageError::RevocationEndpointNotConfigured { hint, .. })) => {
                 return Err(Fail::input(format!("{hint}\n(or pass --local to only forget the token here)")));
             }
             Err(e) => return Err(who.again().fail(e)),

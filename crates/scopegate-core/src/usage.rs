@@ -116,6 +116,13 @@ pub enum UsageError {
         /// What was to be signed.
         what: &'static str,
     },
+    /// A loopback login cannot listen on the redirect URI (RFC 8252 §7.3): not `http`, not a
+    /// loopback host, no port, or port 0 (any free port) for a profile that does not allow it.
+    #[error("loopback login needs a redirect uri like http://127.0.0.1:8081/callback: {reason}")]
+    LoopbackRedirectUri {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The provider has no `[api]` table, and the path is not a full URL.
     #[error("provider `{provider}` has no api base url: set [api] base_url in the profile")]
     NoApiBase {

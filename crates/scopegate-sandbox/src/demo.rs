@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scopegate::Transport as _;
-use scopegate::{Browser, Client, ClientError, LoginOptions, SqliteStore, TokenStore, UreqTransport};
+use scopegate::{Browser, Client, LoginOptions, SqliteStore, TokenStore, UreqTransport};
 use scopegate_core::ClientConfig;
 use scopegate_core::Method;
 use scopegate_core::Provider;
@@ -263,7 +263,7 @@ fn yotpo(sb: &Sandbox, store: Arc<dyn TokenStore>, port: u16, s: &mut Steps<'_>)
                 outcome = Err(format!("http {}", r.status()));
                 break;
             }
-            Err(ClientError::ReauthorizationRequired { .. }) => {
+            Err(scopegate::Error::ReauthorizationRequired { .. }) => {
                 outcome = Ok("three 401s in a row: the merchant must re-install".into());
                 break;
             }

@@ -5,7 +5,7 @@
 use scopegate::Transport as _;
 use std::sync::Arc;
 
-use scopegate::{Client, ClientError, MemoryStore, TokenStore};
+use scopegate::{Client, MemoryStore, TokenStore};
 use scopegate_core::TransportError;
 use scopegate_core::prelude::*;
 use scopegate_sandbox::{
@@ -44,7 +44,7 @@ fn json(resp: &HttpResponse) -> serde_json::Value {
 }
 
 /// The browser, in-process: the authorization URL answers a redirect to the callback.
-fn login(t: &SandboxTransport, c: &Client) -> Result<TokenSet, ClientError> {
+fn login(t: &SandboxTransport, c: &Client) -> Result<TokenSet, scopegate::Error> {
     let AuthorizationStart { url, mut pending } = c.authorization_request().unwrap();
     let resp = get(t, &url);
     assert_eq!(resp.status(), 302, "{}", String::from_utf8_lossy(resp.body()));

@@ -4,7 +4,7 @@ use scopegate::Transport as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use scopegate::{Client, ClientError, MemoryStore, TokenStore, UreqTransport};
+use scopegate::{Client, MemoryStore, TokenStore, UreqTransport};
 use scopegate_core::Revoked;
 use scopegate_core::prelude::*;
 use scopegate_sandbox::{App, Consent, Fault, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_STORE, Sandbox};
@@ -82,7 +82,7 @@ fn yespo_code_flow_refresh_rotation_and_the_rights_matrix() {
     login(&checked);
     let calls = sb.counters("yespo").api_calls;
     match checked.request(Method::Post, "message/7/send", Some(b"{}")) {
-        Err(ClientError::PermissionDenied { would_allow, .. }) => assert!(would_allow.contains("messages")),
+        Err(scopegate::Error::PermissionDenied { would_allow, .. }) => assert!(would_allow.contains("messages")),
         other => panic!("{other:?}"),
     }
     assert_eq!(sb.counters("yespo").api_calls, calls);
@@ -194,7 +194,7 @@ fn yotpo_install_uninstall_and_reinstall() {
     assert!(body.contains("app_uninstalled") && body.contains(SANDBOX_STORE), "{body}");
     assert_eq!(c2.request(Method::Get, "store", None).unwrap().status(), 401);
     assert_eq!(c2.request(Method::Get, "store", None).unwrap().status(), 401);
-    assert!(matches!(c2.request(Method::Get, "store", None), Err(ClientError::ReauthorizationRequired { .. })));
+    assert!(matches!(c2.request(Method::Get, "store", None), Err(scopegate::Error::ReauthorizationRequired { .. })));
     assert!(sb.merchant_uninstall(SANDBOX_STORE).is_err(), "nothing left to uninstall");
 }
 

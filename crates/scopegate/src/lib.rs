@@ -13,14 +13,14 @@ pub mod login;
 pub mod store;
 pub mod transport;
 
-pub use client::{Client, ClientError, DEFAULT_STALENESS, TokenChange, TokenHook};
+pub use client::{Client, DEFAULT_STALENESS, TokenChange, TokenHook};
 pub use discover::{discover, discover_with};
-pub use login::{Browser, LoginError, LoginOptions, loopback_login};
+pub use login::{Browser, LoginOptions, loopback_login};
 pub use scopegate_core as core;
 pub use scopegate_core::{Blame, Error, ErrorKind};
 pub use store::{
     Claim, DEFAULT_LEASE_TTL, KeyRing, LONGEST_REFRESH, LeaseOwner, MemoryStore, Row, SealError, SqliteStore,
-    StoreError, StoreKey, TokenStore, Update, UpdateError, Written,
+    StoreError, StoreKey, TokenStore, Update, Written,
 };
 #[cfg(feature = "postgres")]
 pub use store::{PostgresOptions, PostgresStore};

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime};
 
-use scopegate::{Client, ClientError, SqliteStore, TokenStore, UreqTransport};
+use scopegate::{Client, SqliteStore, TokenStore, UreqTransport};
 use scopegate_core::Revoked;
 use scopegate_core::low_level::{FlowError, TokenFlow, TokenResponseError};
 use scopegate_core::prelude::*;
@@ -86,7 +86,7 @@ fn every_flow_with_client_secret_basic_and_post() {
     for (creds, body_auth) in [(("basic-client", "wrong"), false), (BASIC_CLIENT, true)] {
         let c = client(provider(&server, &dir.0, body_auth), creds, store.clone());
         match c.client_credentials(&[]) {
-            Err(ClientError::Flow(FlowError::Response(TokenResponseError::Refused(e)))) => {
+            Err(scopegate::Error::Flow(FlowError::Response(TokenResponseError::Refused(e)))) => {
                 assert_eq!(e.code.as_str(), "invalid_client");
             }
             other => panic!("{other:?}"),

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use scopegate::{Client, ClientError, MemoryStore, SqliteStore, TokenStore};
+use scopegate::{Client, MemoryStore, SqliteStore, TokenStore};
 use scopegate_core::low_level::{FlowError, RevocationError};
 use scopegate_core::prelude::*;
 use scopegate_core::{Revoked, UsageError};
@@ -113,7 +113,7 @@ fn invalid_grant_asks_for_reauthorization_and_keeps_the_stored_token() {
     fake.state.lock().unwrap().live_refresh.clear(); // the provider revoked it
     clock.store((T0 + 172_800) as usize, Ordering::SeqCst);
     match client.access_token() {
-        Err(ClientError::ReauthorizationRequired { reason: ReauthorizationReason::InvalidGrant, .. }) => {}
+        Err(scopegate::Error::ReauthorizationRequired { reason: ReauthorizationReason::InvalidGrant, .. }) => {}
         other => panic!("{other:?}"),
     }
     // Nothing already stored is lost; the dead grant is marked, so later calls fail locally.
@@ -137,13 +137,13 @@ fn permission_pre_check_refuses_locally() {
     .with_clock(|| Timestamp::from_unix_secs(T0));
     login(&client);
     match client.request(Method::Put, "contact/42", None) {
-        Err(ClientError::PermissionDenied { would_allow, .. }) => {
+        Err(scopegate::Error::PermissionDenied { would_allow, .. }) => {
             assert_eq!(would_allow, "full_api, events_and_contacts")
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(client.request(Method::Get, "contact/../x", None), Err(ClientError::PathRejected(_))));
-    assert!(matches!(client.request(Method::Get, "nope", None), Err(ClientError::UnknownEndpoint { .. })));
+    assert!(matches!(client.request(Method::Get, "contact/../x", None), Err(scopegate::Error::PathRejected(_))));
+    assert!(matches!(client.request(Method::Get, "nope", None), Err(scopegate::Error::UnknownEndpoint { .. })));
     assert_eq!(fake.api_requests.load(Ordering::SeqCst), 0, "no network call");
     let ok = client.request(Method::Post, "event", Some(b"{}")).unwrap();
     assert_eq!(ok.status(), 200);
@@ -179,7 +179,7 @@ fn yotpo_three_401s_ask_for_reinstall() {
     assert_eq!(client.request(Method::Get, url, None).unwrap().status(), 401);
     assert_eq!(client.request(Method::Get, url, None).unwrap().status(), 401);
     match client.request(Method::Get, url, None) {
-        Err(ClientError::ReauthorizationRequired {
+        Err(scopegate::Error::ReauthorizationRequired {
             reason: ReauthorizationReason::RepeatedUnauthorized { count: 3 },
             ..
         }) => {}
@@ -187,7 +187,7 @@ fn yotpo_three_401s_ask_for_reinstall() {
     }
     assert_eq!(fake.token_requests.load(Ordering::SeqCst), 1, "Yotpo has no refresh");
     assert!(client.forget().unwrap());
-    assert!(matches!(client.access_token(), Err(ClientError::NotAuthorized { .. })));
+    assert!(matches!(client.access_token(), Err(scopegate::Error::NotAuthorized { .. })));
 }
 
 #[test]
@@ -202,7 +202,7 @@ fn only_unsent_failures_and_busy_answers_are_retried() {
     clock.store((T0 + 2 * 172_800) as usize, Ordering::SeqCst);
     let before = fake.token_requests.load(Ordering::SeqCst);
     fake.fail_next.lock().unwrap().push(true);
-    assert!(matches!(client.access_token(), Err(ClientError::Flow(FlowError::Transport { .. }))));
+    assert!(matches!(client.access_token(), Err(scopegate::Error::Flow(FlowError::Transport { .. }))));
     assert_eq!(fake.token_requests.load(Ordering::SeqCst), before, "not resent");
     assert!(fake.fail_next.lock().unwrap().is_empty());
     // 503 + Retry-After twice, then served: three tries
@@ -235,7 +235,7 @@ fn revoke_tells_the_provider_then_forgets() {
     assert_eq!(fake.revoke_requests.load(Ordering::SeqCst), 1);
     assert!(client.stored().unwrap().is_none());
     assert!(fake.state.lock().unwrap().live_refresh.is_empty(), "the refresh token was revoked");
-    assert!(matches!(client.revoke(), Err(ClientError::NotAuthorized { .. })));
+    assert!(matches!(client.revoke(), Err(scopegate::Error::NotAuthorized { .. })));
 }
 
 #[test]
@@ -244,7 +244,7 @@ fn a_refused_revocation_keeps_the_token() {
     let t = login(&client);
     fake.token_script.lock().unwrap().push(Ok(HttpResponse::new(400, r#"{"error":"unsupported_token_type"}"#)));
     let e = client.revoke().unwrap_err();
-    assert!(matches!(e, ClientError::Revocation(RevocationError::Refused(_))), "{e}");
+    assert!(matches!(e, scopegate::Error::Revocation(RevocationError::Refused(_))), "{e}");
     assert_eq!(client.stored().unwrap(), Some(t.clone()));
     // Not reachable (nothing sent, three times): kept too.
     fake.token_script.lock().unwrap().extend([
@@ -252,7 +252,7 @@ fn a_refused_revocation_keeps_the_token() {
         Err(TransportError::Connect { host: "auth.test".into(), reason: "refused".into() }),
         Err(TransportError::Connect { host: "auth.test".into(), reason: "refused".into() }),
     ]);
-    assert!(matches!(client.revoke(), Err(ClientError::Transport(TransportError::Connect { .. }))));
+    assert!(matches!(client.revoke(), Err(scopegate::Error::Transport(TransportError::Connect { .. }))));
     assert_eq!(client.stored().unwrap(), Some(t));
     assert_eq!(fake.revoke_requests.load(Ordering::SeqCst), 4);
 }
@@ -262,7 +262,7 @@ fn revoke_without_an_endpoint_is_a_usage_error_and_keeps_the_token() {
     let (_fake, client, _) = setup("yuvo", Arc::new(MemoryStore::new()));
     login(&client);
     let e = client.revoke().unwrap_err();
-    assert!(matches!(e, ClientError::Usage(UsageError::NoRevocationEndpoint { .. })), "{e}");
+    assert!(matches!(e, scopegate::Error::Usage(UsageError::NoRevocationEndpoint { .. })), "{e}");
     assert!(client.stored().unwrap().is_some());
     // Yotpo: the endpoint is documented without a URL; the hint says what to set.
     let (_fake, client, _) = setup("yotpo", Arc::new(MemoryStore::new()));
@@ -312,7 +312,7 @@ fn token_endpoint_error_paths() {
         fake.token_script.lock().unwrap().extend(canned);
         let e = client.access_token().expect_err(expect);
         let text = e.to_string();
-        assert!(matches!(e, ClientError::Flow(_)), "{text}");
+        assert!(matches!(e, scopegate::Error::Flow(_)), "{text}");
         assert!(text.to_lowercase().contains(expect), "{expect}: {text}");
         assert_eq!(fake.token_requests.load(Ordering::SeqCst), before + sends, "{expect}: tries");
         assert!(fake.token_script.lock().unwrap().is_empty());
@@ -322,10 +322,10 @@ fn token_endpoint_error_paths() {
     for _ in 0..3 {
         fake.fail_next.lock().unwrap().push(false);
     }
-    assert!(matches!(client.access_token(), Err(ClientError::Flow(FlowError::Transport { .. }))));
+    assert!(matches!(client.access_token(), Err(scopegate::Error::Flow(FlowError::Transport { .. }))));
     // invalid_grant: re-authorization, token kept for inspection.
     fake.token_script.lock().unwrap().push(Ok(HttpResponse::new(400, r#"{"error":"invalid_grant"}"#)));
-    assert!(matches!(client.access_token(), Err(ClientError::ReauthorizationRequired { .. })));
+    assert!(matches!(client.access_token(), Err(scopegate::Error::ReauthorizationRequired { .. })));
     let mut marked = t;
     marked.invalidated = Some(ReauthorizationReason::InvalidGrant);
     assert_eq!(client.stored().unwrap(), Some(marked), "kept, marked dead");
@@ -359,7 +359,9 @@ fn finding_4_a_refresh_token_past_its_lifetime_is_not_sent() {
     clock.store((T0 + 2_592_000) as usize, Ordering::SeqCst); // Yespo: refresh tokens live 30 days
     let before = fake.token_requests.load(Ordering::SeqCst);
     match client.access_token() {
-        Err(ClientError::ReauthorizationRequired { reason: ReauthorizationReason::RefreshTokenExpired, .. }) => {}
+        Err(scopegate::Error::ReauthorizationRequired {
+            reason: ReauthorizationReason::RefreshTokenExpired, ..
+        }) => {}
         other => panic!("{other:?}"),
     }
     assert_eq!(fake.token_requests.load(Ordering::SeqCst), before, "no request");
@@ -376,12 +378,12 @@ fn finding_4_after_invalid_grant_later_calls_make_no_request() {
     clock.store((T0 + 172_800) as usize, Ordering::SeqCst);
     assert!(matches!(
         client.access_token(),
-        Err(ClientError::ReauthorizationRequired { reason: ReauthorizationReason::InvalidGrant, .. })
+        Err(scopegate::Error::ReauthorizationRequired { reason: ReauthorizationReason::InvalidGrant, .. })
     ));
     let before = fake.token_requests.load(Ordering::SeqCst);
     for _ in 0..3 {
         match client.access_token() {
-            Err(ClientError::ReauthorizationRequired { reason: ReauthorizationReason::InvalidGrant, .. }) => {}
+            Err(scopegate::Error::ReauthorizationRequired { reason: ReauthorizationReason::InvalidGrant, .. }) => {}
             other => panic!("{other:?}"),
         }
         assert!(client.request(Method::Get, "contacts", None).is_err());

@@ -10,7 +10,7 @@ use std::thread;
 use std::time::Duration;
 
 use scopegate::Transport;
-use scopegate::{Browser, Client, ClientError, LoginError, LoginOptions, MemoryStore, loopback_login};
+use scopegate::{Browser, Client, LoginOptions, MemoryStore, loopback_login};
 use scopegate_core::CallbackError;
 use scopegate_core::prelude::*;
 
@@ -117,7 +117,7 @@ fn a_refused_consent_is_shown_and_returned() {
     let (status, page) = browser.join().unwrap();
     assert_eq!(status, 200);
     assert!(page.contains("access_denied (no thanks)"), "{page}");
-    assert!(matches!(err, LoginError::Client(ClientError::Callback(CallbackError::Denied(_)))), "{err:?}");
+    assert!(matches!(err, scopegate::Error::Callback((CallbackError::Denied(_)))), "{err:?}");
     assert_eq!(endpoint.calls.load(Ordering::SeqCst), 0);
 }
 
@@ -128,7 +128,7 @@ fn no_callback_times_out_and_closes_the_port() {
     let opts =
         LoginOptions { timeout: Duration::from_millis(300), browser: Browser::PrintOnly, ..LoginOptions::default() };
     let err = loopback_login(&client, &opts, |_, _| {}).unwrap_err();
-    assert!(matches!(err, LoginError::Timeout { .. }), "{err:?}");
+    assert!(matches!(err, scopegate::Error::LoginTimeout { .. }), "{err:?}");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
@@ -137,7 +137,10 @@ fn ephemeral_port_only_when_the_profile_allows_it() {
     let (client_no, _) = client("http://127.0.0.1:0/cb", "");
     let opts =
         LoginOptions { timeout: Duration::from_millis(200), browser: Browser::PrintOnly, ..LoginOptions::default() };
-    assert!(matches!(loopback_login(&client_no, &opts, |_, _| {}), Err(LoginError::NotLoopback { .. })));
+    assert!(matches!(
+        loopback_login(&client_no, &opts, |_, _| {}),
+        Err(scopegate::Error::Usage(scopegate::core::UsageError::LoopbackRedirectUri { .. }))
+    ));
 
     let (client_yes, _) = client("http://127.0.0.1:0/cb", "[authorization]\nloopback_any_port = true\n");
     let (tx, rx) = mpsc::channel::<String>();
@@ -157,7 +160,10 @@ fn non_loopback_redirects_are_refused() {
     let (c, _) = client("https://app.example/cb", "");
     let opts =
         LoginOptions { timeout: Duration::from_millis(200), browser: Browser::PrintOnly, ..LoginOptions::default() };
-    assert!(matches!(loopback_login(&c, &opts, |_, _| {}), Err(LoginError::NotLoopback { .. })));
+    assert!(matches!(
+        loopback_login(&c, &opts, |_, _| {}),
+        Err(scopegate::Error::Usage(scopegate::core::UsageError::LoopbackRedirectUri { .. }))
+    ));
 }
 
 fn raw(port: u16, bytes: &[u8]) -> u16 {
@@ -255,7 +261,7 @@ fn a_slow_request_head_is_cut_off_at_its_deadline() {
         head_timeout: Duration::from_millis(300),
     };
     let err = loopback_login(&client, &opts, |_, _| tx.send(()).unwrap()).unwrap_err();
-    assert!(matches!(err, LoginError::Timeout { .. }), "{err:?}");
+    assert!(matches!(err, scopegate::Error::LoginTimeout { .. }), "{err:?}");
     let cut_after = slow.join().unwrap();
     assert!(cut_after >= Duration::from_millis(250) && cut_after < Duration::from_millis(1400), "{cut_after:?}");
 }
@@ -285,7 +291,7 @@ fn localhost_binds_both_loopback_addresses() {
 
     let squatter = TcpListener::bind(("::1", port)).unwrap();
     let err = loopback_login(&client, &opts, |_, _| {}).unwrap_err();
-    assert!(matches!(err, LoginError::Listen { .. }), "{err:?}");
+    assert!(matches!(err, scopegate::Error::Listen { .. }), "{err:?}");
     drop(squatter);
 }
 

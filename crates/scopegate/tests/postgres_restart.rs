@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use scopegate::{PostgresOptions, PostgresStore, StoreKey, TokenStore, Update, UpdateError};
+use scopegate::{PostgresOptions, PostgresStore, StoreKey, TokenStore, Update};
 use scopegate_core::prelude::*;
 
 fn pg_script(action: &str) {
@@ -45,7 +45,7 @@ fn the_server_stopped_and_started_under_a_running_client() {
         })
         .unwrap_err();
     match e {
-        UpdateError::NotSaved { error, tokens: renewed } => {
+        scopegate::Error::NotSaved { error, tokens: renewed } => {
             assert_eq!(*renewed, tokens(2), "the renewed token set is handed back");
             assert!(error.to_string().contains("postgres://"), "{error}");
         }

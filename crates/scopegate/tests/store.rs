@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use scopegate::{MemoryStore, SqliteStore, StoreError, StoreKey, TokenStore, Update, UpdateError};
+use scopegate::{MemoryStore, SqliteStore, StoreError, StoreKey, TokenStore, Update};
 use scopegate_core::AuthorizationCode;
 use scopegate_core::prelude::*;
 
@@ -122,7 +122,7 @@ fn an_aborted_update_writes_nothing() {
         store.save(&key(), &tokens(1)).unwrap();
         let r = store.update(&key(), &mut |_| Err(scopegate::Error::Busy));
         match r {
-            Err(UpdateError::Aborted(e)) => assert_eq!(e.kind(), scopegate::ErrorKind::Busy),
+            Err(e) => assert_eq!(e.kind(), scopegate::ErrorKind::Busy),
             other => panic!("{other:?}"),
         }
         assert_eq!(store.load(&key()).unwrap(), Some(tokens(1)));
@@ -365,7 +365,7 @@ fn a_held_lock_is_waited_for_and_then_named() {
     let e = store.update(&key(), &mut |_| Ok(Update::Keep)).unwrap_err();
     assert!(started.elapsed() >= Duration::from_millis(250), "it waited");
     let text = e.to_string();
-    assert!(matches!(e, UpdateError::Store(StoreError::Busy { .. })), "{e:?}");
+    assert!(matches!(e, scopegate::Error::Store(StoreError::Busy { .. })), "{e:?}");
     assert!(text.contains("another process's refresh"), "{text}");
     assert!(!text.contains("database is locked"), "{text}");
     assert_eq!(store.load(&key()).unwrap(), Some(tokens(1)), "loads still work meanwhile");
@@ -410,7 +410,7 @@ fn a_token_set_that_cannot_be_stored_comes_back_with_the_error() {
     let renewed = big.clone();
     let e = store.update(&key(), &mut |_| Ok(Update::Put(Box::new(renewed.clone())))).unwrap_err();
     match e {
-        UpdateError::NotSaved { error, tokens } => {
+        scopegate::Error::NotSaved { error, tokens } => {
             assert_eq!(*tokens, big, "the renewed tokens are handed back");
             assert!(error.to_string().contains("full"), "{error}");
         }

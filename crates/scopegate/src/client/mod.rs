@@ -32,10 +32,6 @@ use scopegate_core::{
 use crate::store::{Claim, DEFAULT_LEASE_TTL, StoreKey, TokenStore, Update, Written};
 use slot::Slot;
 
-/// What went wrong in a client call: the core's one error surface ([`Error::kind`],
-/// [`Error::blame`]).
-pub type ClientError = Error;
-
 type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// A change of a client's token set, as its [hook](Client::on_token_change) sees it.
@@ -196,7 +192,7 @@ impl Client {
 
     /// A client like this one (same transport, store, account binding, rights, clock and hook)
     /// with another redirect URI (the loopback login's actual port).
-    pub fn with_redirect_uri(&self, uri: &str) -> Result<Client, ClientError> {
+    pub fn with_redirect_uri(&self, uri: &str) -> Result<Client, Error> {
         Ok(Client {
             provider: Arc::clone(&self.provider),
             config: self.config.clone().with_redirect_uri(uri)?,
@@ -259,14 +255,14 @@ impl Client {
         }
     }
 
-    fn not_authorized(&self) -> ClientError {
+    fn not_authorized(&self) -> Error {
         let key = self.key();
         Error::NotAuthorized { provider: key.provider_id, account: key.account }
     }
 
     /// Starts an authorization: the URL for the user's browser and the pending authorization to
     /// keep until the callback.
-    pub fn authorization_request(&self) -> Result<AuthorizationStart, ClientError> {
+    pub fn authorization_request(&self) -> Result<AuthorizationStart, Error> {
         let slot = self.slot();
         let mut s = self.session();
         {
@@ -278,7 +274,7 @@ impl Client {
 
     /// Completes an authorization: checks the callback, exchanges the code, stores the tokens
     /// (before returning them) under the account they belong to.
-    pub fn exchange(&self, pending: &mut PendingAuthorization, callback: &str) -> Result<TokenSet, ClientError> {
+    pub fn exchange(&self, pending: &mut PendingAuthorization, callback: &str) -> Result<TokenSet, Error> {
         let mut s = self.session();
         if self.bound {
             let slot = self.slot();
@@ -297,7 +293,7 @@ impl Client {
 
     /// Writes a new grant's tokens unless the entry holds another identity's token (defence in
     /// depth: the session checked already). A pending unsaved set of the old grant is dropped.
-    fn put_new_grant(&self, slot: &Slot, tokens: TokenSet) -> Result<TokenSet, ClientError> {
+    fn put_new_grant(&self, slot: &Slot, tokens: TokenSet) -> Result<TokenSet, Error> {
         let key = &slot.key;
         let row = match self.claim(slot) {
             Ok(row) => row,
@@ -322,7 +318,7 @@ impl Client {
 
     /// Gets a token for the app itself with the client credentials grant and stores it. An
     /// account that holds a user's token is left alone ([`Error::IdentityMismatch`]).
-    pub fn client_credentials(&self, scopes: &[String]) -> Result<TokenSet, ClientError> {
+    pub fn client_credentials(&self, scopes: &[String]) -> Result<TokenSet, Error> {
         let slot = self.slot();
         let _flight = slot.flight.lock();
         let view = self.current(&slot)?;
@@ -352,7 +348,7 @@ impl Client {
 
     /// The stored token set, if any (read from the store; a renewed set that the store could
     /// not write yet is written first).
-    pub fn stored(&self) -> Result<Option<TokenSet>, ClientError> {
+    pub fn stored(&self) -> Result<Option<TokenSet>, Error> {
         let slot = self.slot();
         let _flight = slot.flight.lock();
         let view = self.current(&slot)?;
@@ -366,7 +362,7 @@ impl Client {
     /// Refreshes now, whatever the expiry. Coalesced: if the token set changed since this
     /// client last saw it (another thread or process refreshed meanwhile), that newer set is
     /// the answer and no request is sent.
-    pub fn refresh(&self) -> Result<TokenSet, ClientError> {
+    pub fn refresh(&self) -> Result<TokenSet, Error> {
         let slot = self.slot();
         let seen = match slot.unsaved() {
             Some(u) => Some(u.tokens.access_token),
@@ -384,7 +380,7 @@ impl Client {
     /// When many threads (or processes sharing a store) call at once, one refresh request is
     /// sent and the others get its result. A grant known to be dead fails at once, without a
     /// request.
-    pub fn access_token(&self) -> Result<TokenSet, ClientError> {
+    pub fn access_token(&self) -> Result<TokenSet, Error> {
         let slot = self.slot();
         if let Some(t) = slot.fresh(self.now(), self.margin(), self.staleness) {
             return Ok(t);
@@ -403,7 +399,7 @@ impl Client {
     /// Forgets the stored token locally, without telling the provider (after Yotpo's uninstall
     /// webhook, say): the row is removed without being read, so a corrupt one (or one sealed
     /// with a lost key) goes too. Returns whether there was one.
-    pub fn forget(&self) -> Result<bool, ClientError> {
+    pub fn forget(&self) -> Result<bool, Error> {
         let slot = self.slot();
         let _flight = slot.flight.lock();
         let had_unsaved = slot.clear();
@@ -416,7 +412,7 @@ impl Client {
     /// why; a profile without such an endpoint gives
     /// [`UsageError::NoRevocationEndpoint`](scopegate_core::UsageError::NoRevocationEndpoint)
     /// (use [`forget`](Self::forget)).
-    pub fn revoke(&self) -> Result<Revoked, ClientError> {
+    pub fn revoke(&self) -> Result<Revoked, Error> {
         let slot = self.slot();
         let _flight = slot.flight.lock();
         self.current(&slot)?;

@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use scopegate_core::TokenSet;
 use scopegate_core::{AuthorizationStart, CallbackError, ClientConfig};
-use scopegate_core::{Blame, ErrorKind};
+use scopegate_core::{Error, UsageError};
 use url::Url;
 
-use crate::client::{Client, ClientError};
+use crate::client::Client;
 use listener::{Listener, respond};
 
 /// How the authorization URL reaches the user.
@@ -54,60 +54,10 @@ impl Default for LoginOptions {
     }
 }
 
-/// A loopback login failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LoginError {
-    /// The redirect URI is not a loopback `http` URI.
-    #[error("loopback login needs a redirect uri like http://127.0.0.1:8081/callback: {reason}")]
-    NotLoopback {
-        /// Why.
-        reason: String,
-    },
-    /// The port could not be opened.
-    #[error("cannot listen on {addr}: {reason}")]
-    Listen {
-        /// Address.
-        addr: String,
-        /// The system's reason.
-        reason: String,
-    },
-    /// No valid callback arrived in time.
-    #[error("no authorization callback arrived within {secs} s; run the login again")]
-    Timeout {
-        /// The timeout.
-        secs: u64,
-    },
-    /// The provider refused, or the exchange failed.
-    #[error(transparent)]
-    Client(#[from] ClientError),
-}
-
-impl LoginError {
-    /// The kind, in the core's numbering: [`ErrorKind::Config`] for a redirect URI that cannot
-    /// be listened on, [`ErrorKind::Listen`], [`ErrorKind::LoginTimeout`], or the client error's.
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            LoginError::NotLoopback { .. } => ErrorKind::Config,
-            LoginError::Listen { .. } => ErrorKind::Listen,
-            LoginError::Timeout { .. } => ErrorKind::LoginTimeout,
-            LoginError::Client(e) => e.kind(),
-        }
-    }
-
-    /// Who is to blame.
-    pub fn blame(&self) -> Blame {
-        match self {
-            LoginError::Client(e) => e.blame(),
-            other => other.kind().default_blame(),
-        }
-    }
-}
-
 /// Where to listen, from the redirect URI: one address, or both loopback addresses for
 /// `localhost`.
-fn listen_addrs(redirect: &Url, any_port: bool) -> Result<Vec<SocketAddr>, LoginError> {
-    let not = |reason: &str| LoginError::NotLoopback { reason: reason.to_owned() };
+fn listen_addrs(redirect: &Url, any_port: bool) -> Result<Vec<SocketAddr>, Error> {
+    let not = |reason: &str| Error::from(UsageError::LoopbackRedirectUri { reason: reason.to_owned() });
     if redirect.scheme() != "http" {
         return Err(not("the scheme must be http (RFC 8252 §7.3)"));
     }
@@ -128,9 +78,9 @@ fn listen_addrs(redirect: &Url, any_port: bool) -> Result<Vec<SocketAddr>, Login
 /// Binds every address on one port. For `localhost` both loopback addresses are bound; a
 /// machine without IPv6 has no [::1] for anybody else to take either, so only an address that is
 /// taken (by another process) is an error.
-fn bind(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, LoginError> {
+fn bind(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, Error> {
     let listen_err =
-        |addr: SocketAddr, e: std::io::Error| LoginError::Listen { addr: addr.to_string(), reason: e.to_string() };
+        |addr: SocketAddr, e: std::io::Error| Error::Listen { addr: addr.to_string(), reason: e.to_string() };
     let first = TcpListener::bind(addrs[0]).map_err(|e| listen_err(addrs[0], e))?;
     let port = first.local_addr().map_err(|e| listen_err(addrs[0], e))?.port();
     let mut sockets = vec![first];
@@ -152,16 +102,17 @@ pub fn loopback_login(
     client: &Client,
     options: &LoginOptions,
     mut show: impl FnMut(&str, bool),
-) -> Result<TokenSet, LoginError> {
+) -> Result<TokenSet, Error> {
     let config: &ClientConfig = client.config();
+    let redirect = config
+        .redirect_uri()
+        .ok_or_else(|| Error::from(UsageError::LoopbackRedirectUri { reason: "no redirect uri set".into() }))?;
     let redirect =
-        config.redirect_uri().ok_or_else(|| LoginError::NotLoopback { reason: "no redirect uri set".into() })?;
-    let redirect = Url::parse(redirect).map_err(|e| LoginError::NotLoopback { reason: e.to_string() })?;
+        Url::parse(redirect).map_err(|e| Error::from(UsageError::LoopbackRedirectUri { reason: e.to_string() }))?;
     let addrs = listen_addrs(&redirect, client.provider().loopback_any_port())?;
     let sockets = bind(&addrs)?;
-    let bound = sockets[0]
-        .local_addr()
-        .map_err(|e| LoginError::Listen { addr: addrs[0].to_string(), reason: e.to_string() })?;
+    let bound =
+        sockets[0].local_addr().map_err(|e| Error::Listen { addr: addrs[0].to_string(), reason: e.to_string() })?;
     // With port 0, the real port goes into the redirect URI sent to the provider.
     let login_client;
     let client = if redirect.port() == Some(0) {
@@ -181,13 +132,13 @@ pub fn loopback_login(
     show(&url, opened);
 
     let mut listener = Listener::new(sockets, options.head_timeout)
-        .map_err(|e| LoginError::Listen { addr: bound.to_string(), reason: e.to_string() })?;
+        .map_err(|e| Error::Listen { addr: bound.to_string(), reason: e.to_string() })?;
     let deadline = Instant::now() + options.timeout;
     let path = redirect.path().to_owned();
     const NOT_OURS: &str = "This address only accepts the callback of the login in progress.";
     loop {
         let Some(arrival) = listener.next(deadline) else {
-            return Err(LoginError::Timeout { secs: options.timeout.as_secs() });
+            return Err(Error::LoginTimeout { waited_secs: options.timeout.as_secs() });
         };
         let stream = arrival.stream;
         let Some(target) = arrival.target else {
@@ -214,10 +165,10 @@ pub fn loopback_login(
                 );
                 return Ok(tokens);
             }
-            Err(ClientError::Callback(CallbackError::Denied(e))) => {
+            Err(Error::Callback(CallbackError::Denied(e))) => {
                 let text = format!("The provider refused the authorization: {}", html_escape(&e.to_string()));
                 respond(stream, 200, "Authorization refused", &text);
-                return Err(ClientError::Callback(CallbackError::Denied(e)).into());
+                return Err(Error::Callback(CallbackError::Denied(e)).into());
             }
             Err(e) => {
                 respond(stream, 500, "Sign-in failed", &html_escape(&e.to_string()));

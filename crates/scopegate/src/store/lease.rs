@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use scopegate_core::{Error, TokenSet};
 
-use super::{Claim, StoreError, StoreKey, TokenStore, Update, UpdateError, Written};
+use super::{Claim, StoreError, StoreKey, TokenStore, Update, Written};
 
 /// Who holds a lease: a random id, with the process id and start time and the identity of this
 /// host's running kernel and pid namespace. So a waiter on the same host can tell that the
@@ -152,7 +152,7 @@ pub(super) fn update<S: TokenStore + ?Sized>(
     owner: &LeaseOwner,
     ttl: Duration,
     f: &mut dyn FnMut(Option<&TokenSet>) -> Result<Update, Error>,
-) -> Result<Option<TokenSet>, UpdateError> {
+) -> Result<Option<TokenSet>, Error> {
     /// The owner is used for this one update: when it returns (or unwinds), any lease it still
     /// holds is abandoned.
     struct Once<'a>(&'a LeaseOwner);
@@ -171,7 +171,7 @@ pub(super) fn update<S: TokenStore + ?Sized>(
             Ok(d) => d,
             Err(e) => {
                 let _ = store.release(key, owner);
-                return Err(UpdateError::Aborted(e));
+                return Err(e);
             }
         };
         let after = match &decision {
@@ -195,13 +195,13 @@ pub(super) fn update<S: TokenStore + ?Sized>(
                             row.version, now.version
                         ),
                     };
-                    return Err(UpdateError::NotSaved { error, tokens });
+                    return Err(Error::NotSaved { error, tokens });
                 }
             }
             Err(error) => {
                 return Err(match decision {
-                    Update::Put(tokens) => UpdateError::NotSaved { error, tokens },
-                    _ => UpdateError::Store(error),
+                    Update::Put(tokens) => Error::NotSaved { error, tokens },
+                    _ => Error::Store(error),
                 });
             }
         }

@@ -176,12 +176,14 @@ pub trait TokenStore: Send + Sync {
     /// Claims `key` (waiting for another owner's lease), calls `f` with the token set, and
     /// writes what it decides under the version read. `f` may do network I/O (a refresh): no
     /// database lock is held meanwhile, only the lease. Returns the token set afterwards. If `f`
-    /// fails, nothing is written and the lease ends.
+    /// fails, nothing is written, the lease ends and its error is returned as it is; a store
+    /// failure is [`Error::Store`], and a token set `f` produced that the store could not write
+    /// is handed back in [`Error::NotSaved`].
     fn update(
         &self,
         key: &StoreKey,
         f: &mut dyn FnMut(Option<&TokenSet>) -> Result<Update, Error>,
-    ) -> Result<Option<TokenSet>, UpdateError> {
+    ) -> Result<Option<TokenSet>, Error> {
         lease::update(self, key, &LeaseOwner::new(), DEFAULT_LEASE_TTL, f)
     }
 
@@ -190,29 +192,8 @@ pub trait TokenStore: Send + Sync {
         let mut put = Some(tokens.clone());
         match self.update(key, &mut |_| Ok(put.take().map_or(Update::Keep, |t| Update::Put(Box::new(t))))) {
             Ok(_) => Ok(()),
-            Err(UpdateError::Store(e) | UpdateError::NotSaved { error: e, .. }) => Err(e),
-            Err(UpdateError::Aborted(e)) => Err(StoreError::Backend { path: String::new(), reason: e.to_string() }),
+            Err(Error::Store(e) | Error::NotSaved { error: e, .. }) => Err(e),
+            Err(e) => Err(StoreError::Backend { path: String::new(), reason: e.to_string() }),
         }
     }
-}
-
-/// An `update` failed: in the store, or in the closure.
-#[derive(Debug, thiserror::Error)]
-pub enum UpdateError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The closure failed with this error (nothing was written).
-    #[error(transparent)]
-    Aborted(Error),
-    /// The closure produced a token set and the store could not write it (disk full, the
-    /// database gone, or a newer row written meanwhile): the token set is carried here, so the
-    /// caller can still use it, and knows it is not stored.
-    #[error("{error}; the new token set was not stored")]
-    NotSaved {
-        /// The store's failure.
-        error: StoreError,
-        /// What was to be written.
-        tokens: Box<TokenSet>,
-    },
 }
