@@ -6,7 +6,7 @@ use std::ffi::c_char;
 use scopegate_core::{Decision, Method, RejectReason, Rights, UncoveredReason};
 
 use crate::boundary::{Out, OutText, RejectReasonArg, cstr, guard, guard_value, handle, write_truncated};
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::provider::scopegate_provider;
 use crate::result::scopegate_result;
 

@@ -9,7 +9,7 @@ use scopegate_io::{Client, KeyRing, MemoryStore, PostgresStore, SqliteStore, Tok
 
 use crate::authorization::{pending_from, scopegate_authorization};
 use crate::boundary::{Out, OutText, bytes, cstr, free_handle, guard, guard_value, handle, into_handle, opt_cstr};
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::http::scopegate_http_response;
 use crate::provider::scopegate_provider;
 use crate::result::scopegate_result;

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use crate::authorization::{pending_from, scopegate_authorization};
 use crate::boundary::{Out, OutText, cstr, free_handle, guard, guard_value, handle, handle_mut, into_handle, text};
 use crate::client::{read_options, scopegate_client_options};
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::http::RequestView;
 use crate::provider::scopegate_provider;
 use crate::result::scopegate_result;
