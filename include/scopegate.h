@@ -717,8 +717,12 @@ typedef struct scopegate_client_options {
    * Token sets are sealed at rest with the key in the environment variable
    * `SCOPEGATE_STORE_KEY` (and `SCOPEGATE_STORE_OLD_KEYS`) when it is set. Must be NULL for a
    * session.
+   *
+   * Formerly `store_path` (it is not only a path): renamed in place, same position and type,
+   * so the layout is unchanged and code compiled against the old header keeps working;
+   * source that sets `store_path` must now set `store`.
    */
-  const char *store_path;
+  const char *store;
   /**
    * The account the tokens belong to; NULL: `"default"`.
    */
@@ -1211,7 +1215,7 @@ uint64_t scopegate_provider_all_rights(const scopegate_provider *provider);
 void scopegate_result_message(scopegate_result result, char *buf, size_t len, size_t *out_n);
 
 /**
- * A session for `provider` and the app registration in `options` (whose `store_path` must be
+ * A session for `provider` and the app registration in `options` (whose `store` must be
  * NULL: the caller keeps the token set), holding no token yet. With `options->account`, a
  * login for another account is refused (a profile whose callback names the account: Yotpo's
  * `app_key`).

@@ -108,6 +108,7 @@ static void client_credentials(const char *sandbox) {
     memset(&options, 0, sizeof options);
     options.client_id = "sandbox-client";
     options.client_secret = secret != NULL ? secret : "sandbox-secret";
+    options.store = NULL; /* tokens in memory; a SQLite file's path or a postgres:// URL keeps them */
     TRY(scopegate_client_new(yuvo, &options, &client));
     TRY(scopegate_client_client_credentials(client));
 

@@ -108,18 +108,15 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
             );
         }
     })
-    .map_err(|e| match e {
-        c => {
-            let again = crate::fail::Again {
-                provider: a.provider,
-                client_id: a.client_id,
-                secret_env: a.secret_env,
-                account: a.account,
-                sandbox: a.sandbox,
-            };
-            again.fail(c)
-        }
-        other => Fail::from(other),
+    .map_err(|e| {
+        let again = crate::fail::Again {
+            provider: a.provider,
+            client_id: a.client_id,
+            secret_env: a.secret_env,
+            account: a.account,
+            sandbox: a.sandbox,
+        };
+        again.fail(e)
     })?;
     if let Some(f) = follower {
         let _ = f.join();

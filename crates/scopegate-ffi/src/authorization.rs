@@ -7,7 +7,7 @@ use scopegate_core::{AuthorizationStart, PendingAuthorization};
 use zeroize::Zeroizing;
 
 use crate::boundary::{OutText, free_handle, guard, guard_value, handle, text};
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::result::scopegate_result;
 
 /// A started authorization (authorization code flow): the URL for the user's browser and the

@@ -5,7 +5,8 @@ use std::ffi::{CStr, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 
-use crate::error::Failure;
+use crate::failure::Failure;
+use crate::last_error;
 use crate::result::scopegate_result;
 
 /// Runs the body of an export that returns a `scopegate_result`: `Err` is recorded as the
@@ -14,8 +15,8 @@ use crate::result::scopegate_result;
 pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> scopegate_result {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => scopegate_result::Ok,
-        Ok(Err(failure)) => failure.record(),
-        Err(_) => Failure::panic().record(),
+        Ok(Err(failure)) => last_error::record(failure),
+        Err(_) => last_error::record(Failure::panic()),
     }
 }
 
@@ -36,7 +37,7 @@ pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => value,
         Err(_) => {
-            Failure::panic().record();
+            last_error::record(Failure::panic());
             fallback
         }
     }
@@ -260,7 +261,7 @@ mod tests {
     fn a_panic_becomes_a_result_and_the_last_error_says_so() {
         let r = guard(|| panic!("boom"));
         assert_eq!(r, scopegate_result::Panic);
-        assert_eq!(crate::error::last_result(), scopegate_result::Panic);
+        assert_eq!(last_error::last_result(), scopegate_result::Panic);
         assert_eq!(guard_value(7u8, || panic!("boom")), 7);
         assert_eq!(guard_quiet(|| panic!("boom")), scopegate_result::Panic);
     }

@@ -7,7 +7,7 @@ use scopegate_core::matrix::UncoveredReason;
 use scopegate_core::{Decision, Method, RejectReason, Rights};
 
 use crate::boundary::{Out, OutText, RejectReasonArg, cstr, guard, guard_value, handle, write_truncated};
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::provider::scopegate_provider;
 use crate::result::scopegate_result;
 

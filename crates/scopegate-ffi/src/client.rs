@@ -10,7 +10,7 @@ use scopegate_io::{Client, KeyRing, MemoryStore, PostgresStore, SqliteStore, Tok
 
 use crate::authorization::{pending_from, scopegate_authorization};
 use crate::boundary::{Out, OutText, bytes, cstr, free_handle, guard, guard_value, handle, into_handle, opt_cstr};
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::http::scopegate_http_response;
 use crate::provider::scopegate_provider;
 use crate::result::scopegate_result;
@@ -33,7 +33,11 @@ pub struct scopegate_client_options {
     /// Token sets are sealed at rest with the key in the environment variable
     /// `SCOPEGATE_STORE_KEY` (and `SCOPEGATE_STORE_OLD_KEYS`) when it is set. Must be NULL for a
     /// session.
-    pub store_path: *const c_char,
+    ///
+    /// Formerly `store_path` (it is not only a path): renamed in place, same position and type,
+    /// so the layout is unchanged and code compiled against the old header keeps working;
+    /// source that sets `store_path` must now set `store`.
+    pub store: *const c_char,
     /// The account the tokens belong to; NULL: `"default"`.
     pub account: *const c_char,
 }
@@ -41,7 +45,7 @@ pub struct scopegate_client_options {
 /// The options, read.
 pub(crate) struct Options<'a> {
     pub(crate) config: ClientConfig,
-    pub(crate) store_path: Option<&'a str>,
+    pub(crate) store: Option<&'a str>,
     pub(crate) account: Option<&'a str>,
 }
 
@@ -60,12 +64,12 @@ pub(crate) unsafe fn read_options<'a>(options: *const scopegate_client_options) 
     if let Some(uri) = unsafe { opt_cstr(o.redirect_uri, "options.redirect_uri") }? {
         config = config.with_redirect_uri(uri)?;
     }
-    let store_path = unsafe { opt_cstr(o.store_path, "options.store_path") }?;
+    let store = unsafe { opt_cstr(o.store, "options.store") }?;
     let account = unsafe { opt_cstr(o.account, "options.account") }?;
     if account.is_some_and(str::is_empty) {
         return Err(Failure::invalid("options.account", "an account name is not empty"));
     }
-    Ok(Options { config, store_path, account })
+    Ok(Options { config, store, account })
 }
 
 /// A blocking OAuth 2.0 client for one provider, one app registration and one account:
@@ -100,7 +104,7 @@ unsafe fn make(
     let p = unsafe { handle(provider, "provider") }?;
     let o = unsafe { read_options(options) }?;
     let keys = KeyRing::from_env().map_err(|e| Failure::invalid("SCOPEGATE_STORE_KEY", &e.to_string()))?;
-    let store: Arc<dyn TokenStore> = match o.store_path {
+    let store: Arc<dyn TokenStore> = match o.store {
         None => Arc::new(MemoryStore::new()),
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             let store = PostgresStore::connect(url).map_err(scopegate_core::Error::from)?;

@@ -1,43 +1,19 @@
-//! The calling thread's last error: every function that returns a result other than
-//! `SCOPEGATE_RESULT_OK` records why, in words, with who is to blame and, when the provider
+//! Reading errors from C: the calling thread's last error (`scopegate_last_error`, its parts
+//! and its numbers, `scopegate_last_error_clear`). Every function that returns a result other
+//! than `SCOPEGATE_RESULT_OK` records why, in words, with who is to blame and, when the provider
 //! answered with an OAuth error, its `error`, `error_description` and HTTP status.
 //!
 //! Like `errno`, a successful call leaves the last error as it was, and the functions that read
 //! it never change it. Messages never contain a secret: the core's messages cut out every known
 //! secret, and this library never quotes a string argument in a message.
 
-use std::cell::RefCell;
 use std::ffi::c_char;
 
-use scopegate_core::{Blame, Error, ProfileError};
-
-use crate::boundary::{ErrorPartArg, Out, OutText, guard_quiet};
+use crate::boundary::{ErrorPartArg, Out, OutText, guard_quiet, guard_value};
+use crate::failure::Failure;
+pub use crate::failure::scopegate_blame;
+use crate::last_error;
 use crate::result::scopegate_result;
-
-/// Who caused an error.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum scopegate_blame {
-    /// No error is recorded.
-    None = 0,
-    /// The caller misused scopegate or is misconfigured: fix the calling code or its settings.
-    Local = 1,
-    /// The provider, the user or their browser refused or misbehaved: retry, authorize again or
-    /// report it to the provider.
-    Remote = 2,
-    /// The network, the token store's disk or the operating system failed: usually transient.
-    Environment = 3,
-}
-
-impl From<Blame> for scopegate_blame {
-    fn from(b: Blame) -> Self {
-        match b {
-            Blame::Local => Self::Local,
-            Blame::Remote => Self::Remote,
-            Blame::Environment => Self::Environment,
-        }
-    }
-}
 
 /// Which part of the last error `scopegate_last_error_part` gives.
 #[repr(u32)]
@@ -68,142 +44,18 @@ pub struct scopegate_error_info {
     pub http_status: u16,
 }
 
-/// Why a call failed: its result and the detail kept as the thread's last error.
-#[derive(Debug)]
-pub(crate) struct Failure {
-    result: scopegate_result,
-    message: String,
-    blame: scopegate_blame,
-    http_status: u16,
-    oauth_error: Option<String>,
-    oauth_description: Option<String>,
-    /// The renewed token set of a NOT_SAVED failure (versioned JSON; wiped on drop).
-    tokens: Option<zeroize::Zeroizing<String>>,
-}
-
-thread_local! {
-    static LAST: RefCell<Option<Failure>> = const { RefCell::new(None) };
-}
-
-impl Failure {
-    /// A failure of the calling code (blame: local).
-    pub(crate) fn new(result: scopegate_result, message: impl Into<String>) -> Failure {
-        Failure {
-            result,
-            message: message.into(),
-            blame: scopegate_blame::Local,
-            http_status: 0,
-            oauth_error: None,
-            oauth_description: None,
-            tokens: None,
-        }
-    }
-
-    pub(crate) fn null(name: &str) -> Failure {
-        Failure::new(scopegate_result::NullParameter, format!("`{name}` is NULL"))
-    }
-
-    pub(crate) fn utf8(name: &str, valid_up_to: usize) -> Failure {
-        Failure::new(scopegate_result::InvalidUtf8, format!("`{name}` is not valid UTF-8 (at byte {valid_up_to})"))
-    }
-
-    pub(crate) fn insufficient(have: usize, needed: usize) -> Failure {
-        Failure::new(
-            scopegate_result::InsufficientSize,
-            format!("the buffer holds {have} bytes; {needed} are needed, terminating NUL included (written to *out_n)"),
-        )
-    }
-
-    pub(crate) fn invalid(name: &str, why: &str) -> Failure {
-        Failure::new(scopegate_result::InvalidParameter, format!("`{name}`: {why}"))
-    }
-
-    pub(crate) fn panic() -> Failure {
-        Failure::new(scopegate_result::Panic, "scopegate panicked: this is a bug in scopegate, please report it")
-    }
-
-    /// The result this failure returns.
-    pub(crate) fn result(&self) -> scopegate_result {
-        self.result
-    }
-
-    /// Keeps the failure as the calling thread's last error and returns its result.
-    pub(crate) fn record(self) -> scopegate_result {
-        let result = self.result;
-        LAST.with(|last| *last.borrow_mut() = Some(self));
-        result
-    }
-}
-
-impl From<Error> for Failure {
-    fn from(e: Error) -> Failure {
-        if let Error::Profile(p) = e {
-            return p.into();
-        }
-        let mut message = e.to_string();
-        let mut oauth_error = None;
-        let mut oauth_description = None;
-        if let Some(o) = e.oauth() {
-            let code = o.code.as_str();
-            if !message.contains(code) {
-                message.push_str(&format!("; the provider answered: {o}"));
-            }
-            oauth_error = Some(code.to_owned());
-            oauth_description = o.description.clone();
-        } else if let Some(a) = e.authorization_error() {
-            oauth_error = Some(a.code.as_str().to_owned());
-            oauth_description = a.description.clone();
-        }
-        Failure {
-            result: scopegate_result::from_kind(e.kind()),
-            message,
-            blame: e.blame().into(),
-            http_status: e.http_status().unwrap_or(0),
-            oauth_error,
-            oauth_description,
-            tokens: e.unsaved_tokens().map(|t| zeroize::Zeroizing::new(t.to_json())),
-        }
-    }
-}
-
-impl From<scopegate_core::UsageError> for Failure {
-    fn from(e: scopegate_core::UsageError) -> Failure {
-        Error::from(e).into()
-    }
-}
-
-impl From<ProfileError> for Failure {
-    fn from(e: ProfileError) -> Failure {
-        let result = match &e {
-            ProfileError::UnknownBuiltin { .. } => scopegate_result::UnknownProvider,
-            ProfileError::Io { .. } => scopegate_result::Profile,
-            _ => scopegate_result::InvalidProfile,
-        };
-        let mut f = Failure::new(result, e.to_string());
-        if result == scopegate_result::Profile {
-            f.blame = scopegate_blame::Environment;
-        }
-        f
-    }
-}
-
-/// The result of the calling thread's last error (`Ok` when none).
-#[cfg(test)]
-pub(crate) fn last_result() -> scopegate_result {
-    LAST.with(|last| last.borrow().as_ref().map_or(scopegate_result::Ok, |f| f.result))
-}
-
 fn write_part(part: scopegate_error_part, out: OutText) -> Result<(), Failure> {
-    LAST.with(|last| {
-        let last = last.borrow();
-        let text = match (part, last.as_ref()) {
-            (scopegate_error_part::Message, f) => f.map_or("", |f| f.message.as_str()),
-            (scopegate_error_part::OauthError, Some(Failure { oauth_error: Some(c), .. })) => c.as_str(),
-            (scopegate_error_part::OauthDescription, Some(Failure { oauth_description: Some(d), .. })) => d.as_str(),
-            (scopegate_error_part::Tokens, Some(Failure { tokens: Some(t), .. })) => t.as_str(),
-            _ => return Err(Failure::new(scopegate_result::NotFound, "the last error has no such part")),
+    last_error::read(|last| {
+        let text = match (part, last) {
+            (scopegate_error_part::Message, f) => Some(f.map_or("", Failure::message)),
+            (scopegate_error_part::OauthError, f) => f.and_then(Failure::oauth_error),
+            (scopegate_error_part::OauthDescription, f) => f.and_then(Failure::oauth_description),
+            (scopegate_error_part::Tokens, f) => f.and_then(Failure::tokens),
         };
-        out.write(text.as_bytes())
+        match text {
+            Some(text) => out.write(text.as_bytes()),
+            None => Err(Failure::new(scopegate_result::NotFound, "the last error has no such part")),
+        }
     })
 }
 
@@ -254,8 +106,8 @@ pub unsafe extern "C" fn scopegate_last_error_info(out: *mut scopegate_error_inf
     guard_quiet(|| {
         // SAFETY: `out` is NULL or writable, by contract.
         let out = unsafe { Out::new(out, "out") }?;
-        let info = LAST.with(|last| match last.borrow().as_ref() {
-            Some(f) => scopegate_error_info { result: f.result, blame: f.blame, http_status: f.http_status },
+        let info = last_error::read(|last| match last {
+            Some(f) => scopegate_error_info { result: f.result(), blame: f.blame(), http_status: f.http_status() },
             None => scopegate_error_info { result: scopegate_result::Ok, blame: scopegate_blame::None, http_status: 0 },
         });
         out.write(info);
@@ -267,5 +119,5 @@ pub unsafe extern "C" fn scopegate_last_error_info(out: *mut scopegate_error_inf
 #[unsafe(no_mangle)]
 pub extern "C" fn scopegate_last_error_clear() {
     // Cannot panic; the boundary is kept for the rule that every export has one.
-    crate::boundary::guard_value((), || LAST.with(|last| *last.borrow_mut() = None))
+    guard_value((), last_error::clear)
 }

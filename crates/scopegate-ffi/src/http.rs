@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use crate::boundary::{
     FailureArg, Out, OutText, bytes, cbytes, cstr, free_handle, guard, guard_value, handle, handle_mut,
 };
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::result::scopegate_result;
 
 /// One header: name and value, NUL-terminated.

@@ -26,6 +26,14 @@
 //! - **A panic boundary on every export**: a panic inside scopegate returns
 //!   `SCOPEGATE_RESULT_PANIC` (or a documented default) and never unwinds into C.
 //!
+//! ## Inside
+//!
+//! Each module imports only modules below it: [`result`] (the `scopegate_result` enum, a plain
+//! value), `failure.rs` (`Failure`: why a call failed, made from the core's errors),
+//! `last_error.rs` (the calling thread's last `Failure`), `boundary.rs` (the panic boundary that
+//! records a failure there, argument readers, out-parameters), then the exports: [`error`]
+//! (reading the last error), [`result_message`], and the handles' modules.
+//!
 //! ## Safety
 //!
 //! The exports are `unsafe extern "C"`: the caller promises that every non-NULL pointer is
@@ -43,9 +51,12 @@ mod boundary;
 pub mod check;
 pub mod client;
 pub mod error;
+mod failure;
 pub mod http;
+mod last_error;
 pub mod provider;
 pub mod result;
+pub mod result_message;
 pub mod session;
 pub mod session_io;
 pub mod transport;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use scopegate_core::Provider;
 
 use crate::boundary::{Out, cstr, free_handle, guard, guard_value, handle, into_handle, text};
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::result::scopegate_result;
 
 /// A provider profile: endpoints, flows, quirks and the access-rights matrix of one OAuth 2.0

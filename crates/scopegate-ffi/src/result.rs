@@ -4,12 +4,11 @@
 //! `scopegate_core::ErrorKind::code()` (`SCOPEGATE_RESULT_TRANSPORT` is 10 because
 //! `ErrorKind::Transport` is 10); 1000 and above are results of the C ABI itself (a NULL pointer,
 //! a buffer too small, ...). A number is never reused.
-
-use std::ffi::c_char;
+//!
+//! The enum is a plain value that imports nothing of this crate; its export,
+//! `scopegate_result_message`, is in [`crate::result_message`].
 
 use scopegate_core::ErrorKind;
-
-use crate::boundary::{ResultArg, guard_value, write_truncated};
 
 /// The result of a scopegate function: `SCOPEGATE_RESULT_OK` (0), or why it failed. After a
 /// failure, `scopegate_last_error` gives the calling thread's detailed message.
@@ -197,19 +196,6 @@ impl scopegate_result {
             Self::NotFound => "not found",
         }
     }
-}
-
-/// Writes a short description of `result` into `buf` (`len` bytes), NUL-terminated and cut to
-/// fit, and the number of bytes written (without the NUL) to `*out_n`. An unknown value gives
-/// "unknown result". Nothing is written when `buf` is NULL or `len` is 0 (`*out_n` is then 0).
-/// Does not touch the last error.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn scopegate_result_message(result: ResultArg, buf: *mut c_char, len: usize, out_n: *mut usize) {
-    guard_value((), || {
-        let text = scopegate_result::from_u32(result.0).map_or("unknown result", scopegate_result::message);
-        // SAFETY: the caller gives `len` writable bytes at `buf` (or NULL) and `out_n` (or NULL).
-        unsafe { write_truncated(text, buf, len, out_n) }
-    })
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use crate::authorization::{pending_from, scopegate_authorization};
 use crate::boundary::{Out, OutText, cstr, free_handle, guard, guard_value, handle, handle_mut, into_handle, text};
 use crate::client::{read_options, scopegate_client_options};
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::http::RequestView;
 use crate::provider::scopegate_provider;
 use crate::result::scopegate_result;
@@ -61,7 +61,7 @@ pub(crate) unsafe fn session_mut<'a>(session: *mut scopegate_session) -> Result<
     unsafe { handle_mut(session, "session") }
 }
 
-/// A session for `provider` and the app registration in `options` (whose `store_path` must be
+/// A session for `provider` and the app registration in `options` (whose `store` must be
 /// NULL: the caller keeps the token set), holding no token yet. With `options->account`, a
 /// login for another account is refused (a profile whose callback names the account: Yotpo's
 /// `app_key`).
@@ -76,9 +76,9 @@ pub unsafe extern "C" fn scopegate_session_new(
         let out = unsafe { Out::new(out, "out") }?;
         let p = unsafe { handle(provider, "provider") }?;
         let o = unsafe { read_options(options) }?;
-        if o.store_path.is_some() {
+        if o.store.is_some() {
             return Err(Failure::invalid(
-                "options.store_path",
+                "options.store",
                 "a session keeps no store: persist scopegate_session_tokens yourself (NULL here)",
             ));
         }

@@ -6,8 +6,9 @@ use std::ffi::c_char;
 use scopegate_core::{Error, Event, HttpResponse, NextStep, ReauthorizationReason, Revoked, UsageError};
 
 use crate::boundary::{FailureArg, Out, bytes, cbytes, cstr, guard, handle};
-use crate::error::Failure;
+use crate::failure::Failure;
 use crate::http::{RequestView, scopegate_header, scopegate_http_request, scopegate_transport_failure};
+use crate::last_error;
 use crate::result::scopegate_result;
 use crate::session::{API_IDS_KEPT, at, scopegate_session, session_mut};
 
@@ -262,7 +263,7 @@ pub unsafe extern "C" fn scopegate_session_poll_event(
             Some(Event::ScopesNarrowed { .. }) => event.kind = scopegate_event_kind::ScopesNarrowed,
             Some(Event::Failed(e)) => {
                 event.kind = scopegate_event_kind::Failed;
-                event.result = Failure::from(e).record();
+                event.result = last_error::record(Failure::from(e));
             }
             // An event added to the core after this ABI: reported as a change to persist.
             Some(_) => event.kind = scopegate_event_kind::TokensChanged,

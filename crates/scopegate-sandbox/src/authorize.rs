@@ -3,9 +3,9 @@
 
 use url::Url;
 
-use crate::App;
+use crate::apps::App;
 use crate::consent::decide;
-use crate::server::{Answer, Req};
+use crate::http::{Answer, Req, with_params};
 use crate::state::{Pending, Shared};
 
 /// `GET` of an authorization endpoint (Yespo, Reteno, Yuvo): RFC 6749 §4.1.1.
@@ -58,19 +58,4 @@ fn redirect_allowed(app: &App, uri: &str) -> bool {
         None => Url::parse(uri)
             .is_ok_and(|u| u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))),
     }
-}
-
-/// `uri` with `params` and the `state` added to its query.
-pub(crate) fn with_params(uri: &str, params: &[(&str, &str)], state: Option<&str>) -> String {
-    let Ok(mut u) = Url::parse(uri) else { return uri.to_owned() };
-    {
-        let mut q = u.query_pairs_mut();
-        for (k, v) in params {
-            q.append_pair(k, v);
-        }
-        if let Some(s) = state {
-            q.append_pair("state", s);
-        }
-    }
-    u.into()
 }

@@ -1,10 +1,11 @@
 //! Consent: automatic, or a page with Approve and Deny buttons; a code on approval,
 //! `access_denied` on refusal.
 
-use crate::authorize::with_params;
-use crate::server::{Answer, Req, escape};
-use crate::state::{Code, Pending, Shared, State, random};
-use crate::{Consent, SANDBOX_COMPANY, SANDBOX_STORE};
+use crate::apps::{SANDBOX_COMPANY, SANDBOX_STORE};
+use crate::http::{Answer, Req, escape, with_params};
+use crate::knobs::Consent;
+use crate::random::random;
+use crate::state::{Code, Pending, Shared, State};
 
 /// What happens to an authorization request, by the consent mode.
 pub(crate) fn decide(st: &mut State, pending: Pending) -> Answer {

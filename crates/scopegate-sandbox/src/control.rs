@@ -1,11 +1,15 @@
 //! The control endpoints under `/_sandbox/`, for scripts and tests in other processes.
+//! Two of them belong to the room they steer, and the router sends them there: Yotpo's merchant
+//! uninstall (`/_sandbox/yotpo/uninstall`, `yotpo.rs`) and the `/specs` server's client
+//! registration (`/_sandbox/specs/jwt_client`).
 
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::server::{Answer, Req};
+use crate::apps::{App, PROVIDERS};
+use crate::http::{Answer, Req};
+use crate::knobs::{Consent, Fault};
 use crate::state::Shared;
-use crate::{App, Consent, Fault, PROVIDERS, yotpo};
 
 /// `/_sandbox/{rest}`.
 pub(crate) fn control(shared: &Shared, req: &Req, rest: &str) -> Answer {
@@ -75,13 +79,6 @@ pub(crate) fn control(shared: &Shared, req: &Req, rest: &str) -> Answer {
                 None => Answer::json(400, json!({"error": "expected {url}"})),
             }
         }
-        ("POST", "yotpo/uninstall") => match req.q("app_key") {
-            Some(k) => match yotpo::merchant_uninstall(shared, k) {
-                Ok(delivered) => Answer::json(200, json!({"uninstalled": k, "webhook_delivered": delivered})),
-                Err(e) => Answer::json(404, json!({"error": e.to_string()})),
-            },
-            None => Answer::json(400, json!({"error": "expected ?app_key="})),
-        },
         _ => Answer::json(404, json!({"error": "not_found"})),
     }
 }

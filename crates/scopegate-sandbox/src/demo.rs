@@ -13,7 +13,10 @@ use scopegate_core::Method;
 use scopegate_core::Provider;
 use scopegate_core::Revoked;
 
-use crate::{App, Consent, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_STORE, Sandbox, SandboxError};
+use crate::apps::{App, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_STORE};
+use crate::error::SandboxError;
+use crate::knobs::Consent;
+use crate::sandbox::Sandbox;
 
 /// One step of the demo and how it went.
 #[derive(Clone, Debug, PartialEq, Eq)]

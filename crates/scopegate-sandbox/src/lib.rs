@@ -70,15 +70,30 @@
 //! `POST /_sandbox/consent` (`{"mode":"approve"}`), `POST /_sandbox/strict` (`{"on":true}`;
 //! `GET` reads it), `POST /_sandbox/webhook` (`{"url":..}`) and
 //! `POST /_sandbox/yotpo/uninstall?app_key=..`.
+//!
+//! How the crate is laid out: the sandbox's handle ([`Sandbox`], `sandbox.rs`) runs the socket
+//! loop and hands every request, as the in-process [`SandboxTransport`] does, to the router
+//! (`server.rs`), the one place that knows which handler answers which path. The handlers
+//! (`authorize`, `consent`, `token`, `control`, `uaa`, `yotpo`, `yuvo`, and the `/specs` server)
+//! receive the request and the state they work on, and import only modules below them:
+//! requests and answers (`http.rs`), the shared state (`state.rs`), and plain values (apps,
+//! counters, knobs, errors, the clock). No module imports one above it.
 
+mod apps;
 mod authorize;
 mod clock;
 mod consent;
 mod control;
+mod counters;
 pub mod demo;
+mod error;
+mod http;
+mod knobs;
 mod loopback;
 mod profile;
+mod random;
 mod register;
+mod sandbox;
 mod server;
 mod specs;
 mod state;
@@ -88,212 +103,15 @@ mod uaa;
 mod yotpo;
 mod yuvo;
 
-use std::collections::HashMap;
-use std::time::Duration;
-
-use scopegate_core::ProfileError;
-use serde_json::{Value, json};
-
+pub use apps::{App, PROVIDERS, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_COMPANY, SANDBOX_STORE};
 pub use clock::SandboxClock;
+pub use counters::Counters;
+pub use error::SandboxError;
+pub use knobs::{Consent, Fault};
 pub use profile::{builtin_id, profile_at, profile_at_with, profile_overrides, profile_overrides_with};
 pub use register::{login_app, register_remote};
-pub use server::{Sandbox, SandboxOptions};
-pub use specs::{
+pub use sandbox::{Sandbox, SandboxOptions};
+pub use specs::state::{
     DEVICE_CODE_LIFETIME_SECS, DEVICE_INTERVAL_SECS, REQUEST_URI_LIFETIME_SECS, SPECS_SECRET, SpecsCounters,
 };
 pub use transport::SandboxTransport;
-
-/// The client id every provider of a new sandbox knows.
-pub const SANDBOX_CLIENT_ID: &str = "sandbox-client";
-/// Its secret.
-pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-secret";
-/// The store a Yotpo install is for unless the consent page says otherwise.
-pub const SANDBOX_STORE: &str = "sandbox-store-1";
-/// The Yuvo company the authorization code flow grants access to.
-pub const SANDBOX_COMPANY: &str = "sandbox-company-1";
-
-/// The providers the sandbox emulates.
-pub const PROVIDERS: [&str; 4] = ["yespo", "reteno", "yotpo", "yuvo"];
-
-/// How the sandbox answers an authorization request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Consent {
-    /// Approve at once (tests, `scopegate demo`).
-    AutoApprove,
-    /// Refuse at once (`error=access_denied`).
-    AutoDeny,
-    /// Show a page with Approve and Deny buttons.
-    Page,
-}
-
-/// A misbehaviour of the next token-endpoint answer of a provider.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Fault {
-    /// Answer with this status (500, 502, 503, ...) and a short HTML body.
-    Status(u16),
-    /// Answer correctly after this delay.
-    Slow(Duration),
-    /// Answer 200 with a body that is not JSON.
-    MalformedJson,
-    /// Answer 200 with `{"error":"server_error"}`.
-    ErrorIn200,
-    /// Issue the token normally, but let it die after this many seconds (whatever `expires_in`
-    /// says).
-    EarlyExpiry(u64),
-    /// Issue the tokens normally, but without a refresh token: none in the answer, none kept
-    /// (the refresh token a refresh request used is not kept either). A login then ends with a
-    /// user token that cannot be refreshed.
-    NoRefreshToken,
-}
-
-impl Fault {
-    /// Reads a fault from its text form: `500`, `slow:1500` (ms), `malformed-json`,
-    /// `error-in-200`, `early-expiry:5` (s), `no-refresh-token`.
-    pub fn parse(s: &str) -> Option<Fault> {
-        if let Ok(status) = s.parse::<u16>() {
-            return (400..600).contains(&status).then_some(Fault::Status(status));
-        }
-        match s.split_once(':') {
-            Some(("slow", ms)) => ms.parse().ok().map(|ms| Fault::Slow(Duration::from_millis(ms))),
-            Some(("early-expiry", secs)) => secs.parse().ok().map(Fault::EarlyExpiry),
-            None if s == "malformed-json" => Some(Fault::MalformedJson),
-            None if s == "error-in-200" => Some(Fault::ErrorIn200),
-            None if s == "no-refresh-token" => Some(Fault::NoRefreshToken),
-            _ => None,
-        }
-    }
-}
-
-/// An app registered with a provider of the sandbox. Its Debug form hides the secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct App {
-    /// `yespo`, `reteno`, `yotpo` or `yuvo`.
-    pub provider: String,
-    /// Client id.
-    pub client_id: String,
-    /// Client secret.
-    pub client_secret: String,
-    /// The registered redirect URI (Yotpo needs one: its install link carries none). `None`:
-    /// any loopback `http` redirect URI is accepted.
-    pub redirect_uri: Option<String>,
-    /// The access rights the app was registered with (Yespo/Reteno).
-    pub rights: Vec<String>,
-}
-
-impl std::fmt::Debug for App {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App")
-            .field("provider", &self.provider)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"[redacted]")
-            .field("redirect_uri", &self.redirect_uri)
-            .field("rights", &self.rights)
-            .finish()
-    }
-}
-
-impl App {
-    /// An app from the JSON form `POST /_sandbox/register` takes.
-    pub(crate) fn from_json(v: &Value) -> Option<App> {
-        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-        Some(App {
-            provider: s("provider")?,
-            client_id: s("client_id")?,
-            client_secret: s("client_secret")?,
-            redirect_uri: s("redirect_uri"),
-            rights: v
-                .get("rights")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-                .unwrap_or_default(),
-        })
-    }
-
-    /// The JSON form `POST /_sandbox/register` takes (the secret included: it goes to loopback).
-    pub(crate) fn to_json(&self) -> Value {
-        json!({
-            "provider": self.provider, "client_id": self.client_id, "client_secret": self.client_secret,
-            "redirect_uri": self.redirect_uri, "rights": self.rights,
-        })
-    }
-}
-
-/// What a provider of the sandbox has seen.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// Authorization (or install) requests.
-    pub authorize: u64,
-    /// Consents given / refused.
-    pub approved: u64,
-    /// Consents refused.
-    pub denied: u64,
-    /// Token requests, by `grant_type`.
-    pub token_requests: HashMap<String, u64>,
-    /// Token requests answered with an error (faults included).
-    pub token_errors: u64,
-    /// API calls.
-    pub api_calls: u64,
-    /// API calls answered 401.
-    pub api_401: u64,
-    /// API calls answered 403.
-    pub api_403: u64,
-    /// Remove-application calls.
-    pub uninstalls: u64,
-    /// Uninstall webhooks delivered.
-    pub webhooks: u64,
-    /// Rotated-out refresh tokens presented again in strict mode (each revoked a grant).
-    pub reuse_detected: u64,
-}
-
-impl Counters {
-    /// Token requests of one grant.
-    pub fn grant(&self, grant: &str) -> u64 {
-        self.token_requests.get(grant).copied().unwrap_or(0)
-    }
-
-    pub(crate) fn to_json(&self) -> Value {
-        json!({
-            "authorize": self.authorize, "approved": self.approved, "denied": self.denied,
-            "token_requests": self.token_requests, "token_errors": self.token_errors,
-            "api_calls": self.api_calls, "api_401": self.api_401, "api_403": self.api_403,
-            "uninstalls": self.uninstalls, "webhooks": self.webhooks, "reuse_detected": self.reuse_detected,
-        })
-    }
-}
-
-/// An error of the sandbox's own API.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SandboxError {
-    /// The provider id is not one the sandbox emulates.
-    #[error("the sandbox does not emulate provider `{0}` (it has yespo, reteno, yotpo, yuvo)")]
-    UnknownProvider(String),
-    /// The server could not start.
-    #[error("cannot start the sandbox on 127.0.0.1:{port}: {reason}")]
-    Start {
-        /// Port asked for.
-        port: u16,
-        /// Why.
-        reason: String,
-    },
-    /// A built-in profile could not be pointed at the sandbox.
-    #[error(transparent)]
-    Profile(#[from] ProfileError),
-    /// The sandbox URL cannot be used (not http or https, user info, a query...).
-    #[error("not a sandbox url: {0}")]
-    BadUrl(String),
-    /// Nothing to uninstall.
-    #[error("no yotpo install for store `{0}`")]
-    NotInstalled(String),
-    /// A file or directory of the demo could not be made.
-    #[error("demo: {0}")]
-    Io(String),
-    /// A sandbox in another process could not be reached, or refused the request.
-    #[error("the sandbox at {base}: {reason}")]
-    Remote {
-        /// Its base URL.
-        base: String,
-        /// Why (never a secret).
-        reason: String,
-    },
-}

@@ -3,7 +3,7 @@
 use scopegate_core::Provider;
 use url::Url;
 
-use crate::SandboxError;
+use crate::error::SandboxError;
 
 /// The built-in provider a profile id stands for: `yespo` for `yespo` and for a profile pointed
 /// at a sandbox (`yespo@127.0.0.1:8080`). The sandbox's own calls (counters, faults, app

@@ -4,8 +4,10 @@
 use serde_json::Value;
 use url::Url;
 
+use crate::apps::{App, PROVIDERS};
+use crate::error::SandboxError;
 use crate::loopback::post_loopback_read;
-use crate::{App, PROVIDERS, SandboxError};
+use crate::profile::{builtin_id, sandbox_base};
 
 /// The app a login through the sandbox registers for `provider`: Yotpo's with its redirect URI
 /// (its install link carries none, so the sandbox must know where to send the merchant back);
@@ -15,7 +17,7 @@ use crate::{App, PROVIDERS, SandboxError};
 /// `provider` is a built-in id or the id of a profile pointed at a sandbox
 /// (`yotpo@127.0.0.1:PORT`): the app is registered with the built-in provider.
 pub fn login_app(provider: &str, client_id: &str, client_secret: &str, redirect_uri: &str) -> App {
-    let provider = crate::builtin_id(provider);
+    let provider = builtin_id(provider);
     App {
         provider: provider.to_owned(),
         client_id: client_id.to_owned(),
@@ -29,13 +31,13 @@ pub fn login_app(provider: &str, client_id: &str, client_secret: &str, redirect_
 /// `base_url` (`http://127.0.0.1:PORT`, loopback only): `POST /_sandbox/register`. The app's
 /// provider is a built-in id or the id of a profile pointed at a sandbox.
 pub fn register_remote(base_url: &str, app: &App) -> Result<(), SandboxError> {
-    let provider = crate::builtin_id(&app.provider);
+    let provider = builtin_id(&app.provider);
     if !PROVIDERS.contains(&provider) {
         return Err(SandboxError::UnknownProvider(app.provider.clone()));
     }
     let app = App { provider: provider.to_owned(), ..app.clone() };
     // Checked before it is quoted in an error: no user info.
-    let (base, _) = crate::profile::sandbox_base(base_url)?;
+    let (base, _) = sandbox_base(base_url)?;
     let remote = |reason: String| SandboxError::Remote { base: base.clone(), reason };
     let url = Url::parse(&format!("{base}/_sandbox/register")).map_err(|e| remote(format!("not a url: {e}")))?;
     let (status, body) = post_loopback_read(&url, &app.to_json().to_string())

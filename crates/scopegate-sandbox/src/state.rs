@@ -4,12 +4,15 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use scopegate_core::Provider;
 use url::Url;
 
-use crate::{App, Consent, Counters, Fault, PROVIDERS, SandboxClock, SandboxError};
+use crate::apps::{App, PROVIDERS, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET};
+use crate::clock::SandboxClock;
+use crate::counters::Counters;
+use crate::error::SandboxError;
+use crate::knobs::{Consent, Fault};
+use crate::specs::state::SpecsServer;
 
 /// How long an authorization code can be exchanged (RFC 6749 §4.1.2: "10 minutes" at most).
 pub(crate) const CODE_MAX_AGE_SECS: u64 = 600;
@@ -85,8 +88,8 @@ impl State {
             .iter()
             .map(|p| App {
                 provider: (*p).to_owned(),
-                client_id: crate::SANDBOX_CLIENT_ID.into(),
-                client_secret: crate::SANDBOX_CLIENT_SECRET.into(),
+                client_id: SANDBOX_CLIENT_ID.into(),
+                client_secret: SANDBOX_CLIENT_SECRET.into(),
                 redirect_uri: None,
                 rights: if matches!(*p, "yespo" | "reteno") { vec!["events_and_contacts".into()] } else { vec![] },
             })
@@ -167,19 +170,11 @@ pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
     pub(crate) profiles: HashMap<String, Provider>,
     /// The standards server under `/specs` (discovery, private_key_jwt, PAR, device, DPoP).
-    pub(crate) specs: crate::specs::SpecsServer,
+    pub(crate) specs: SpecsServer,
 }
 
 impl Shared {
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// `n` random bytes, base64url: codes, tokens, consent request ids.
-pub(crate) fn random(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    // A sandbox without randomness would hand out guessable tokens: fail loudly instead.
-    getrandom::fill(&mut b).expect("the operating system's random number generator");
-    URL_SAFE_NO_PAD.encode(b)
 }

@@ -5,9 +5,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
-use crate::Fault;
-use crate::server::{Answer, Req};
-use crate::state::{CODE_MAX_AGE_SECS, Shared, State, Token, random};
+use crate::http::{Answer, Req};
+use crate::knobs::Fault;
+use crate::random::random;
+use crate::state::{CODE_MAX_AGE_SECS, Shared, State, Token};
 use crate::{uaa, yotpo, yuvo};
 
 /// The client's credentials: Basic (form-urlencoded id and secret, RFC 6749 §2.3.1) or body.

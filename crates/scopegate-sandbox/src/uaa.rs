@@ -7,7 +7,7 @@ use scopegate_core::Method;
 use scopegate_core::Provider;
 use serde_json::{Value, json};
 
-use crate::server::{Answer, Req};
+use crate::http::{Answer, Req};
 use crate::state::{State, Token};
 
 /// "The default is 172,800 seconds for an Access Token".

@@ -3,10 +3,10 @@
 
 use serde_json::json;
 
-use crate::SandboxError;
 use crate::consent::decide;
+use crate::error::SandboxError;
+use crate::http::{Answer, Req};
 use crate::loopback::post_loopback;
-use crate::server::{Answer, Req};
 use crate::state::{Pending, Shared, State, Token};
 
 /// The install link (path form: a URL fragment never reaches a server): consent, then the app's
@@ -56,6 +56,18 @@ pub(crate) fn remove_application(shared: &Shared, app_key: &str, req: &Req) -> A
     }
     st.tokens.retain(|x| x.access != tok.access);
     Answer::json(200, json!({"status": "uninstalled", "app_key": app_key}))
+}
+
+/// `POST /_sandbox/yotpo/uninstall?app_key=..`: [`merchant_uninstall`] for a script or a test in
+/// another process.
+pub(crate) fn merchant_uninstall_request(shared: &Shared, req: &Req) -> Answer {
+    match req.q("app_key") {
+        Some(k) => match merchant_uninstall(shared, k) {
+            Ok(delivered) => Answer::json(200, json!({"uninstalled": k, "webhook_delivered": delivered})),
+            Err(e) => Answer::json(404, json!({"error": e.to_string()})),
+        },
+        None => Answer::json(400, json!({"error": "expected ?app_key="})),
+    }
 }
 
 /// The merchant disconnects the app in the Yotpo admin: the store's token is deleted and the

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::server::Answer;
+use crate::http::Answer;
 use crate::state::{State, Token};
 
 /// `"expires_in": 3600` in the document's examples.

@@ -383,3 +383,20 @@ fn consent_webhook_and_merchant_uninstall_over_http() {
     assert_eq!(send("/_sandbox/yotpo/uninstall?app_key=nobody", "").status(), 404);
     assert_eq!(sb.counters("yotpo").webhooks, 1);
 }
+
+/// `/_sandbox/yotpo/uninstall` without an app key, or with another method than POST.
+#[test]
+fn the_merchant_uninstall_path_refuses_what_it_cannot_do() {
+    let sb = Sandbox::start().unwrap();
+    let send = |method: Method, path: &str| {
+        let url = url::Url::parse(&format!("{}{path}", sb.base_url())).unwrap();
+        sb.transport().send(&HttpRequest::new(method, url)).unwrap()
+    };
+    let r = send(Method::Post, "/_sandbox/yotpo/uninstall");
+    assert_eq!(r.status(), 400);
+    assert_eq!(json(&r)["error"], "expected ?app_key=");
+    let r = send(Method::Get, &format!("/_sandbox/yotpo/uninstall?app_key={SANDBOX_STORE}"));
+    assert_eq!(r.status(), 404);
+    assert_eq!(json(&r)["error"], "not_found");
+    assert_eq!(send(Method::Post, &format!("/_sandbox/yotpo/uninstall?app_key={SANDBOX_STORE}")).status(), 404);
+}

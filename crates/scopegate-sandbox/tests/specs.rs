@@ -230,3 +230,40 @@ fn par_and_an_expired_request_uri() {
     assert!(location.contains(&format!("state={}", pushed.pending.state().expose_secret())), "{location}");
     assert_eq!(sb.specs_counters().expired_request_uris, 1);
 }
+
+/// The paths of the `/specs` server outside `/specs/`: its control path registers a client, and
+/// what it does not answer goes on to the rest of the sandbox; its authorization endpoint
+/// follows the sandbox's consent mode as it is when the request arrives.
+#[test]
+fn the_control_path_and_the_consent_mode_of_the_specs_server() {
+    let sb = sandbox();
+    let control = sb.base_url().to_owned() + "/_sandbox/specs/jwt_client";
+    let post = |body: String| {
+        let req = HttpRequest::new(Method::Post, Url::parse(&control).unwrap())
+            .with_body("application/json", body.into_bytes());
+        sb.transport().send(&req).unwrap()
+    };
+    let ed = SigningKey::generate(JwsAlgorithm::EdDsa).unwrap();
+    let jwk = serde_json::Value::Object(ed.public_jwks_entry());
+    let resp = post(serde_json::json!({"client_id": "http-jwt", "jwk": jwk}).to_string());
+    assert_eq!(resp.status(), 200, "{resp:?}");
+    let p = provider(&sb, "[token]\nclient_auth = \"private_key_jwt\"\n");
+    let mine = ClientConfig::new("http-jwt").unwrap().with_client_key(ed);
+    run(&sb, TokenFlow::client_credentials(&p, &mine, &[]).unwrap()).expect("the key registered over http");
+    assert_eq!(post(r#"{"client_id": "no-key"}"#.to_owned()).status(), 400);
+    // Another method on that path is not the specs server's: the control endpoints answer 404.
+    let get = sb.transport().send(&HttpRequest::new(Method::Get, Url::parse(&control).unwrap())).unwrap();
+    assert_eq!(get.status(), 404);
+    // Consent: refused while the sandbox denies, given again once it approves.
+    let p = provider(&sb, "");
+    let c = client("specs-client");
+    let location = |sb: &Sandbox| {
+        let AuthorizationStart { url, .. } = AuthorizationRequest::new(&p, &c).build(sb.now()).unwrap();
+        let resp = sb.transport().send(&HttpRequest::new(Method::Get, Url::parse(&url).unwrap())).unwrap();
+        resp.header("location").unwrap().to_owned()
+    };
+    sb.set_consent(Consent::AutoDeny);
+    assert!(location(&sb).contains("error=access_denied"));
+    sb.set_consent(Consent::AutoApprove);
+    assert!(location(&sb).contains("code="));
+}

@@ -117,7 +117,7 @@ fn a_refused_consent_is_shown_and_returned() {
     let (status, page) = browser.join().unwrap();
     assert_eq!(status, 200);
     assert!(page.contains("access_denied (no thanks)"), "{page}");
-    assert!(matches!(err, scopegate::Error::Callback((CallbackError::Denied(_)))), "{err:?}");
+    assert!(matches!(err, scopegate::Error::Callback(CallbackError::Denied(_))), "{err:?}");
     assert_eq!(endpoint.calls.load(Ordering::SeqCst), 0);
 }
 

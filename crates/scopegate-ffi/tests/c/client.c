@@ -26,7 +26,7 @@ static scopegate_client_options options(const char *id, const char *secret, cons
     o.client_id = id;
     o.client_secret = secret;
     o.redirect_uri = redirect;
-    o.store_path = store;
+    o.store = store;
     o.account = NULL;
     return o;
 }
@@ -484,7 +484,7 @@ static void bad_arguments(void) {
         fclose(f);
     }
     strcat(store, "/tokens.db");
-    o.store_path = store;
+    o.store = store;
     EXPECT(SCOPEGATE_RESULT_STORE, scopegate_client_new(yuvo, &o, &c));
     CHECK(c == untouched);
     EXPECT(SCOPEGATE_RESULT_NULL_PARAMETER, scopegate_client_access_token(NULL, buf, sizeof buf, &n));

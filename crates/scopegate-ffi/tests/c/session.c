@@ -451,7 +451,7 @@ int main(void) {
         scopegate_session *untouched = NULL;
         memset(&o, 0, sizeof o);
         o.client_id = SANDBOX_CLIENT_ID;
-        o.store_path = "tokens.db";
+        o.store = "tokens.db";
         EXPECT(SCOPEGATE_RESULT_INVALID_PARAMETER, scopegate_session_new(yuvo, &o, &untouched));
         LAST_ERROR_HAS("a session keeps no store");
         CHECK(untouched == NULL);

@@ -173,7 +173,7 @@ int main(void) {
     o.client_id = SANDBOX_CLIENT_ID;
     o.client_secret = SANDBOX_SECRET;
     o.redirect_uri = env("SCOPEGATE_TEST_REDIRECT_URI");
-    o.store_path = pg_url;
+    o.store = pg_url;
     o.account = account;
     OK(scopegate_client_new_with_transport(yuvo, &o, transport, &st, &c));
     OK(scopegate_client_on_token_change(c, on_change, &st));

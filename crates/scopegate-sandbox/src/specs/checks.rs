@@ -7,8 +7,8 @@ use scopegate_core::jose::{jwk_thumbprint, peek_header, verify_compact};
 use serde_json::{Map, Value};
 use sha2::Digest as _;
 
-use super::{SpecsServer, SpecsState};
-use crate::server::{Answer, Req};
+use super::state::{SpecsServer, SpecsState};
+use crate::http::{Answer, Req};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 

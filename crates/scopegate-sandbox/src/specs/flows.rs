@@ -9,13 +9,13 @@ use sha2::Digest as _;
 use url::Url;
 
 use super::checks::{ProofFail, authenticate, proof};
-use super::{
+use super::state::{
     DEVICE_CODE_LIFETIME_SECS, DEVICE_INTERVAL_SECS, Device, Pushed, REQUEST_URI_LIFETIME_SECS, SpecsCode, SpecsServer,
     SpecsState, SpecsToken,
 };
-use crate::Consent;
-use crate::server::{Answer, Req};
-use crate::state::{Shared, random};
+use crate::http::{Answer, Req};
+use crate::knobs::Consent;
+use crate::random::random;
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const ACCESS_LIFETIME_SECS: u64 = 3600;
@@ -164,9 +164,7 @@ fn redirect_with(redirect_uri: &str, pairs: &[(&str, &str)]) -> Answer {
 }
 
 /// `GET /specs/authorize`: a pushed request by its `request_uri`, or the parameters themselves.
-pub(super) fn authorize(shared: &Shared, req: &Req) -> Answer {
-    let consent = shared.lock().consent;
-    let s = &shared.specs;
+pub(super) fn authorize(s: &SpecsServer, consent: Consent, req: &Req) -> Answer {
     let mut guard = s.lock();
     let st = &mut *guard;
     let client_id = req.q("client_id").unwrap_or("").to_owned();
@@ -267,9 +265,8 @@ pub(super) fn device_authorization(s: &SpecsServer, req: &Req) -> Answer {
 
 /// `GET /specs/device/verify?user_code=..`: the user's decision, as the sandbox's consent mode
 /// says (refused in `deny` mode, given otherwise).
-pub(super) fn device_verify(shared: &Shared, req: &Req) -> Answer {
-    let approve = shared.lock().consent != Consent::AutoDeny;
-    let s = &shared.specs;
+pub(super) fn device_verify(s: &SpecsServer, consent: Consent, req: &Req) -> Answer {
+    let approve = consent != Consent::AutoDeny;
     let mut st = s.lock();
     let code = req.q("user_code").unwrap_or("").to_ascii_uppercase();
     let now = s.now();

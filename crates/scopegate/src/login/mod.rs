@@ -168,11 +168,11 @@ pub fn loopback_login(
             Err(Error::Callback(CallbackError::Denied(e))) => {
                 let text = format!("The provider refused the authorization: {}", html_escape(&e.to_string()));
                 respond(stream, 200, "Authorization refused", &text);
-                return Err(Error::Callback(CallbackError::Denied(e)).into());
+                return Err(Error::Callback(CallbackError::Denied(e)));
             }
             Err(e) => {
                 respond(stream, 500, "Sign-in failed", &html_escape(&e.to_string()));
-                return Err(e.into());
+                return Err(e);
             }
         }
     }

@@ -30,11 +30,11 @@
 //! others unless it is sticky (like /tmp). A refusal says what to fix. New files are created
 //! with mode 0600. Token sets may be sealed at rest ([`seal`]).
 
+mod file_mode;
 mod lease;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
-mod private;
 pub mod seal;
 mod sqlite;
 

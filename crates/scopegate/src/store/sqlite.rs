@@ -10,7 +10,7 @@ use scopegate_core::low_level::MAX_TRIES;
 use scopegate_core::{AccessToken, AuthorizationCode, Identity, RefreshToken, Timestamp, TokenSet};
 
 use super::seal::{self, KeyRing};
-use super::{Claim, LeaseOwner, Row, StoreError, StoreKey, TokenStore, Update, Written, private};
+use super::{Claim, LeaseOwner, Row, StoreError, StoreKey, TokenStore, Update, Written, file_mode};
 use crate::transport::TransportConfig;
 
 /// Highest schema version this code reads and writes.
@@ -77,8 +77,8 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create directory: {e}")))?;
         }
-        private::check(&path)?;
-        private::create(&path).map_err(|e| err(format!("cannot create file: {e}")))?;
+        file_mode::check(&path)?;
+        file_mode::create(&path).map_err(|e| err(format!("cannot create file: {e}")))?;
         let writer = connect(&path, Self::BUSY_TIMEOUT).map_err(err)?;
         let reader = connect(&path, Self::BUSY_TIMEOUT).map_err(err)?;
         let store = Self {
