@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyString};
 use scopegate::Transport;
+use scopegate::embed::PolicedTransport;
 use scopegate::{Browser, Client, LoginOptions, UreqTransport};
 use scopegate_core::{ClientConfig, DEFAULT_ACCOUNT, Method, Revoked};
 
@@ -101,7 +102,7 @@ impl PyClient {
         let update_token = callable_arg("update_token", update_token)?;
         let clock = callable_arg("clock", clock)?;
         let transport: Arc<dyn Transport> = match transport {
-            Some(t) if !t.is_none() => Arc::new(CallableTransport::new(t)?),
+            Some(t) if !t.is_none() => Arc::new(PolicedTransport(CallableTransport::new(t)?)),
             _ => Arc::new(UreqTransport::default()),
         };
         let account = account.unwrap_or_else(|| DEFAULT_ACCOUNT.to_owned());

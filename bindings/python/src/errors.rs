@@ -12,6 +12,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
+use scopegate::embed::ErrorReport;
 use scopegate_core::{Blame, CallbackError, Error, ErrorKind, ReauthorizationReason, RejectReason};
 use scopegate_sandbox::SandboxError;
 
@@ -125,14 +126,16 @@ pub(crate) fn reject_name(r: RejectReason) -> String {
 
 /// The class of a core error, by its kind (the table the Python docs describe).
 fn core_exception(e: &Error) -> Exception {
-    let kind = e.kind();
-    let ex = |class| Exception::new(class, e.to_string(), kind, e.blame());
+    // The one error report every surface is made of; the class and its attributes are Python's.
+    let r = ErrorReport::from(e);
+    let kind = r.kind;
+    let ex = |class| Exception::new(class, r.message.clone(), kind, r.blame);
     let oauth = |x: Exception| match e.oauth() {
-        Some(o) => x
-            .with("error", Extra::OptStr(Some(o.code.as_str().to_owned())))
-            .with("description", Extra::OptStr(o.description.clone()))
-            .with("status", Extra::OptInt(Some(o.status))),
-        None => x.with("status", Extra::OptInt(e.http_status())),
+        Some(_) => x
+            .with("error", Extra::OptStr(r.oauth_error.clone()))
+            .with("description", Extra::OptStr(r.oauth_description.clone()))
+            .with("status", Extra::OptInt(r.http_status)),
+        None => x.with("status", Extra::OptInt(r.http_status)),
     };
     match kind {
         ErrorKind::Usage | ErrorKind::Busy => ex("UsageError"),
@@ -179,8 +182,8 @@ fn core_exception(e: &Error) -> Exception {
         ErrorKind::OriginRefused => ex("OriginRefused"),
         ErrorKind::IdentityMismatch => ex("IdentityMismatch"),
         ErrorKind::Store => ex("StoreError"),
-        ErrorKind::NotSaved => match e.unsaved_tokens() {
-            Some(t) => ex("NotSavedError").with("tokens", Extra::Tokens(Box::new(t.clone()))),
+        ErrorKind::NotSaved => match r.tokens.clone() {
+            Some(t) => ex("NotSavedError").with("tokens", Extra::Tokens(t)),
             None => ex("StoreError"),
         },
         ErrorKind::TokenExpired => ex("TokenExpired"),
@@ -279,7 +282,8 @@ where
     result.map_err(PyErr::from)
 }
 
-/// Every error kind as `(code, name, default blame)`, for `scopegate.errors` to check against.
+/// The error table (`scopegate_core::ErrorKind`): every kind as `(code, name, default blame)`.
+/// `scopegate.errors` builds its `ErrorKind` and blame sets from it at import.
 #[pyfunction]
 pub(crate) fn error_kinds() -> Vec<(u32, &'static str, &'static str)> {
     ErrorKind::ALL.iter().map(|k| (k.code(), k.name(), k.default_blame().as_str())).collect()

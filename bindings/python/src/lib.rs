@@ -56,7 +56,7 @@ mod _native {
     #[pymodule_export]
     use crate::session::{PyEvent, PyRequest, PySession};
     #[pymodule_export]
-    use crate::store::{PyMemoryStore, PyPostgresStore, PySqliteStore, PyTokenStore};
+    use crate::store::{PyMemoryStore, PyPostgresStore, PySqliteStore, PyTokenStore, default_store_path, open_store};
     #[pymodule_export]
     use crate::tokens::{PyAuthorizationRequest, PyResponse, PyTokenSet};
 

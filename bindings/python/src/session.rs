@@ -9,9 +9,9 @@ use std::sync::Arc;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
+use scopegate::embed::{CallerFailure, caller_failure};
 use scopegate_core::{
     ApiRequestId, ClientConfig, Event, HttpRequest, HttpResponse, Method, NextStep, RequestId, Revoked, Session,
-    TransportError,
 };
 
 use crate::client::{json_bytes, provider_arg};
@@ -303,12 +303,10 @@ impl PySession {
         let Id::Token(id) = request.id else {
             return Err(PyTypeError::new_err("an API request's failure is yours to report"));
         };
-        let host = request.request.url().host_str().unwrap_or("").to_owned();
-        let error = if may_have_been_sent {
-            TransportError::Io { host, reason: message }
-        } else {
-            TransportError::Connect { host, reason: message }
-        };
+        let host = request.request.url().host_str().unwrap_or("");
+        let kind = if may_have_been_sent { CallerFailure::Io } else { CallerFailure::Connect };
+        // The caller's text, cleaned as every surface cleans it.
+        let error = caller_failure(kind, host, &message, request.request.max_response_bytes());
         map(self.inner.handle_transport_error(timestamp(now), id, error))
     }
 

@@ -221,3 +221,22 @@ impl PyPostgresStore {
         self.described.clone()
     }
 }
+
+/// The default token store file of the command lines (`scopegate/tokens.db` in the user's data
+/// directory): the same for `scopegate` and `python -m scopegate`.
+#[pyfunction]
+pub(crate) fn default_store_path() -> PyResult<PathBuf> {
+    Ok(scopegate::embed::default_store_path().map_err(Failure::from)?)
+}
+
+/// The token store a spec names, as the command line opens it: a `postgres://` connection
+/// string, else the path of a SQLite file (created 0600); sealed with `$SCOPEGATE_STORE_KEY`
+/// when it is set.
+#[pyfunction]
+pub(crate) fn open_store(py: Python<'_>, spec: String) -> PyResult<Py<PyTokenStore>> {
+    let shown = if scopegate::embed::is_postgres(&spec) { "a PostgreSQL store".to_owned() } else { q(&spec) };
+    let store = detached(py, move || {
+        scopegate::embed::open_store(Some(&spec), scopegate::embed::StoreKeys::FromEnv).map_err(Failure::from)
+    })?;
+    Py::new(py, PyTokenStore::new(store, format!("TokenStore({shown})")))
+}

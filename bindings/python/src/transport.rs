@@ -11,7 +11,6 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
 use scopegate::Transport;
-use scopegate_core::http::check_url_policy;
 use scopegate_core::{HttpRequest, HttpResponse, TransportError};
 
 use crate::errors::keep_aside;
@@ -114,17 +113,11 @@ fn header_bytes(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 }
 
 impl Transport for CallableTransport {
+    /// The callable's answer; the rules every transport keeps (plain http only to loopback
+    /// hosts, the body limit) are the glue layer's ([`PolicedTransport`], which wraps this).
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         let url = request.url();
         let host = url.host_str().unwrap_or("").to_owned();
-        if let Err(reason) = check_url_policy(url) {
-            return Err(if url.scheme() == "http" {
-                TransportError::InsecureScheme { host }
-            } else {
-                TransportError::InvalidUrl { reason }
-            });
-        }
-        let limit = request.max_response_bytes();
         let answer = Python::attach(|py| -> PyResult<HttpResponse> {
             let headers = PyDict::new(py);
             for (name, value) in request.headers() {
@@ -134,13 +127,9 @@ impl Transport for CallableTransport {
             let answer = self.callable.call1(py, (request.method().as_str(), url.as_str(), headers, body))?;
             response(answer.bind(py))
         });
-        match answer {
-            Ok(r) if r.body().len() > limit => Err(TransportError::BodyTooLarge { host, limit }),
-            Ok(r) => Ok(r),
-            Err(e) => {
-                keep_aside(e);
-                Err(raised(&host))
-            }
-        }
+        answer.map_err(|e| {
+            keep_aside(e);
+            raised(&host)
+        })
     }
 }

@@ -33,3 +33,21 @@ def test_users_can_raise_them_too() -> None:
     r = scopegate.ReauthorizationRequired("again", reason="no_refresh_token", kind=7, blame="remote")
     assert r.reason == "no_refresh_token" and r.message == "again" and str(r) == "again"
     assert scopegate.TransportError("x").blame is scopegate.Blame.ENVIRONMENT
+
+
+def test_the_stub_spells_the_table_out() -> None:
+    """errors.pyi lists ErrorKind's members for type checkers; the module builds them from the
+    core's table. Both must say the same."""
+    import ast
+    from pathlib import Path
+
+    stub = ast.parse((Path(errors.__file__).with_suffix(".pyi")).read_text())
+    cls = next(n for n in stub.body if isinstance(n, ast.ClassDef) and n.name == "ErrorKind")
+    members = [
+        (t.id, v.value)
+        for a in cls.body
+        if isinstance(a, ast.Assign)
+        for t, v in [(a.targets[0], a.value)]
+        if isinstance(t, ast.Name) and isinstance(v, ast.Constant)
+    ]
+    assert members == [(name.upper(), code) for code, name, _ in _native.error_kinds()]

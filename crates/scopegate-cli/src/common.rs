@@ -2,10 +2,11 @@
 //! the sandbox.
 
 use std::io::IsTerminal as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use scopegate::{Client, KeyRing, PostgresStore, SqliteStore, StoreKey, TokenStore, UreqTransport};
+use scopegate::embed;
+use scopegate::{Client, StoreKey, TokenStore, UreqTransport};
 use scopegate_core::ClientConfig;
 use scopegate_core::Provider;
 use scopegate_core::Rights;
@@ -44,63 +45,25 @@ pub(crate) fn parse_rights(p: &Provider, list: &str) -> Result<Rights> {
     })
 }
 
-fn default_store_path() -> Result<PathBuf> {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let dir = if cfg!(windows) {
-        env("APPDATA")
-    } else if cfg!(target_os = "macos") {
-        env("HOME").map(|h| h.join("Library/Application Support"))
-    } else {
-        env("XDG_DATA_HOME").or_else(|| env("HOME").map(|h| h.join(".local/share")))
-    };
-    let dir =
-        dir.ok_or_else(|| Fail::input("no data directory (HOME is not set): pass --store PATH"))?.join("scopegate");
-    Ok(dir.join("tokens.db"))
-}
-
 /// Where the token store is: `--store`, else `$SCOPEGATE_STORE`, else the default SQLite file.
 pub(crate) fn store_spec(cli: &Cli) -> Result<String> {
     Ok(match &cli.store {
         Some(s) => s.clone(),
         None => match std::env::var("SCOPEGATE_STORE").ok().filter(|s| !s.is_empty()) {
             Some(s) => s,
-            None => default_store_path()?.to_string_lossy().into_owned(),
+            None => embed::default_store_path().map_err(Fail::from)?.to_string_lossy().into_owned(),
         },
     })
 }
 
-/// Whether a store spec names a PostgreSQL store.
-pub(crate) fn is_postgres(spec: &str) -> bool {
-    spec.starts_with("postgres://") || spec.starts_with("postgresql://")
-}
+pub(crate) use scopegate::embed::is_postgres;
 
 /// The token store the command works on ([`store_spec`]); a `postgres://` or `postgresql://`
 /// value is a PostgreSQL store. Sealed with the key in `$SCOPEGATE_STORE_KEY` (and
 /// `$SCOPEGATE_STORE_OLD_KEYS`) when it is set.
 pub(crate) fn open_store(cli: &Cli) -> Result<Arc<dyn TokenStore>> {
     let spec = store_spec(cli)?;
-    let keys = KeyRing::from_env().map_err(|e| Fail::input(e.to_string()))?;
-    if is_postgres(&spec) {
-        let store = PostgresStore::connect(&spec).map_err(|e| Fail::failed(e.to_string()))?;
-        return Ok(match keys {
-            Some(k) => Arc::new(store.with_keys(k)),
-            None => Arc::new(store),
-        });
-    }
-    let path = PathBuf::from(&spec);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
-        // Directories we create for the token store are private to the user.
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).map_err(|e| Fail::input(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let store = SqliteStore::open(&path).map_err(|e| Fail::failed(e.to_string()))?;
-    Ok(match keys {
-        Some(k) => Arc::new(store.with_keys(k)),
-        None => Arc::new(store),
-    })
+    embed::open_store(Some(&spec), embed::StoreKeys::FromEnv).map_err(Fail::from)
 }
 
 /// The client secret: from the named environment variable, else a hidden prompt on a terminal.

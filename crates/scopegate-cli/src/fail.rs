@@ -1,5 +1,6 @@
 //! `Fail`: a failure with its exit code, and how library errors map onto those codes.
 
+use scopegate::embed::ErrorReport;
 use scopegate::{Error, ErrorKind};
 
 /// A failure with its exit code.
@@ -34,7 +35,7 @@ fn exit_code(e: &Error) -> u8 {
 
 impl From<Error> for Fail {
     fn from(e: Error) -> Fail {
-        Fail { code: exit_code(&e), message: e.to_string() }
+        Fail { code: exit_code(&e), message: ErrorReport::from(&e).message }
     }
 }
 
@@ -80,7 +81,7 @@ impl Again<'_> {
             Error::ReauthorizationRequired { .. } => format!("\nthe user must authorize again: {}", self.login()),
             _ => String::new(),
         };
-        Fail { code: exit_code(&e), message: format!("{e}{hint}") }
+        Fail { code: exit_code(&e), message: format!("{}{hint}", ErrorReport::from(&e).message) }
     }
 }
 

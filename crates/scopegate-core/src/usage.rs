@@ -116,6 +116,13 @@ pub enum UsageError {
         /// What was to be signed.
         what: &'static str,
     },
+    /// A token store cannot be named or opened as given (no default location, a seal key that
+    /// is not one, a store kind this build lacks).
+    #[error("token store: {reason}")]
+    InvalidStore {
+        /// What is wrong.
+        reason: String,
+    },
     /// A loopback login cannot listen on the redirect URI (RFC 8252 §7.3): not `http`, not a
     /// loopback host, no port, or port 0 (any free port) for a profile that does not allow it.
     #[error("loopback login needs a redirect uri like http://127.0.0.1:8081/callback: {reason}")]

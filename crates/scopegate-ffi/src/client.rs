@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use scopegate_core::{ClientConfig, DEFAULT_ACCOUNT};
 use scopegate_io::Transport;
-use scopegate_io::{Client, KeyRing, MemoryStore, PostgresStore, SqliteStore, TokenStore, UreqTransport};
+use scopegate_io::embed;
+use scopegate_io::{Client, UreqTransport};
 
 use crate::authorization::{pending_from, scopegate_authorization};
 use crate::boundary::{Out, OutText, bytes, cstr, free_handle, guard, guard_value, handle, into_handle, opt_cstr};
@@ -103,24 +104,7 @@ unsafe fn make(
     // SAFETY (both): forwarded.
     let p = unsafe { handle(provider, "provider") }?;
     let o = unsafe { read_options(options) }?;
-    let keys = KeyRing::from_env().map_err(|e| Failure::invalid("SCOPEGATE_STORE_KEY", &e.to_string()))?;
-    let store: Arc<dyn TokenStore> = match o.store {
-        None => Arc::new(MemoryStore::new()),
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            let store = PostgresStore::connect(url).map_err(scopegate_core::Error::from)?;
-            match keys {
-                Some(k) => Arc::new(store.with_keys(k)),
-                None => Arc::new(store),
-            }
-        }
-        Some(path) => {
-            let store = SqliteStore::open(path).map_err(scopegate_core::Error::from)?;
-            match keys {
-                Some(k) => Arc::new(store.with_keys(k)),
-                None => Arc::new(store),
-            }
-        }
-    };
+    let store = embed::open_store(o.store, embed::StoreKeys::FromEnv)?;
     let account = o.account.unwrap_or(DEFAULT_ACCOUNT);
     let client = Client::new(Arc::clone(&p.provider), o.config, transport, store, account);
     out.write(into_handle(scopegate_client { client }));

@@ -8,6 +8,7 @@
 //! argument in a message.
 
 use scopegate_core::{Blame, Error, ProfileError};
+use scopegate_io::embed::ErrorReport;
 
 use crate::result::scopegate_result;
 
@@ -123,32 +124,21 @@ impl Failure {
 }
 
 impl From<Error> for Failure {
+    /// The one error report (`scopegate::embed::ErrorReport`, the same Python's exceptions and
+    /// the command line are made of), in C's terms. A profile error has C results of its own.
     fn from(e: Error) -> Failure {
         if let Error::Profile(p) = e {
             return p.into();
         }
-        let mut message = e.to_string();
-        let mut oauth_error = None;
-        let mut oauth_description = None;
-        if let Some(o) = e.oauth() {
-            let code = o.code.as_str();
-            if !message.contains(code) {
-                message.push_str(&format!("; the provider answered: {o}"));
-            }
-            oauth_error = Some(code.to_owned());
-            oauth_description = o.description.clone();
-        } else if let Some(a) = e.authorization_error() {
-            oauth_error = Some(a.code.as_str().to_owned());
-            oauth_description = a.description.clone();
-        }
+        let r = ErrorReport::from(&e);
         Failure {
-            result: scopegate_result::from_kind(e.kind()),
-            message,
-            blame: e.blame().into(),
-            http_status: e.http_status().unwrap_or(0),
-            oauth_error,
-            oauth_description,
-            tokens: e.unsaved_tokens().map(|t| zeroize::Zeroizing::new(t.to_json())),
+            result: scopegate_result::from_kind(r.kind),
+            message: r.message,
+            blame: r.blame.into(),
+            http_status: r.http_status.unwrap_or(0),
+            oauth_error: r.oauth_error,
+            oauth_description: r.oauth_description,
+            tokens: r.tokens_json,
         }
     }
 }

@@ -5,6 +5,7 @@
 use std::ffi::c_char;
 
 use scopegate_core::{HttpRequest, HttpResponse, TransportError};
+use scopegate_io::embed::{CallerFailure, caller_failure};
 use zeroize::Zeroizing;
 
 use crate::boundary::{
@@ -146,17 +147,15 @@ impl scopegate_transport_failure {
     /// The core's error for this failure; `reason` is the caller's text (trimmed, no control
     /// characters, at most 200 characters: it must not carry secrets).
     pub(crate) fn error(self, host: &str, reason: &str, limit: usize) -> TransportError {
-        let host = host.to_owned();
-        let reason: String = reason.chars().filter(|c| !c.is_control()).take(200).collect();
-        let reason = if reason.trim().is_empty() { "no reason given".to_owned() } else { reason };
-        match self {
-            Self::Connect => TransportError::Connect { host, reason },
-            Self::Tls => TransportError::Tls { host, reason },
-            Self::ConnectTimeout => TransportError::Timeout { host, phase: "connect" },
-            Self::ResponseTimeout => TransportError::Timeout { host, phase: "response" },
-            Self::BodyTooLarge => TransportError::BodyTooLarge { host, limit },
-            Self::Io => TransportError::Io { host, reason },
-        }
+        let kind = match self {
+            Self::Connect => CallerFailure::Connect,
+            Self::Tls => CallerFailure::Tls,
+            Self::ConnectTimeout => CallerFailure::ConnectTimeout,
+            Self::ResponseTimeout => CallerFailure::ResponseTimeout,
+            Self::BodyTooLarge => CallerFailure::BodyTooLarge,
+            Self::Io => CallerFailure::Io,
+        };
+        caller_failure(kind, host, reason, limit)
     }
 }
 

@@ -2,7 +2,6 @@
 
 use std::ffi::c_void;
 
-use scopegate_core::http::check_url_policy;
 use scopegate_core::{HttpRequest, HttpResponse, TransportError};
 use scopegate_io::Transport;
 
@@ -57,15 +56,9 @@ impl CallbackTransport {
 
 impl Transport for CallbackTransport {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        let url = request.url();
         // The same rule as the built-in transport: plain http only to loopback hosts.
-        if let Err(reason) = check_url_policy(url) {
-            let host = url.host_str().unwrap_or("").to_owned();
-            return Err(if url.scheme() == "http" {
-                TransportError::InsecureScheme { host }
-            } else {
-                TransportError::InvalidUrl { reason }
-            });
+        if let Some(refused) = scopegate_io::embed::policy_refusal(request) {
+            return Err(refused);
         }
         let view = RequestView::new(request);
         let mut response = scopegate_http_response::building(request.max_response_bytes());

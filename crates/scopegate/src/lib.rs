@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod discover;
+pub mod embed;
 pub mod login;
 pub mod store;
 pub mod transport;

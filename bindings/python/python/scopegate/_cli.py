@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import sys
-from pathlib import Path
 from typing import Optional, Sequence
 
 from . import _native
@@ -17,24 +16,13 @@ from .errors import ConfigError, Error
 SANDBOX_ACCOUNT = "sandbox"
 
 
-def default_store_path() -> Path:
-    """Where the command line keeps its tokens: ``scopegate/tokens.db`` in the data directory."""
-    if sys.platform == "win32":
-        base = os.environ.get("APPDATA")
-    elif sys.platform == "darwin":
-        home = os.environ.get("HOME")
-        base = os.path.join(home, "Library/Application Support") if home else None
-    else:
-        home = os.environ.get("HOME")
-        base = os.environ.get("XDG_DATA_HOME") or (os.path.join(home, ".local/share") if home else None)
-    if not base:
-        raise ConfigError("no data directory (HOME is not set): pass --store PATH")
-    return Path(base) / "scopegate" / "tokens.db"
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m scopegate", description="scopegate from Python")
-    p.add_argument("--store", type=Path, help="token store file (default: the command line's, in your data directory)")
+    p.add_argument(
+        "--store",
+        help="token store: a SQLite file or a postgres:// connection string (default: $SCOPEGATE_STORE, "
+        "else the command line's file in your data directory)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     sub = p.add_subparsers(dest="command", required=True)
     login = sub.add_parser("login", help="authorize in the browser over a loopback redirect and store the tokens")
@@ -94,11 +82,10 @@ def login(args: argparse.Namespace) -> int:
         # has the id `yotpo@host:port`.
         is_yotpo = provider.id.partition("@")[0] == "yotpo"
         account = args.account or (SANDBOX_ACCOUNT if base and not is_yotpo else None)
-        store_path = args.store or default_store_path()
-        store_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        store_spec = args.store or os.environ.get("SCOPEGATE_STORE") or str(_native.default_store_path())
         client = _native.Client(
             provider, client_id, client_secret, redirect_uri=redirect,
-            store=_native.SqliteStore(store_path), account=account,
+            store=_native.open_store(store_spec), account=account,
         )
         if own is not None and args.no_browser:
             print("sandbox: approving the authorization request ourselves (--no-browser)", file=sys.stderr)
@@ -119,7 +106,7 @@ def login(args: argparse.Namespace) -> int:
         "scopes": token.scopes,
         "expires_at": token.expires_at,
         "refresh_token": token.refresh_token is not None,
-        "store": str(store_path),
+        "store": store_spec if not store_spec.startswith(("postgres://", "postgresql://")) else "postgresql",
     }
     if args.json:
         print(json.dumps(summary))

@@ -29,7 +29,9 @@ __all__ = [
     "TokenStore",
     "__version__",
     "connect_sandbox",
+    "default_store_path",
     "error_kinds",
+    "open_store",
 ]
 
 __version__: str
@@ -43,6 +45,8 @@ _Headers = Union[Mapping[str, str], Mapping[bytes, bytes], Iterable[tuple[_Heade
 _Transport = Callable[[str, str, dict[str, str], bytes], tuple[int, _Headers, Union[bytes, str]]]
 
 def error_kinds() -> list[tuple[int, str, str]]: ...
+def default_store_path() -> Path: ...
+def open_store(spec: str) -> TokenStore: ...
 def connect_sandbox(base_url: str, provider: str, client_id: str, client_secret: str, redirect_uri: str) -> Provider: ...
 @final
 class Provider:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, ClassVar, Optional, Sequence, Union
 
+from . import _native
+
 if TYPE_CHECKING:
     from ._native import TokenSet
 
@@ -53,33 +55,14 @@ __all__ = [
 ]
 
 
-class ErrorKind(enum.IntEnum):
-    """The core's error kinds (``scopegate_core::ErrorKind``): numbers that never change."""
-
-    USAGE = 1
-    CONFIG = 2
-    PROFILE = 3
-    CALLBACK = 4
-    AUTHORIZATION_DENIED = 5
-    NOT_AUTHORIZED = 6
-    REAUTHORIZATION_REQUIRED = 7
-    TOKEN_REFUSED = 8
-    PROTOCOL = 9
-    TRANSPORT = 10
-    PERMISSION_DENIED = 11
-    PATH_REJECTED = 12
-    UNKNOWN_ENDPOINT = 13
-    ORIGIN_REFUSED = 14
-    IDENTITY_MISMATCH = 15
-    STORE = 16
-    REVOCATION_REFUSED = 17
-    SERIALIZATION = 18
-    RANDOM = 19
-    BUSY = 20
-    TOKEN_EXPIRED = 21
-    LISTEN = 22
-    LOGIN_TIMEOUT = 23
-    NOT_SAVED = 24
+#: The core's error kinds (``scopegate_core::ErrorKind``): numbers that never change. Built at
+#: import from the core's one table (``_native.error_kinds()``), so a kind added to the core is
+#: here at once; ``errors.pyi`` spells the members out for type checkers (a test holds it to the
+#: table).
+ErrorKind = enum.IntEnum(  # type: ignore[misc]
+    "ErrorKind", [(name.upper(), code) for code, name, _ in _native.error_kinds()], module=__name__
+)
+ErrorKind.__doc__ = "The core's error kinds (``scopegate_core::ErrorKind``): numbers that never change."
 
 
 class Blame(str, enum.Enum):
@@ -93,31 +76,13 @@ class Blame(str, enum.Enum):
     """The network, the token store's disk, the operating system: usually transient."""
 
 
-_ENVIRONMENT_KINDS = {
-    ErrorKind.TRANSPORT,
-    ErrorKind.STORE,
-    ErrorKind.RANDOM,
-    ErrorKind.LISTEN,
-    ErrorKind.LOGIN_TIMEOUT,
-    ErrorKind.NOT_SAVED,
-}
-_REMOTE_KINDS = {
-    ErrorKind.CALLBACK,
-    ErrorKind.AUTHORIZATION_DENIED,
-    ErrorKind.REAUTHORIZATION_REQUIRED,
-    ErrorKind.TOKEN_REFUSED,
-    ErrorKind.PROTOCOL,
-    ErrorKind.REVOCATION_REFUSED,
-}
+# The blame of each kind, from the same table.
+_DEFAULT_BLAME = {code: blame for code, _, blame in _native.error_kinds()}
 
 
 def default_blame(kind: ErrorKind) -> Blame:
     """The blame a kind has unless the error says otherwise (the core's ``default_blame``)."""
-    if kind in _ENVIRONMENT_KINDS:
-        return Blame.ENVIRONMENT
-    if kind in _REMOTE_KINDS:
-        return Blame.REMOTE
-    return Blame.LOCAL
+    return Blame(_DEFAULT_BLAME[int(kind)])
 
 
 class Error(Exception):

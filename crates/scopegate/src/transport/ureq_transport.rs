@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use scopegate_core::Method;
 use scopegate_core::TransportError;
-use scopegate_core::http::check_url_policy;
 use scopegate_core::http::header_text;
 use scopegate_core::{HttpRequest, HttpResponse};
 
@@ -235,12 +234,8 @@ impl Transport for UreqTransport {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         let url = request.url();
         let host = url.host_str().unwrap_or("").to_owned();
-        if let Err(reason) = check_url_policy(url) {
-            return Err(if url.scheme() == "http" {
-                TransportError::InsecureScheme { host }
-            } else {
-                TransportError::InvalidUrl { reason }
-            });
+        if let Some(refused) = crate::embed::policy_refusal(request) {
+            return Err(refused);
         }
         let mut builder = ureq::http::Request::builder().method(method_name(request.method())).uri(url.as_str());
         for (name, value) in request.headers() {
