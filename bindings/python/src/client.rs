@@ -17,7 +17,7 @@ use scopegate::embed::PolicedTransport;
 use scopegate::{Browser, Client, LoginOptions, UreqTransport};
 use scopegate_core::{ClientConfig, DEFAULT_ACCOUNT, Method, Revoked};
 
-use crate::errors::{Failure, detached, keep_aside};
+use crate::failure::{Failure, detached, keep_aside};
 use crate::provider::PyProvider;
 use crate::store::{PyTokenStore, memory_store};
 use crate::text::q;

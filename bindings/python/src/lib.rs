@@ -4,7 +4,7 @@
 //! One concern per file: `provider` (profiles, permission checks), `tokens` (values handed
 //! to Python), `store` (token stores and the `update_token` hook), `transport` (a Python
 //! callable as the transport), `client` (the blocking client), `session` (the sans-IO
-//! state machine), `sandbox` (the emulator), and `errors`, the one conversion point from
+//! state machine), `sandbox` (the emulator), and `failure`, the one conversion point from
 //! scopegate's errors to Python exceptions.
 //!
 //! ## Threads, the GIL and free-threaded Python (`gil_used = false`)
@@ -18,7 +18,7 @@
 //! - No Rust lock is ever waited for while attached to the interpreter: network I/O, token
 //!   store waits (the stores' locks and the `update_token` gate), the pending authorization's
 //!   lock, the sandbox's lock and the loopback wait all run inside `Python::detach`
-//!   (`errors::detached`). Code that holds such a lock and calls back into Python (the
+//!   (`failure::detached`). Code that holds such a lock and calls back into Python (the
 //!   transport callable, `update_token`, the clock) attaches; that cannot deadlock, since no
 //!   thread holds the interpreter while waiting for the lock.
 //! - The one `unsafe` block (`text`) reads a `str`'s cached UTF-8 buffer; CPython fills that
@@ -28,7 +28,7 @@
 //!   that ran them returns, on the same thread.
 
 mod client;
-mod errors;
+mod failure;
 mod fastcall;
 mod provider;
 mod sandbox;
@@ -48,7 +48,7 @@ mod _native {
     #[pymodule_export]
     use crate::client::PyClient;
     #[pymodule_export]
-    use crate::errors::error_kinds;
+    use crate::failure::error_kinds;
     #[pymodule_export]
     use crate::provider::{PyDecision, PyPolicy, PyProvider};
     #[pymodule_export]

@@ -9,7 +9,7 @@ use scopegate_core::matrix::EndpointInfo;
 use scopegate_core::matrix::UncoveredReason;
 use scopegate_core::{Decision, Error, Method, PermissionMatrix, Provider, Rights};
 
-use crate::errors::{Failure, Result, reject_name};
+use crate::failure::{Failure, Result, reject_name};
 use crate::text::{FastStr, q, ql, qo};
 
 /// A provider profile: endpoints, quirks, rights and the permission matrix.

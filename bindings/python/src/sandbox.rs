@@ -11,7 +11,7 @@ use scopegate::UreqTransport;
 use scopegate_core::{HttpRequest, Method};
 use scopegate_sandbox::{App, Consent, Fault, Sandbox, SandboxError, SandboxOptions};
 
-use crate::errors::{Failure, detached};
+use crate::failure::{Failure, detached};
 use crate::provider::PyProvider;
 use crate::text::q;
 use crate::tokens::seconds;

@@ -15,7 +15,7 @@ use scopegate_core::{
 };
 
 use crate::client::{json_bytes, provider_arg};
-use crate::errors::Failure;
+use crate::failure::Failure;
 use crate::text::q;
 use crate::tokens::{PyAuthorizationRequest, PyTokenSet, lock, seconds, timestamp};
 use crate::transport::{HeaderError, with_headers};

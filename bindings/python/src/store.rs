@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use scopegate::{Client, KeyRing, MemoryStore, PostgresOptions, PostgresStore, SqliteStore, StoreKey, TokenStore};
 use scopegate_core::DEFAULT_ACCOUNT;
 
-use crate::errors::{Failure, detached};
+use crate::failure::{Failure, detached};
 use crate::text::q;
 use crate::tokens::PyTokenSet;
 

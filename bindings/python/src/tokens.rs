@@ -12,7 +12,7 @@ use pyo3::types::{PyBytes, PyDict};
 use scopegate_core::secret::REDACTED;
 use scopegate_core::{HttpResponse, PendingAuthorization, Timestamp, TokenSet};
 
-use crate::errors::Failure;
+use crate::failure::Failure;
 use crate::text::{q, ql, qo};
 
 /// Seconds since the epoch as Python gives them (`time.time()`).

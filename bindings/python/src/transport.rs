@@ -13,7 +13,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
 use scopegate::Transport;
 use scopegate_core::{HttpRequest, HttpResponse, TransportError};
 
-use crate::errors::keep_aside;
+use crate::failure::keep_aside;
 
 /// The callable, checked to be one.
 #[derive(Debug)]

@@ -159,32 +159,12 @@ impl scopegate_result {
 
     /// A short description.
     pub fn message(self) -> &'static str {
+        // The core's kinds say it themselves (the one error table).
+        if let Some(kind) = ErrorKind::from_code(self as u32) {
+            return kind.message();
+        }
         match self {
             Self::Ok => "ok",
-            Self::Usage => "the api was used in a way it does not support",
-            Self::Config => "the client configuration or profile lacks what the operation needs",
-            Self::Profile => "a provider profile could not be loaded",
-            Self::Callback => "the authorization callback was rejected",
-            Self::AuthorizationDenied => "the user or the provider refused the authorization",
-            Self::NotAuthorized => "no token is held for this account: log in first",
-            Self::ReauthorizationRequired => "only a new authorization by the user helps",
-            Self::TokenRefused => "the token endpoint refused the request",
-            Self::Protocol => "the provider answered something unusable",
-            Self::Transport => "the request could not be completed",
-            Self::PermissionDenied => "the rights do not allow this api call",
-            Self::PathRejected => "the api path breaks a rule of the permission check",
-            Self::UnknownEndpoint => "no endpoint of the provider's matrix matches the call",
-            Self::OriginRefused => "the url is outside the profile's api: the token is never sent there",
-            Self::IdentityMismatch => "the operation would replace one identity's token with another's",
-            Self::Store => "the token store failed",
-            Self::RevocationRefused => "the revocation endpoint refused",
-            Self::Serialization => "serialized data is unreadable or from a newer version",
-            Self::Random => "the operating system's random number generator failed",
-            Self::Busy => "another operation is in flight on this session",
-            Self::TokenExpired => "the access token has expired: refresh it first",
-            Self::Listen => "the loopback login could not listen on its port",
-            Self::LoginTimeout => "no authorization callback arrived in time",
-            Self::NotSaved => "the tokens were renewed but the token store could not write them",
             Self::NullParameter => "a required pointer argument was NULL",
             Self::InvalidUtf8 => "a string argument is not valid UTF-8",
             Self::InsufficientSize => "the output buffer is too small",
@@ -194,6 +174,8 @@ impl scopegate_result {
             Self::Panic => "scopegate panicked (a bug)",
             Self::InvalidParameter => "an argument has a value the function does not accept",
             Self::NotFound => "not found",
+            // Every core kind was answered above from the table.
+            _ => "unknown result",
         }
     }
 }

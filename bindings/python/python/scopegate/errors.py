@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, ClassVar, Optional, Sequence, Union
 
-from . import _native
+from ._native import error_kinds as _error_kinds
 
 if TYPE_CHECKING:
     from ._native import TokenSet
@@ -56,11 +56,11 @@ __all__ = [
 
 
 #: The core's error kinds (``scopegate_core::ErrorKind``): numbers that never change. Built at
-#: import from the core's one table (``_native.error_kinds()``), so a kind added to the core is
+#: import from the core's one table (``_error_kinds()``), so a kind added to the core is
 #: here at once; ``errors.pyi`` spells the members out for type checkers (a test holds it to the
 #: table).
 ErrorKind = enum.IntEnum(  # type: ignore[misc]
-    "ErrorKind", [(name.upper(), code) for code, name, _ in _native.error_kinds()], module=__name__
+    "ErrorKind", [(name.upper(), code) for code, name, _ in _error_kinds()], module=__name__
 )
 ErrorKind.__doc__ = "The core's error kinds (``scopegate_core::ErrorKind``): numbers that never change."
 
@@ -77,7 +77,7 @@ class Blame(str, enum.Enum):
 
 
 # The blame of each kind, from the same table.
-_DEFAULT_BLAME = {code: blame for code, _, blame in _native.error_kinds()}
+_DEFAULT_BLAME = {code: blame for code, _, blame in _error_kinds()}
 
 
 def default_blame(kind: ErrorKind) -> Blame:

@@ -21,8 +21,6 @@ pub struct ErrorReport {
     /// The renewed token set of [`Error::NotSaved`], as its versioned JSON: the one way a secret
     /// leaves through an error (the old refresh token may already be spent). Wiped on drop.
     pub tokens_json: Option<zeroize::Zeroizing<String>>,
-    /// The renewed token set itself (for surfaces that hand out a token set object).
-    pub tokens: Option<Box<scopegate_core::TokenSet>>,
 }
 
 impl std::fmt::Debug for ErrorReport {
@@ -33,7 +31,7 @@ impl std::fmt::Debug for ErrorReport {
             .field("message", &self.message)
             .field("http_status", &self.http_status)
             .field("oauth_error", &self.oauth_error)
-            .field("renewed_tokens", &self.tokens.is_some())
+            .field("renewed_tokens", &self.tokens_json.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -53,7 +51,6 @@ impl From<&Error> for ErrorReport {
             oauth_error = Some(a.code.as_str().to_owned());
             oauth_description = a.description.clone();
         }
-        let tokens = e.unsaved_tokens().map(|t| Box::new(t.clone()));
         ErrorReport {
             kind: e.kind(),
             blame: e.blame(),
@@ -61,8 +58,7 @@ impl From<&Error> for ErrorReport {
             http_status: e.http_status(),
             oauth_error,
             oauth_description,
-            tokens_json: tokens.as_ref().map(|t| zeroize::Zeroizing::new(t.to_json())),
-            tokens,
+            tokens_json: e.unsaved_tokens().map(|t| zeroize::Zeroizing::new(t.to_json())),
         }
     }
 }

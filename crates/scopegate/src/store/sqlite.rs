@@ -40,7 +40,7 @@ pub const LONGEST_REFRESH: Duration =
 ///   [`SqliteStore::BUSY_TIMEOUT`] is [`StoreError::Busy`], never a bare "database is locked".
 /// - Reads use their own connection (WAL readers never wait for the writer).
 /// - A token set that cannot be written or committed comes back in
-///   [`UpdateError::NotSaved`](super::UpdateError::NotSaved) from `update`.
+///   [`Error::NotSaved`](scopegate_core::Error::NotSaved) from `update`.
 /// - The schema carries a version (`PRAGMA user_version`) and is migrated forward on open.
 #[derive(Debug)]
 pub struct SqliteStore {

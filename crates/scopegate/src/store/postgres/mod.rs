@@ -20,120 +20,20 @@
 //! [`StoreError`] naming the store (host and database, never the password), within the
 //! configured timeouts. Token sets may be sealed at rest ([`PostgresStore::with_keys`]).
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use postgres::config::Host;
+mod options;
+mod pool;
+
+pub use options::PostgresOptions;
+use pool::{Shared, Workers, describe, tls};
 
 use super::seal::{self, KeyRing};
-use super::sqlite::LONGEST_REFRESH;
 use super::{Claim, LeaseOwner, Row, StoreError, StoreKey, TokenStore, Update, Written};
 
 /// The schema version this code reads and writes (2: the lease columns).
 pub const POSTGRES_SCHEMA_VERSION: i32 = 2;
-
-/// Settings of a [`PostgresStore`].
-#[derive(Clone, Debug)]
-pub struct PostgresOptions {
-    /// Most connections open at once, each served by a thread of the store's (default 4).
-    pub pool_size: usize,
-    /// How long connecting may take (default 5 s).
-    pub connect_timeout: Duration,
-    /// How long a statement may run (default 10 s).
-    pub statement_timeout: Duration,
-    /// How long a statement waits for a row lock held by another instance's statement (default
-    /// 10 s; statements are short: no lock is held across a refresh).
-    pub lock_timeout: Duration,
-}
-
-impl Default for PostgresOptions {
-    fn default() -> Self {
-        PostgresOptions {
-            pool_size: 4,
-            connect_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(10),
-            lock_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-/// What the database threads share.
-struct Shared {
-    config: postgres::Config,
-    tls: tokio_postgres_rustls::MakeRustlsConnect,
-    options: PostgresOptions,
-    shown: String,
-}
-
-impl Shared {
-    fn connect(&self) -> Result<postgres::Client, StoreError> {
-        let connected = self.config.connect(self.tls.clone()).and_then(|mut client| {
-            let ms = |d: Duration| d.as_millis().max(1);
-            client.batch_execute(&format!(
-                "SET statement_timeout = {}; SET lock_timeout = {}; SET idle_in_transaction_session_timeout = {};",
-                ms(self.options.statement_timeout),
-                ms(self.options.lock_timeout),
-                ms(self.options.statement_timeout + LONGEST_REFRESH),
-            ))?;
-            Ok(client)
-        });
-        connected.map_err(|e| StoreError::Backend {
-            path: self.shown.clone(),
-            reason: format!("cannot connect: {}", with_causes(&e)),
-        })
-    }
-
-    fn failed(&self, e: &postgres::Error) -> StoreError {
-        // 55P03 lock_not_available: lock_timeout passed.
-        if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
-            return StoreError::Busy { path: self.shown.clone(), waited_secs: self.options.lock_timeout.as_secs() };
-        }
-        let reason = match e.as_db_error() {
-            Some(db) => format!("{}: {}", db.code().code(), db.message()),
-            None => with_causes(e),
-        };
-        StoreError::Backend { path: self.shown.clone(), reason }
-    }
-}
-
-type Job = Box<dyn FnOnce(&mut Option<postgres::Client>) + Send>;
-
-/// The store's database threads: each owns one connection (made when first needed, made again
-/// after it broke) and runs the jobs it takes from the queue.
-struct Workers {
-    jobs: Mutex<mpsc::Sender<Job>>,
-}
-
-impl Workers {
-    fn start(shared: &Arc<Shared>, count: usize) -> Result<Workers, StoreError> {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        for i in 0..count.max(1) {
-            let rx = Arc::clone(&rx);
-            std::thread::Builder::new()
-                .name(format!("scopegate-pg-{i}"))
-                .spawn(move || {
-                    let mut conn: Option<postgres::Client> = None;
-                    loop {
-                        let job = match rx.lock().unwrap_or_else(|p| p.into_inner()).recv() {
-                            Ok(job) => job,
-                            Err(_) => return, // the store is gone
-                        };
-                        job(&mut conn);
-                        if conn.as_ref().is_some_and(postgres::Client::is_closed) {
-                            conn = None;
-                        }
-                    }
-                })
-                .map_err(|e| StoreError::Backend {
-                    path: shared.shown.clone(),
-                    reason: format!("cannot start a database thread: {e}"),
-                })?;
-        }
-        Ok(Workers { jobs: Mutex::new(tx) })
-    }
-}
 
 /// Token sets in a PostgreSQL database, shared by every instance of a service (see the module
 /// documentation for the guarantees). `Send + Sync`: share it through an `Arc`.
@@ -158,66 +58,6 @@ type RawRow = (Option<String>, Option<String>, i64);
 /// The lease condition of a write or claim: no lease, ours, or one that has expired.
 const LEASE_FREE: &str = "(lease_owner IS NULL OR lease_owner = $4 OR lease_until <= now())";
 const KEY_WHERE: &str = "provider_id = $1 AND client_id = $2 AND account = $3";
-
-/// Whether `e` says the connection was gone before the statement could run: closed on our
-/// side, the request not written (broken pipe), or ended by the server (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
-/// connect now).
-fn never_ran(e: &postgres::Error) -> bool {
-    use postgres::error::SqlState;
-    let broken_pipe = std::error::Error::source(e)
-        .and_then(|s| s.downcast_ref::<std::io::Error>())
-        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
-    e.is_closed()
-        || broken_pipe
-        || e.code().is_some_and(|c| {
-            [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW].contains(c)
-        })
-}
-
-/// An error with its causes (`error connecting to server: No such file or directory`); the
-/// client's errors quote no password.
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let next = c.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        cause = c.source();
-    }
-    text
-}
-
-/// `postgres://user@host:port/dbname` (or `.../dbname?host=/socket/dir`): what errors name, never
-/// the password.
-fn describe(config: &postgres::Config) -> String {
-    let user = config.get_user().map(|u| format!("{u}@")).unwrap_or_default();
-    let hosts: Vec<String> = config
-        .get_hosts()
-        .iter()
-        .map(|h| match h {
-            Host::Tcp(name) => name.clone(),
-            #[cfg(unix)]
-            Host::Unix(path) => path.display().to_string(),
-        })
-        .collect();
-    let port = config.get_ports().first().map(|p| format!(":{p}")).unwrap_or_default();
-    let db = config.get_dbname().unwrap_or("");
-    format!("postgres://{user}{}{port}/{db}", hosts.join(","))
-}
-
-fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
-}
 
 impl PostgresStore {
     /// Connects to `url` (`postgres://user:password@host:port/db?sslmode=require`, or
@@ -324,41 +164,7 @@ impl PostgresStore {
         &self,
         f: impl Fn(&mut postgres::Client) -> Result<T, postgres::Error> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let shared = Arc::clone(&self.shared);
-        let job: Job = Box::new(move |conn| {
-            let result = (|| {
-                if conn.as_ref().is_none_or(postgres::Client::is_closed) {
-                    *conn = Some(shared.connect()?);
-                }
-                let c = conn.as_mut().expect("connected above");
-                match f(c) {
-                    Ok(v) => Ok(v),
-                    // The server ended this pooled connection while it sat idle (a restart): the
-                    // statement never ran, so it runs once more on a new connection.
-                    Err(e) if never_ran(&e) => {
-                        *conn = None;
-                        *conn = Some(shared.connect()?);
-                        f(conn.as_mut().expect("connected above")).map_err(|e| shared.failed(&e))
-                    }
-                    Err(e) => Err(shared.failed(&e)),
-                }
-            })();
-            let _ = tx.send(result);
-        });
-        let lost =
-            || StoreError::Backend { path: self.shared.shown.clone(), reason: "the database thread stopped".into() };
-        self.workers.jobs.lock().unwrap_or_else(|p| p.into_inner()).send(job).map_err(|_| lost())?;
-        let o = &self.shared.options;
-        let wait = o.connect_timeout + o.statement_timeout * 2 + o.lock_timeout;
-        match rx.recv_timeout(wait) {
-            Ok(result) => result,
-            Err(mpsc::RecvTimeoutError::Timeout) => Err(StoreError::Backend {
-                path: self.shared.shown.clone(),
-                reason: format!("no answer from the database within {} s", wait.as_secs()),
-            }),
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(lost()),
-        }
+        self.workers.run(&self.shared, f)
     }
 
     fn sealed(&self, key: &StoreKey, problem: String) -> StoreError {

@@ -94,7 +94,8 @@ enum Extra {
     OptInt(Option<u16>),
     List(Vec<String>),
     /// A token set (secrets inside: only `NotSavedError.tokens`, the renewed set, carries one).
-    Tokens(Box<scopegate_core::TokenSet>),
+    /// Its versioned JSON, read back by `TokenSet.loads` (wiped on drop).
+    Tokens(zeroize::Zeroizing<String>),
 }
 
 impl Exception {
@@ -182,7 +183,7 @@ fn core_exception(e: &Error) -> Exception {
         ErrorKind::OriginRefused => ex("OriginRefused"),
         ErrorKind::IdentityMismatch => ex("IdentityMismatch"),
         ErrorKind::Store => ex("StoreError"),
-        ErrorKind::NotSaved => match r.tokens.clone() {
+        ErrorKind::NotSaved => match r.tokens_json.clone() {
             Some(t) => ex("NotSavedError").with("tokens", Extra::Tokens(t)),
             None => ex("StoreError"),
         },
@@ -229,7 +230,11 @@ fn build(py: Python<'_>, x: Exception) -> PyResult<PyErr> {
             Extra::OptStr(s) => kwargs.set_item(name, s)?,
             Extra::OptInt(n) => kwargs.set_item(name, n)?,
             Extra::List(v) => kwargs.set_item(name, v)?,
-            Extra::Tokens(t) => kwargs.set_item(name, crate::tokens::PyTokenSet::new(*t))?,
+            Extra::Tokens(json) => {
+                // The TokenSet class of the extension, without this module depending on it.
+                let token_set = py.import("scopegate._native")?.getattr("TokenSet")?;
+                kwargs.set_item(name, token_set.call_method1("loads", (json.as_str(),))?)?
+            }
         }
     }
     Ok(PyErr::from_value(class.call((x.message,), Some(&kwargs))?))
