@@ -35,6 +35,37 @@
 //! the explicit ways out, for storage. Errors have a stable [`ErrorKind`] number and a
 //! [`Blame`].
 //!
+//! ## The Session: commands, I/O, timers, events
+//!
+//! - **Commands** start an operation or ask for a request: [`Session::start_authorization`],
+//!   [`Session::handle_callback`], [`Session::client_credentials`], [`Session::refresh`],
+//!   [`Session::revoke`], and [`Session::api_request`] (with [`Session::handle_api_response`]).
+//!   At most one operation is in flight; a command while one is (or [`Session::set_tokens`],
+//!   [`Session::forget`]) gives [`Error::Busy`]. API requests are not operations: any number may
+//!   be out at once.
+//! - **I/O**, **timers** and **events** as above.
+//!
+//! The rules the session owns (and every driver of it, the `scopegate` crate's `Client`, C and
+//! Python included, only applies):
+//!
+//! - **when to refresh**: the profile's margin (60 s by default) before the access token expires,
+//!   but never before half its lifetime has passed ([`TokenSet::refresh_due_at`]), so a token
+//!   shorter-lived than the margin is not due the moment it arrives; [`Session::poll_timeout`] is
+//!   never in the past right after a refresh;
+//! - a token set records whose it is ([`Identity`]); the session never replaces one identity's
+//!   token with another's (a user's expired token without a refresh token needs the user again,
+//!   never the app's client-credentials token; a login for another account is refused);
+//! - the bearer token goes only to the profile's API: the origin (scheme, host, port) of one of
+//!   its base URLs and a path under that base, or an origin the profile lists in
+//!   `[api] send_token_to`; errors never quote a URL's user info;
+//! - retries: a request that never left is tried again (3 tries in all); a 429/503 with
+//!   `Retry-After` is waited for (3 tries, 30 s of waiting in all, saturating arithmetic); a
+//!   request that may have arrived is never sent again (a code or a refresh token may be spent);
+//! - a refresh token past its known lifetime, a dead grant, and a user token without a refresh
+//!   token that has expired all give [`Event::ReauthorizationRequired`] without a request;
+//! - the 401 refresh-and-retry, and Yotpo's repeated-401 rule ([`NextStep`]), counted in the
+//!   token set so that stores keep the count across processes.
+//!
 //! ## A whole connection, driven by hand
 //!
 //! ```

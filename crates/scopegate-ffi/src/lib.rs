@@ -11,7 +11,7 @@
 //! - **Handles are opaque** (`scopegate_provider`, `scopegate_client`, `scopegate_session`,
 //!   `scopegate_authorization`, `scopegate_http_response`); each one's doc says who owns it and
 //!   whether it may be shared between threads. `_free(NULL)` is a no-op.
-//! - **Results**: fallible functions return a `scopegate_result` ([`result`]): 0 is success,
+//! - **Results**: fallible functions return a `scopegate_result` (the [`result`] module): 0 is success,
 //!   1-999 the core's error kinds with the core's numbers, 1000 and above the ABI's own results.
 //!   After a failure, `scopegate_last_error` gives the calling thread's detailed message (never a
 //!   secret; the provider's `error` and `error_description` when it sent them).

@@ -28,10 +28,31 @@ fn version_macros() -> String {
     )
 }
 
+/// The crate docs' "Conventions" section (src/lib.rs), as the lines of a C comment: the one
+/// place the conventions are written.
+fn conventions() -> String {
+    let lib = std::fs::read_to_string(crate_dir().join("src/lib.rs")).expect("src/lib.rs");
+    let docs: Vec<&str> =
+        lib.lines().filter_map(|l| l.strip_prefix("//!")).map(|l| l.strip_prefix(' ').unwrap_or(l)).collect();
+    let start = docs.iter().position(|l| l.starts_with("## Conventions")).expect("a Conventions section");
+    let body = docs[start + 1..].iter().take_while(|l| !l.starts_with("## ")).copied();
+    let mut out = vec![" * Conventions (those of rustls-ffi):".to_owned()];
+    for line in body {
+        // Intra-doc links read as plain names in C.
+        let text = line.replace(" (the [`result`] module)", "").replace("**", "");
+        out.push(if text.is_empty() { " *".to_owned() } else { format!(" * {text}") });
+    }
+    while out.last().is_some_and(|l| l == " *") {
+        out.pop();
+    }
+    out.join("\n")
+}
+
 fn generate() -> String {
     let dir = crate_dir();
     let mut config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
     config.after_includes = Some(version_macros());
+    config.header = config.header.map(|h| h.replace(" * CONVENTIONS", &conventions()));
     let bindings = cbindgen::Builder::new()
         .with_config(config)
         .with_src(dir.join("src/lib.rs"))

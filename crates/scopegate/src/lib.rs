@@ -1,9 +1,11 @@
 //! # scopegate
 //!
 //! The I/O side of scopegate: it acts on what [`scopegate_core`] decides. This crate holds the
-//! default [`UreqTransport`], the token stores ([`MemoryStore`], [`SqliteStore`]) and the
-//! blocking [`Client`] with its [`loopback_login`], and [`discover()`] (authorization server
-//! metadata, RFC 8414).
+//! [`Transport`] contract and its default, [`UreqTransport`]; the token stores
+//! ([`MemoryStore`], [`SqliteStore`], and `PostgresStore` with the cargo feature `postgres`)
+//! and their lease protocol ([`store`]); the blocking [`Client`] with its [`loopback_login`];
+//! [`discover()`] (authorization server metadata, RFC 8414); and [`embed`], the glue the
+//! command line, the C ABI and the Python package share.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -1,33 +1,8 @@
 //! [`Session`]: the state machine of one connection to a provider, for one app registration and
-//! one account. Sans-IO, in the style of quinn-proto's `Connection`:
-//!
-//! - **commands** start an operation or ask for a request: [`Session::start_authorization`],
-//!   [`Session::handle_callback`], [`Session::client_credentials`], [`Session::refresh`],
-//!   [`Session::revoke`], and [`Session::api_request`] (with [`Session::handle_api_response`]);
-//! - **I/O**: [`Session::poll_transmit`] gives the next token-endpoint or revocation request with
-//!   its [`RequestId`]; the caller sends it (never following redirects) and hands the answer to
-//!   [`Session::handle_response`], or the failure to [`Session::handle_transport_error`];
-//! - **timers**: [`Session::poll_timeout`] says when [`Session::handle_timeout`] must be called
-//!   (a `Retry-After` back-off, or the moment a refresh is due);
-//! - **events**: [`Session::poll_event`] reports what happened: [`Event::TokensChanged`] (persist
-//!   [`Session::tokens`] before using them), [`Event::ReauthorizationRequired`],
-//!   [`Event::Revoked`], [`Event::Failed`].
-//!
-//! At most one operation is in flight; a command while one is gives [`Error::Busy`]. API
-//! requests are not operations: any number may be out at once.
-//!
-//! The rules the session owns:
-//! - a token set records whose it is ([`Identity`]); the session never replaces one identity's
-//!   token with another's (a user's expired token without a refresh token needs the user again,
-//!   never the app's client-credentials token; a login for another account is refused);
-//! - the bearer token goes only to the profile's API: the origin (scheme, host, port) of one of
-//!   its base URLs and a path under that base, or an origin the profile lists in
-//!   `[api] send_token_to`;
-//! - retries: a request that never left is tried again (3 tries in all); a 429/503 with
-//!   `Retry-After` is waited for (3 tries, 30 s of waiting in all, saturating arithmetic);
-//! - a refresh token past its known lifetime, a dead grant, and a user token without a refresh
-//!   token that has expired all give [`Event::ReauthorizationRequired`] without a request;
-//! - Yotpo's repeated-401 rule and the 401 refresh-and-retry ([`NextStep`]).
+//! one account. Its contract (commands, I/O as values, timers, events, and the rules it owns) is
+//! written once, in the crate documentation ([`crate`]). This module holds the commands; `io`
+//! the operation in flight (requests, retries, back-off, outcomes); `api` the API requests and
+//! their answers; `rules` the refresh rule and the token-state rules.
 
 mod api;
 mod io;
