@@ -4,8 +4,24 @@
 use scopegate_core::{ApiRequestId, Error, Event, HttpResponse, Method, NextStep, Session, TokenSet};
 
 use super::Client;
+use super::observe::{self, Op, OpSpan, Outcome, Sent};
 use crate::store::Update;
 use crate::store::Written;
+
+/// What to do after an API answer.
+pub(crate) enum ApiNext {
+    /// Hand the answer to the caller.
+    Done,
+    /// Send the request again with this token set.
+    Again(TokenSet),
+}
+
+/// The session's verdict on an API answer, applied to the token set in memory (no I/O), and
+/// whether it changed that token set (so the store must hear of it).
+pub(crate) fn api_probe(s: &mut Session, id: ApiRequestId, status: u16) -> (NextStep, bool) {
+    let step = s.handle_api_response(id, status);
+    (step, changed(s))
+}
 
 impl Client {
     /// An API call: the URL must stay inside the profile's API, the permission pre-check (when
@@ -15,55 +31,98 @@ impl Client {
     /// renewed token set the store could not write is used all the same (it is kept in memory;
     /// see [`Error::NotSaved`]).
     pub fn request(&self, method: Method, path: &str, json_body: Option<&[u8]>) -> Result<HttpResponse, Error> {
-        let mut s = self.session();
-        s.api_url(method, path)?;
+        let span = OpSpan::new(Op::Api, &self.key());
+        let mut sent = Sent::default();
+        let result = span.run(|| self.request_in_span(method, path, json_body, &mut sent));
+        span.finish(Outcome::of(&result), sent);
+        self.noted(result)
+    }
+
+    fn request_in_span(
+        &self,
+        method: Method,
+        path: &str,
+        json_body: Option<&[u8]>,
+        sent: &mut Sent,
+    ) -> Result<HttpResponse, Error> {
+        let mut s = self.api_session(method, path)?;
         let mut tokens = usable(self.access_token())?;
         s.set_tokens(Some(tokens.clone()))?;
         let mut retried = false;
         loop {
             let (id, request) = s.api_request(self.now(), method, path, json_body)?;
+            sent.tries += 1;
             let response = self.transport.send(&request)?;
-            let step = self.record_status(&mut s, id, response.status())?;
-            match step {
-                NextStep::Reauthorize(reason) => {
-                    let key = self.key();
-                    return Err(Error::ReauthorizationRequired {
-                        provider: key.provider_id,
-                        account: key.account,
-                        reason,
-                        oauth: None,
-                    });
-                }
-                NextStep::RefreshAndRetry if !retried => {
-                    retried = true;
-                    let used = tokens.access_token.clone();
-                    // Refresh unless another caller already replaced the token we used.
-                    let slot = self.slot();
-                    let _flight = slot.flight.lock();
-                    let view = self.current(&slot)?;
-                    tokens = usable(self.refresh_locked(&slot, view, &|_, t| t.access_token == used))?;
+            sent.last_status = Some(response.status());
+            let probe = api_probe(&mut s, id, response.status());
+            match self.api_settle(&mut s, id, response.status(), probe, &mut retried, &tokens)? {
+                ApiNext::Done => return Ok(response),
+                ApiNext::Again(t) => {
+                    tokens = t;
                     s.set_tokens(Some(tokens.clone()))?;
                 }
-                NextStep::Retry if !retried => {
-                    retried = true;
-                    tokens = usable(self.access_token())?;
-                    s.set_tokens(Some(tokens.clone()))?;
-                }
-                _ => return Ok(response),
             }
         }
     }
 
-    /// Applies an API status: the session (holding the token set the request carried) says
-    /// whether the token set changes (the 401 count, a dead-grant mark); if it does, the status
-    /// is applied again to the stored row, under the key's lease, and the result written. The
-    /// stored row keeps the request's id valid only while it holds the same access token: the
-    /// status of a request made with a token that was replaced meanwhile changes nothing.
-    fn record_status(&self, s: &mut Session, id: ApiRequestId, status: u16) -> Result<NextStep, Error> {
-        let step = s.handle_api_response(id, status);
-        if !changed(s) {
-            return Ok(step);
+    /// A session for an API call to `path`, checked before any I/O (inside the API, allowed by
+    /// the rights).
+    pub(crate) fn api_session(&self, method: Method, path: &str) -> Result<Session, Error> {
+        let s = self.session();
+        s.api_url(method, path)?;
+        Ok(s)
+    }
+
+    /// What follows an API answer, once the session has judged it ([`api_probe`]): a changed
+    /// token set (the 401 count) is written to the store; a 401 gets one refresh (unless another
+    /// caller replaced the token meanwhile) or one retry with the current token; only a new
+    /// authorization helps after the profile's limit of 401s.
+    pub(crate) fn api_settle(
+        &self,
+        s: &mut Session,
+        id: ApiRequestId,
+        status: u16,
+        (step, changed): (NextStep, bool),
+        retried: &mut bool,
+        used: &TokenSet,
+    ) -> Result<ApiNext, Error> {
+        if status == 401 {
+            self.counters.unauthorized();
+            observe::unauthorized(&self.key(), s.tokens().map_or(0, |t| t.consecutive_401));
         }
+        let step = if changed { self.record_status(s, id, status, step)? } else { step };
+        match step {
+            NextStep::Reauthorize(reason) => {
+                let key = self.key();
+                Err(Error::ReauthorizationRequired {
+                    provider: key.provider_id,
+                    account: key.account,
+                    reason,
+                    oauth: None,
+                })
+            }
+            NextStep::RefreshAndRetry if !*retried => {
+                *retried = true;
+                let used = used.access_token.clone();
+                // Refresh unless another caller already replaced the token we used.
+                let slot = self.slot();
+                let _flight = slot.flight.lock();
+                let view = self.current(&slot)?;
+                Ok(ApiNext::Again(usable(self.refresh_locked(&slot, view, &|_, t| t.access_token == used))?))
+            }
+            NextStep::Retry if !*retried => {
+                *retried = true;
+                Ok(ApiNext::Again(usable(self.access_token())?))
+            }
+            _ => Ok(ApiNext::Done),
+        }
+    }
+
+    /// Writes a changed 401 count: the status is applied again to the stored row, under the
+    /// key's lease, and the result written. The stored row keeps the request's id valid only
+    /// while it holds the same access token: the status of a request made with a token that was
+    /// replaced meanwhile changes nothing. Returns the verdict on the stored count.
+    fn record_status(&self, s: &mut Session, id: ApiRequestId, status: u16, step: NextStep) -> Result<NextStep, Error> {
         let slot = self.slot();
         let _flight = slot.flight.lock();
         let view = self.current(&slot)?;
@@ -107,7 +166,7 @@ fn changed(s: &mut Session) -> bool {
 
 /// A token set to call the API with: a renewed set the store could not write is used all the
 /// same (the client keeps it and writes it later).
-fn usable(result: Result<TokenSet, Error>) -> Result<TokenSet, Error> {
+pub(crate) fn usable(result: Result<TokenSet, Error>) -> Result<TokenSet, Error> {
     match result {
         Err(Error::NotSaved { tokens, .. }) => Ok(*tokens),
         other => other,

@@ -17,8 +17,12 @@
 //!   next call on that key, before any refresh, never over a newer row.
 
 mod api;
+mod observe;
 mod refresh;
 mod slot;
+
+pub use observe::{ClientStats, Outcome};
+use observe::{Counters, Op, OpSpan, Sent};
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
@@ -70,6 +74,7 @@ pub struct Client {
     hook: Arc<RwLock<Option<TokenHook>>>,
     staleness: Duration,
     lease_ttl: Duration,
+    counters: Arc<Counters>,
 }
 
 impl std::fmt::Debug for Client {
@@ -117,7 +122,16 @@ impl Client {
             hook: Arc::new(RwLock::new(None)),
             staleness: DEFAULT_STALENESS,
             lease_ttl: DEFAULT_LEASE_TTL,
+            counters: Arc::default(),
         }
+    }
+
+    /// The counters since this client was made (shared with the clients made from it by
+    /// [`with_redirect_uri`](Self::with_redirect_uri)): refreshes by outcome, exchanges, 401s,
+    /// reauthorizations, waits for another process's refresh and the longest one. Export them
+    /// to Prometheus or OpenTelemetry with [`ClientStats::pairs`].
+    pub fn stats(&self) -> ClientStats {
+        self.counters.snapshot()
     }
 
     /// Checks every [`request`](Self::request) against the provider's matrix with these
@@ -206,6 +220,7 @@ impl Client {
             hook: Arc::clone(&self.hook),
             staleness: self.staleness,
             lease_ttl: self.lease_ttl,
+            counters: Arc::clone(&self.counters),
         })
     }
 
@@ -275,6 +290,22 @@ impl Client {
     /// Completes an authorization: checks the callback, exchanges the code, stores the tokens
     /// (before returning them) under the account they belong to.
     pub fn exchange(&self, pending: &mut PendingAuthorization, callback: &str) -> Result<TokenSet, Error> {
+        let span = OpSpan::new(Op::Exchange, &self.key());
+        let mut sent = Sent::default();
+        let result = span.run(|| self.exchange_in_span(pending, callback, &mut sent));
+        if sent.tries > 0 {
+            self.counters.exchange();
+        }
+        span.finish(observe::Outcome::of(&result), sent);
+        result
+    }
+
+    fn exchange_in_span(
+        &self,
+        pending: &mut PendingAuthorization,
+        callback: &str,
+        sent: &mut Sent,
+    ) -> Result<TokenSet, Error> {
         let mut s = self.session();
         if self.bound {
             let slot = self.slot();
@@ -282,7 +313,7 @@ impl Client {
             s.set_tokens(self.current(&slot)?.tokens)?;
         }
         s.handle_callback(self.now(), pending, callback)?;
-        let events = self.drive(&mut s)?;
+        let events = self.drive(&mut s, sent)?;
         let tokens = refresh::outcome(&s, events)?;
         let key = StoreKey::new(self.provider.id(), self.config.client_id(), s.account());
         let slot = Slot::of(&self.store, &key);
@@ -319,6 +350,14 @@ impl Client {
     /// Gets a token for the app itself with the client credentials grant and stores it. An
     /// account that holds a user's token is left alone ([`Error::IdentityMismatch`]).
     pub fn client_credentials(&self, scopes: &[String]) -> Result<TokenSet, Error> {
+        let span = OpSpan::new(Op::ClientCredentials, &self.key());
+        let mut sent = Sent::default();
+        let result = span.run(|| self.client_credentials_in_span(scopes, &mut sent));
+        span.finish(observe::Outcome::of(&result), sent);
+        self.noted(result)
+    }
+
+    fn client_credentials_in_span(&self, scopes: &[String], sent: &mut Sent) -> Result<TokenSet, Error> {
         let slot = self.slot();
         let _flight = slot.flight.lock();
         let view = self.current(&slot)?;
@@ -327,7 +366,7 @@ impl Client {
             let mut s = self.session();
             s.set_tokens(view.tokens)?;
             s.client_credentials(scopes)?;
-            let tokens = self.run(&mut s)?;
+            let tokens = self.run(&mut s, sent)?;
             return self.store_result(&slot, view.version, tokens);
         }
         let row = self.claim(&slot)?;
@@ -335,7 +374,7 @@ impl Client {
             let mut s = self.session();
             s.set_tokens(row.tokens.clone())?;
             s.client_credentials(scopes)?;
-            self.run(&mut s)
+            self.run(&mut s, sent)
         })();
         match attempt {
             Ok(tokens) => self.store_result(&slot, row.version, tokens),
@@ -373,7 +412,7 @@ impl Client {
         };
         let _flight = slot.flight.lock();
         let view = self.current(&slot)?;
-        self.refresh_locked(&slot, view, &|_, t| Some(&t.access_token) == seen.as_ref())
+        self.noted(self.refresh_locked(&slot, view, &|_, t| Some(&t.access_token) == seen.as_ref()))
     }
 
     /// A valid token set: the one in memory or in the store, refreshed first when it is due.
@@ -381,10 +420,20 @@ impl Client {
     /// sent and the others get its result. A grant known to be dead fails at once, without a
     /// request.
     pub fn access_token(&self) -> Result<TokenSet, Error> {
-        let slot = self.slot();
-        if let Some(t) = slot.fresh(self.now(), self.margin(), self.staleness) {
+        if let Some(t) = self.from_memory() {
             return Ok(t);
         }
+        self.noted(self.access_token_slow())
+    }
+
+    /// The token set from memory, when it is fresh (no store read, no lock but the slot's
+    /// short one).
+    pub(crate) fn from_memory(&self) -> Option<TokenSet> {
+        self.slot().fresh(self.now(), self.margin(), self.staleness)
+    }
+
+    fn access_token_slow(&self) -> Result<TokenSet, Error> {
+        let slot = self.slot();
         let _flight = slot.flight.lock();
         let view = self.current(&slot)?;
         let mut s = self.session();
@@ -394,6 +443,16 @@ impl Client {
             return self.refresh_locked(&slot, view, &|s, _| s.needs_refresh(now));
         }
         s.usable_tokens(now).cloned()
+    }
+
+    /// Counts and reports what an operation's error means for the operator (only a new
+    /// authorization helps).
+    fn noted<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
+        if let Err(Error::ReauthorizationRequired { reason, .. }) = &result {
+            self.counters.reauthorization();
+            observe::reauthorization(&self.key(), *reason);
+        }
+        result
     }
 
     /// Forgets the stored token locally, without telling the provider (after Yotpo's uninstall
@@ -413,6 +472,14 @@ impl Client {
     /// [`UsageError::NoRevocationEndpoint`](scopegate_core::UsageError::NoRevocationEndpoint)
     /// (use [`forget`](Self::forget)).
     pub fn revoke(&self) -> Result<Revoked, Error> {
+        let span = OpSpan::new(Op::Revoke, &self.key());
+        let mut sent = Sent::default();
+        let result = span.run(|| self.revoke_in_span(&mut sent));
+        span.finish(observe::Outcome::of(&result), sent);
+        result
+    }
+
+    fn revoke_in_span(&self, sent: &mut Sent) -> Result<Revoked, Error> {
         let slot = self.slot();
         let _flight = slot.flight.lock();
         self.current(&slot)?;
@@ -422,7 +489,7 @@ impl Client {
             s.set_tokens(row.tokens.clone())?;
             s.revoke(self.now())?;
             let mut done = None;
-            for e in self.drive(&mut s)? {
+            for e in self.drive(&mut s, sent)? {
                 match e {
                     scopegate_core::Event::Revoked(r) => done = Some(r),
                     scopegate_core::Event::Failed(e) => return Err(e),
@@ -447,9 +514,20 @@ impl Client {
         Ok(revoked)
     }
 
-    /// The key's lease and row (waiting for another owner's lease to end).
+    /// The key's lease and row (waiting for another owner's lease to end: the
+    /// `scopegate.store.wait` span, counted).
     fn claim(&self, slot: &Slot) -> Result<crate::store::Row, scopegate_core::StoreError> {
-        match self.store.claim(&slot.key, &slot.owner, self.lease_ttl, self.lease_ttl + Duration::from_secs(30))? {
+        let claim = match self.store.try_claim(&slot.key, &slot.owner, self.lease_ttl)? {
+            Claim::Held { .. } => {
+                let max = self.lease_ttl + Duration::from_secs(30);
+                let (claim, waited) =
+                    observe::store_wait(&slot.key, || self.store.claim(&slot.key, &slot.owner, self.lease_ttl, max));
+                self.counters.store_wait(waited);
+                claim?
+            }
+            granted => granted,
+        };
+        match claim {
             Claim::Granted(row) => {
                 slot.set_row(&row);
                 Ok(row)

@@ -6,6 +6,7 @@ use std::time::Duration;
 use scopegate_core::{Error, Event, ReauthorizationReason, Session, TokenSet};
 
 use super::Client;
+use super::observe::{self, Op, OpSpan, Outcome, Sent};
 use super::slot::{Slot, Unsaved};
 use crate::store::{StoreError, Update, Written};
 
@@ -31,12 +32,21 @@ type Due<'a> = dyn Fn(&Session, &TokenSet) -> bool + 'a;
 
 impl Client {
     /// Sends the session's requests and waits out its back-offs until its operation ends;
-    /// returns the events.
-    pub(super) fn drive(&self, s: &mut Session) -> Result<Vec<Event>, Error> {
+    /// returns the events. `sent` counts the requests and keeps the last status.
+    pub(super) fn drive(&self, s: &mut Session, sent: &mut Sent) -> Result<Vec<Event>, Error> {
         loop {
             while let Some((id, request)) = s.poll_transmit(self.now()) {
+                if sent.tries > 0 && !sent.waited {
+                    // Sent again at once: the last try never left.
+                    observe::retry(sent.tries + 1, 0, sent.last_status);
+                }
+                sent.waited = false;
+                sent.tries += 1;
                 match self.transport.send(&request) {
-                    Ok(response) => s.handle_response(self.now(), id, response)?,
+                    Ok(response) => {
+                        sent.last_status = Some(response.status());
+                        s.handle_response(self.now(), id, response)?
+                    }
                     Err(e) => s.handle_transport_error(self.now(), id, e)?,
                 }
             }
@@ -45,18 +55,26 @@ impl Client {
             }
             let Some(at) = s.poll_timeout() else { break };
             let now = self.now();
+            observe::retry(sent.tries + 1, at.secs_since(now), sent.last_status);
+            sent.waited = true;
             if at > now {
                 std::thread::sleep(Duration::from_secs(at.secs_since(now)));
             }
             // The wait is over whatever an injected clock says.
             s.handle_timeout(at.max(self.now()));
         }
-        Ok(std::iter::from_fn(|| s.poll_event()).collect())
+        let events: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
+        for e in &events {
+            if let Event::ScopesNarrowed { requested, granted } = e {
+                observe::scopes_narrowed(s.provider().id(), s.account(), requested.len(), granted.len());
+            }
+        }
+        Ok(events)
     }
 
     /// Drives the session's operation to its end: the token set it produced, or its error.
-    pub(super) fn run(&self, s: &mut Session) -> Result<TokenSet, Error> {
-        let events = self.drive(s)?;
+    pub(super) fn run(&self, s: &mut Session, sent: &mut Sent) -> Result<TokenSet, Error> {
+        let events = self.drive(s, sent)?;
         outcome(s, events)
     }
 
@@ -107,8 +125,20 @@ impl Client {
     /// Under the slot's flight lock: if `due(session, tokens)`, refreshes under the key's
     /// lease and writes the result; else answers what is there (another caller's refresh, say).
     pub(super) fn refresh_locked(&self, slot: &Slot, view: View, due: &Due<'_>) -> Result<TokenSet, Error> {
+        let span = OpSpan::new(Op::Refresh, &slot.key);
+        let mut sent = Sent::default();
+        let result = span.run(|| self.refresh_in_span(slot, view, due, &mut sent));
+        if sent.tries > 0 {
+            let outcome = Outcome::of(&result);
+            self.counters.refresh(outcome);
+            span.finish(outcome, sent);
+        }
+        result
+    }
+
+    fn refresh_in_span(&self, slot: &Slot, view: View, due: &Due<'_>, sent: &mut Sent) -> Result<TokenSet, Error> {
         if view.unsaved || view.unreachable.is_some() {
-            return self.refresh_unreachable(slot, view, due);
+            return self.refresh_unreachable(slot, view, due, sent);
         }
         let row = self.claim(slot)?;
         let release = || {
@@ -137,7 +167,7 @@ impl Client {
             }
             return Err(e);
         }
-        let events = match self.drive(&mut s) {
+        let events = match self.drive(&mut s, sent) {
             Ok(ev) => ev,
             Err(e) => {
                 release();
@@ -178,7 +208,7 @@ impl Client {
     }
 
     /// The store cannot be reached: refresh from what is in memory, and keep the result there.
-    fn refresh_unreachable(&self, slot: &Slot, view: View, due: &Due<'_>) -> Result<TokenSet, Error> {
+    fn refresh_unreachable(&self, slot: &Slot, view: View, due: &Due<'_>, sent: &mut Sent) -> Result<TokenSet, Error> {
         let Some(current) = view.tokens else { return Err(self.not_authorized()) };
         let mut s = self.session();
         s.set_tokens(Some(current.clone()))?;
@@ -195,7 +225,7 @@ impl Client {
             return Err(unreachable.into());
         }
         s.refresh(self.now())?;
-        let tokens = self.run(&mut s)?;
+        let tokens = self.run(&mut s, sent)?;
         Err(self.keep_unsaved(slot, view.version, tokens, unreachable))
     }
 
@@ -230,6 +260,7 @@ impl Client {
     /// Keeps a renewed token set the store could not write, tells the hook, and returns the
     /// error that carries it.
     pub(super) fn keep_unsaved(&self, slot: &Slot, base: u64, tokens: TokenSet, error: StoreError) -> Error {
+        observe::not_saved(&slot.key, &error);
         slot.set_unsaved(Some(Unsaved { base, tokens: tokens.clone() }));
         self.notify(&slot.key, &tokens, false);
         Error::NotSaved { error, tokens: Box::new(tokens) }
