@@ -13,7 +13,7 @@ pub(crate) enum ApiNext {
     /// Hand the answer to the caller.
     Done,
     /// Send the request again with this token set.
-    Again(TokenSet),
+    Again(Box<TokenSet>),
 }
 
 /// The session's verdict on an API answer, applied to the token set in memory (no I/O), and
@@ -58,7 +58,7 @@ impl Client {
             match self.api_settle(&mut s, id, response.status(), probe, &mut retried, &tokens)? {
                 ApiNext::Done => return Ok(response),
                 ApiNext::Again(t) => {
-                    tokens = t;
+                    tokens = *t;
                     s.set_tokens(Some(tokens.clone()))?;
                 }
             }
@@ -108,11 +108,11 @@ impl Client {
                 let slot = self.slot();
                 let _flight = slot.flight.lock();
                 let view = self.current(&slot)?;
-                Ok(ApiNext::Again(usable(self.refresh_locked(&slot, view, &|_, t| t.access_token == used))?))
+                Ok(ApiNext::Again(Box::new(usable(self.refresh_locked(&slot, view, &|_, t| t.access_token == used))?)))
             }
             NextStep::Retry if !*retried => {
                 *retried = true;
-                Ok(ApiNext::Again(usable(self.access_token())?))
+                Ok(ApiNext::Again(Box::new(usable(self.access_token())?)))
             }
             _ => Ok(ApiNext::Done),
         }

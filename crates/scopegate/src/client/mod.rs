@@ -420,7 +420,7 @@ impl Client {
     /// sent and the others get its result. A grant known to be dead fails at once, without a
     /// request.
     pub fn access_token(&self) -> Result<TokenSet, Error> {
-        if let Some(t) = self.from_memory() {
+        if let Some(t) = self.fresh_from_memory() {
             return Ok(t);
         }
         self.noted(self.access_token_slow())
@@ -428,7 +428,7 @@ impl Client {
 
     /// The token set from memory, when it is fresh (no store read, no lock but the slot's
     /// short one).
-    pub(crate) fn from_memory(&self) -> Option<TokenSet> {
+    pub(crate) fn fresh_from_memory(&self) -> Option<TokenSet> {
         self.slot().fresh(self.now(), self.margin(), self.staleness)
     }
 
