@@ -14,7 +14,6 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
 use scopegate::LoginError;
 use scopegate_core::{Blame, CallbackError, Error, ErrorKind, ReauthorizationReason, RejectReason};
-use scopegate_sandbox::SandboxError;
 
 /// Anything that can go wrong in a call from Python.
 #[derive(Debug)]
@@ -23,8 +22,6 @@ pub(crate) enum Failure {
     Core(Error),
     /// A loopback login.
     Login(LoginError),
-    /// The sandbox's own API.
-    Sandbox(SandboxError),
     /// Input the bindings reject themselves (an unknown right id): a `ConfigError`.
     Config(String),
     /// A Python exception: raised as it is.
@@ -51,12 +48,6 @@ impl From<LoginError> for Failure {
             LoginError::Client(c) => Failure::Core(c),
             other => Failure::Login(other),
         }
-    }
-}
-
-impl From<SandboxError> for Failure {
-    fn from(e: SandboxError) -> Self {
-        Failure::Sandbox(e)
     }
 }
 
@@ -201,14 +192,6 @@ fn exception(f: &Failure) -> Exception {
         Failure::Login(e) => {
             let class = if e.kind() == ErrorKind::Config { "ConfigError" } else { "LoginError" };
             Exception::new(class, e.to_string(), e.kind(), e.blame())
-        }
-        Failure::Sandbox(e) => {
-            let (class, kind) = match e {
-                SandboxError::UnknownProvider(_) | SandboxError::Profile(_) => ("ConfigError", ErrorKind::Config),
-                SandboxError::Start { .. } => ("LoginError", ErrorKind::Listen),
-                _ => ("TransportError", ErrorKind::Transport),
-            };
-            Exception::new(class, e.to_string(), kind, kind.default_blame())
         }
         Failure::Config(message) => Exception::new("ConfigError", message.clone(), ErrorKind::Config, Blame::Local),
         Failure::Py(_) => unreachable_py(),

@@ -1,7 +1,9 @@
 //! The C tests of the C ABI (`tests/c/*.c`), built here with
 //! `gcc -std=c11 -Wall -Wextra -Werror -pedantic` (and `permissions.c` also with
-//! `g++ -std=c++17`), linked against the `libscopegate.a` cargo built for this test, and run
-//! against a sandbox started here on 127.0.0.1 (an ephemeral port).
+//! `g++ -std=c++17`), and the tests of the C++ wrapper `include/scopegate.hpp`
+//! (`tests/cpp/*.cpp`, `g++ -std=c++17 -Wall -Wextra -Werror -pedantic`), linked against the
+//! static library cargo built for this test (`libscopegate_ffi.a`, installed as
+//! `libscopegate.a`), and run against a sandbox started here on 127.0.0.1 (an ephemeral port).
 //!
 //! With `SCOPEGATE_C_MEMCHECK=1` (scripts/test sets it) each C test also runs under valgrind
 //! (`--error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite`) and built with
@@ -15,7 +17,7 @@ use std::time::{Duration, Instant};
 use scopegate_sandbox::{App, Sandbox, profile_overrides};
 
 /// The system libraries libscopegate.a needs on Linux (`cargo rustc --print native-static-libs`;
-/// `scripts/scopegate-pc` writes the same into scopegate.pc).
+/// `scripts/install` writes the same into scopegate.pc).
 const NATIVE_LIBS: [&str; 7] = ["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"];
 
 /// Where the loopback callbacks "arrive": nothing listens there, the C tests read the redirect.
@@ -25,8 +27,12 @@ const YOTPO_CLIENT_SECRET: &str = "c-tests-yotpo-secret";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Lang {
+    /// A `.c` file as C11.
     C,
+    /// A `.c` file as C++17.
     Cxx,
+    /// A `.cpp` file (tests/cpp) as C++17.
+    Cpp,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -58,12 +64,12 @@ fn work_dir() -> PathBuf {
 fn static_lib() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let deps = exe.parent().expect("deps dir");
-    for candidate in [deps.join("libscopegate.a"), deps.join("../libscopegate.a")] {
+    for candidate in [deps.join("libscopegate_ffi.a"), deps.join("../libscopegate_ffi.a")] {
         if candidate.exists() {
             return candidate;
         }
     }
-    panic!("libscopegate.a not found next to {}", exe.display());
+    panic!("libscopegate_ffi.a (libscopegate.a once installed) not found next to {}", exe.display());
 }
 
 fn memcheck() -> bool {
@@ -72,7 +78,8 @@ fn memcheck() -> bool {
 
 /// Builds `tests/c/<name>.c` and returns the program.
 fn build(name: &str, lang: Lang, variant: Variant) -> PathBuf {
-    build_from(&crate_dir().join("tests/c"), name, lang, variant)
+    let dir = if lang == Lang::Cpp { "tests/cpp" } else { "tests/c" };
+    build_from(&crate_dir().join(dir), name, lang, variant)
 }
 
 /// Builds `<dir>/<name>.c` and returns the program.
@@ -82,10 +89,11 @@ fn build_from(dir: &Path, name: &str, lang: Lang, variant: Variant) -> PathBuf {
     let suffix = if lang == Lang::Cxx { "-cxx" } else { "" };
     let out = bin_dir.join(format!("{name}{suffix}-{}", variant.name()));
     let c_dir = crate_dir().join("tests/c");
-    let mut cmd = Command::new(if lang == Lang::Cxx { "g++" } else { "gcc" });
+    let mut cmd = Command::new(if lang == Lang::C { "gcc" } else { "g++" });
     match lang {
         Lang::C => cmd.args(["-std=c11", "-pedantic"]),
         Lang::Cxx => cmd.args(["-std=c++17", "-pedantic", "-x", "c++"]),
+        Lang::Cpp => cmd.args(["-std=c++17", "-pedantic"]),
     };
     cmd.args(["-Wall", "-Wextra", "-Werror", "-g", "-O1"]);
     if variant == Variant::Sanitized {
@@ -93,7 +101,7 @@ fn build_from(dir: &Path, name: &str, lang: Lang, variant: Variant) -> PathBuf {
     }
     cmd.arg("-I").arg(crate_dir().join("../../include"));
     cmd.arg("-I").arg(&c_dir);
-    cmd.arg(dir.join(format!("{name}.c")));
+    cmd.arg(dir.join(format!("{name}.{}", if lang == Lang::Cpp { "cpp" } else { "c" })));
     if lang == Lang::Cxx {
         cmd.args(["-x", "none"]);
     }
@@ -218,6 +226,21 @@ fn c_permissions() {
 #[test]
 fn cxx_permissions() {
     run("permissions", Lang::Cxx, Variant::Plain);
+}
+
+#[test]
+fn cpp_wrapper() {
+    run("wrapper", Lang::Cpp, Variant::Plain);
+}
+
+#[test]
+fn valgrind_cpp_wrapper() {
+    run("wrapper", Lang::Cpp, Variant::Valgrind);
+}
+
+#[test]
+fn asan_cpp_wrapper() {
+    run("wrapper", Lang::Cpp, Variant::Sanitized);
 }
 
 #[test]
