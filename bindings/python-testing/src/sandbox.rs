@@ -114,7 +114,8 @@ impl PySandbox {
     /// Built-in profile `id` pointed at this sandbox. The sandbox accepts any loopback redirect
     /// URI, so these profiles allow a loopback login on any port.
     fn provider(&self, py: Python<'_>, id: Cow<'_, str>) -> PyResult<Py<PyAny>> {
-        let toml = scopegate_sandbox::profile_overrides_with(&self.base_url, &id, self.strict).map_err(Failure::from)?;
+        let toml =
+            scopegate_sandbox::profile_overrides_with(&self.base_url, &id, self.strict).map_err(Failure::from)?;
         let mut overrides = vec![(toml, format!("sandbox at {}", self.base_url))];
         if id != "yotpo" {
             overrides.push(("[authorization]\nloopback_any_port = true\n".into(), "python sandbox".into()));

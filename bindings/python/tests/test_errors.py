@@ -51,7 +51,7 @@ def test_the_testing_extra_pins_this_version() -> None:
     from importlib.metadata import requires, version
 
     assert version("scopegate") == scopegate.__version__
-    extra = [r for r in requires("scopegate") or [] if "extra == \"testing\"" in r]
+    extra = [r for r in requires("scopegate") or [] if r.replace('"', "'").endswith("extra == 'testing'")]
     assert extra and extra[0].startswith(f"scopegate-testing=={scopegate.__version__}"), extra
     assert version("scopegate-testing") == scopegate.__version__
     assert f"scopegate=={scopegate.__version__}" in (requires("scopegate-testing") or [])

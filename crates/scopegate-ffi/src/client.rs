@@ -4,8 +4,8 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use scopegate_core::{ClientConfig, DEFAULT_ACCOUNT, Transport};
 use scopegate::{Client, KeyRing, MemoryStore, PostgresStore, SqliteStore, TokenStore, UreqTransport};
+use scopegate_core::{ClientConfig, DEFAULT_ACCOUNT, Transport};
 
 use crate::authorization::{pending_from, scopegate_authorization};
 use crate::boundary::{Out, OutText, bytes, cstr, free_handle, guard, guard_value, handle, into_handle, opt_cstr};

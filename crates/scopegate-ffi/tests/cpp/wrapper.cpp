@@ -162,7 +162,7 @@ static void client() {
     const scopegate::Secret token = c.access_token();
     CHECK(token.size() > 8);
     scopegate::HttpResponse r = c.request("GET", "companies");
-    CHECK(r.status() == 200 && contains(r.body(), "sandbox-company-1"));
+    CHECK(r.status() == 200 && r.body() == "[]");  // the app's own token: no company
     CHECK(r.header("Content-Type").has_value() && !r.header("X-No-Such-Header").has_value());
     expect_error(SCOPEGATE_RESULT_ORIGIN_REFUSED, [&] { c.request("GET", "https://elsewhere.example/x"); },
                  [](const scopegate::Error &) {});
@@ -193,6 +193,7 @@ static void client() {
                  [](const scopegate::Error &e) { CHECK(e.blame() == SCOPEGATE_BLAME_REMOTE); });
     w.exchange(pending.expose(), cb);
     CHECK(w.access_token().size() > 8);
+    CHECK(contains(w.request("GET", "companies").body(), "sandbox-company-1"));
     expect_error(SCOPEGATE_RESULT_TOKEN_REFUSED, [&] { w.exchange(pending.expose(), cb); },
                  [](const scopegate::Error &e) { CHECK(e.oauth_error() == std::optional<std::string>("invalid_grant")); });
 }
