@@ -185,28 +185,46 @@ fn execute(name: &str, lang: Lang, variant: Variant) -> Option<Ran> {
         _ => Command::new(&bin),
     };
     cmd.envs(fixture.env.iter().map(|(k, v)| (k, v)));
+    if variant == Variant::Valgrind {
+        cmd.env("SCOPEGATE_TEST_VALGRIND", "1");
+    }
     if variant == Variant::Sanitized {
         cmd.env("ASAN_OPTIONS", "detect_leaks=1");
         cmd.env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
     }
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {:?}: {e}", cmd.get_program()));
+    // Read both pipes while the program runs: one that writes more than a pipe holds (valgrind's
+    // reports) would otherwise block until the time limit.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut bytes);
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
     let limit = if variant == Variant::Valgrind { Duration::from_secs(600) } else { Duration::from_secs(120) };
     let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if started.elapsed() > limit {
             let _ = child.kill();
-            break;
+            break child.wait().unwrap();
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
+    };
     let _ = std::fs::remove_dir_all(&dir);
     Some(Ran {
-        success: output.status.success(),
-        status: output.status.to_string(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        success: status.success(),
+        status: status.to_string(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     })
 }
 
