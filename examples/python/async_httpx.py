@@ -98,7 +98,11 @@ async def listen(port: int) -> tuple[asyncio.Server, asyncio.Future[str]]:
 
 
 async def main(use_sandbox: bool) -> None:
-    sandbox = scopegate.Sandbox() if use_sandbox else None
+    sandbox = None
+    if use_sandbox:
+        import scopegate.testing  # the provider sandbox: pip install 'scopegate[testing]'
+
+        sandbox = scopegate.testing.Sandbox()
     provider = sandbox.provider("yespo") if sandbox else scopegate.Provider.builtin("yespo")
     port = 8081
     if sandbox:  # any free loopback port: the sandbox accepts them all
@@ -108,8 +112,8 @@ async def main(use_sandbox: bool) -> None:
         await probe.wait_closed()
     session = scopegate.Session(
         provider,
-        os.environ.get("YESPO_CLIENT_ID", scopegate.SANDBOX_CLIENT_ID if sandbox else ""),
-        os.environ.get("YESPO_CLIENT_SECRET", scopegate.SANDBOX_CLIENT_SECRET if sandbox else ""),
+        os.environ.get("YESPO_CLIENT_ID", scopegate.testing.SANDBOX_CLIENT_ID if sandbox else ""),
+        os.environ.get("YESPO_CLIENT_SECRET", scopegate.testing.SANDBOX_CLIENT_SECRET if sandbox else ""),
         f"http://127.0.0.1:{port}/callback",
     )
     if TOKENS.exists() and not sandbox:

@@ -6,11 +6,15 @@ import sys
 
 import scopegate
 
-sandbox = scopegate.Sandbox() if "--sandbox" in sys.argv[1:] else None
+sandbox = None
+if "--sandbox" in sys.argv[1:]:
+    import scopegate.testing  # the provider sandbox: pip install 'scopegate[testing]'
+
+    sandbox = scopegate.testing.Sandbox()
 client = scopegate.Client(
     sandbox.provider("yespo") if sandbox else scopegate.Provider.builtin("yespo"),
-    os.environ.get("YESPO_CLIENT_ID", scopegate.SANDBOX_CLIENT_ID if sandbox else ""),
-    os.environ.get("YESPO_CLIENT_SECRET", scopegate.SANDBOX_CLIENT_SECRET if sandbox else ""),
+    os.environ.get("YESPO_CLIENT_ID", scopegate.testing.SANDBOX_CLIENT_ID if sandbox else ""),
+    os.environ.get("YESPO_CLIENT_SECRET", scopegate.testing.SANDBOX_CLIENT_SECRET if sandbox else ""),
     redirect_uri=None if sandbox else "http://127.0.0.1:8081/callback",  # as registered in Yespo
     store=scopegate.SqliteStore(os.environ.get("YESPO_TOKENS", "yespo-tokens.db")),
 )

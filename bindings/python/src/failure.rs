@@ -14,15 +14,12 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
 use scopegate::embed::ErrorReport;
 use scopegate_core::{Blame, CallbackError, Error, ErrorKind, ReauthorizationReason, RejectReason};
-use scopegate_sandbox::SandboxError;
 
 /// Anything that can go wrong in a call from Python.
 #[derive(Debug)]
 pub(crate) enum Failure {
     /// The core's one error surface.
     Core(Error),
-    /// The sandbox's own API.
-    Sandbox(SandboxError),
     /// Input the bindings reject themselves (an unknown right id): a `ConfigError`.
     Config(String),
     /// A Python exception: raised as it is.
@@ -40,12 +37,6 @@ impl From<Error> for Failure {
 impl From<PyErr> for Failure {
     fn from(e: PyErr) -> Self {
         Failure::Py(e)
-    }
-}
-
-impl From<SandboxError> for Failure {
-    fn from(e: SandboxError) -> Self {
-        Failure::Sandbox(e)
     }
 }
 
@@ -196,16 +187,6 @@ fn core_exception(e: &Error) -> Exception {
 fn exception(f: &Failure) -> Exception {
     match f {
         Failure::Core(e) => core_exception(e),
-        Failure::Sandbox(e) => {
-            let (class, kind) = match e {
-                SandboxError::UnknownProvider(_) | SandboxError::Profile(_) | SandboxError::BadUrl(_) => {
-                    ("ConfigError", ErrorKind::Config)
-                }
-                SandboxError::Start { .. } => ("LoginError", ErrorKind::Listen),
-                _ => ("TransportError", ErrorKind::Transport),
-            };
-            Exception::new(class, e.to_string(), kind, kind.default_blame())
-        }
         Failure::Config(message) => Exception::new("ConfigError", message.clone(), ErrorKind::Config, Blame::Local),
         Failure::Py(_) => unreachable_py(),
     }

@@ -4,7 +4,7 @@
 //! One concern per file: `provider` (profiles, permission checks), `tokens` (values handed
 //! to Python), `store` (token stores and the `update_token` hook), `transport` (a Python
 //! callable as the transport), `client` (the blocking client), `session` (the sans-IO
-//! state machine), `sandbox` (the emulator), and `failure`, the one conversion point from
+//! state machine), and `failure`, the one conversion point from
 //! scopegate's errors to Python exceptions.
 //!
 //! ## Threads, the GIL and free-threaded Python (`gil_used = false`)
@@ -14,10 +14,10 @@
 //! - Every class is `frozen` (no pyo3 borrow flag, `&self` only) except `Session`, whose
 //!   `&mut self` methods pyo3 guards with its borrow checker (a second thread gets
 //!   `RuntimeError: Already borrowed`, never a data race). Shared state behind `&self` is Rust's
-//!   own: `Arc<Client>` (which is `Sync`), `Mutex`es, the sandbox's lock.
+//!   own: `Arc<Client>` (which is `Sync`), `Mutex`es.
 //! - No Rust lock is ever waited for while attached to the interpreter: network I/O, token
 //!   store waits (the stores' locks and the `update_token` gate), the pending authorization's
-//!   lock, the sandbox's lock and the loopback wait all run inside `Python::detach`
+//!   lock and the loopback wait all run inside `Python::detach`
 //!   (`failure::detached`). Code that holds such a lock and calls back into Python (the
 //!   transport callable, `update_token`, the clock) attaches; that cannot deadlock, since no
 //!   thread holds the interpreter while waiting for the lock.
@@ -31,7 +31,6 @@ mod client;
 mod failure;
 mod fastcall;
 mod provider;
-mod sandbox;
 mod session;
 mod store;
 mod text;
@@ -52,8 +51,6 @@ mod _native {
     #[pymodule_export]
     use crate::provider::{PyDecision, PyPolicy, PyProvider};
     #[pymodule_export]
-    use crate::sandbox::{PySandbox, connect_sandbox};
-    #[pymodule_export]
     use crate::session::{PyEvent, PyRequest, PySession};
     #[pymodule_export]
     use crate::store::{PyMemoryStore, PyPostgresStore, PySqliteStore, PyTokenStore, default_store_path, open_store};
@@ -64,8 +61,6 @@ mod _native {
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         m.add("DEFAULT_ACCOUNT", scopegate_core::DEFAULT_ACCOUNT)?;
-        m.add("SANDBOX_CLIENT_ID", scopegate_sandbox::SANDBOX_CLIENT_ID)?;
-        m.add("SANDBOX_CLIENT_SECRET", scopegate_sandbox::SANDBOX_CLIENT_SECRET)?;
         crate::fastcall::install(&m.py().get_type::<crate::provider::PyPolicy>());
         Ok(())
     }

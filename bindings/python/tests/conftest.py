@@ -13,6 +13,7 @@ from typing import Iterator, Optional
 import pytest
 
 import scopegate
+import scopegate.testing
 
 ROOT = Path(__file__).resolve().parents[3]
 AUTHLIB_SERVER = ROOT / "crates/scopegate/tests/authlib/server.py"
@@ -21,25 +22,25 @@ CALLBACK = "http://127.0.0.1:9/callback"
 
 
 @pytest.fixture
-def sandbox() -> Iterator[scopegate.Sandbox]:
-    with scopegate.Sandbox() as sb:
+def sandbox() -> Iterator[scopegate.testing.Sandbox]:
+    with scopegate.testing.Sandbox() as sb:
         yield sb
 
 
 def sandbox_client(
-    sb: scopegate.Sandbox, provider: str = "yespo", store: Optional[scopegate.TokenStore] = None, **kw: object
+    sb: scopegate.testing.Sandbox, provider: str = "yespo", store: Optional[scopegate.TokenStore] = None, **kw: object
 ) -> scopegate.Client:
     return scopegate.Client(
         sb.provider(provider),
-        scopegate.SANDBOX_CLIENT_ID,
-        scopegate.SANDBOX_CLIENT_SECRET,
+        scopegate.testing.SANDBOX_CLIENT_ID,
+        scopegate.testing.SANDBOX_CLIENT_SECRET,
         redirect_uri=CALLBACK,
         store=store,
         **kw,  # type: ignore[arg-type]
     )
 
 
-def log_in(sb: scopegate.Sandbox, client: scopegate.Client) -> scopegate.TokenSet:
+def log_in(sb: scopegate.testing.Sandbox, client: scopegate.Client) -> scopegate.TokenSet:
     """The authorization code flow, the sandbox playing the user's browser."""
     request = client.create_authorization_url()
     assert request.url is not None

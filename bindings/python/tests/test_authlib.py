@@ -8,6 +8,9 @@ import pytest
 import scopegate
 from conftest import Authlib
 
+# The Authlib server runs on this interpreter: Authlib and Flask, not in the quick subset.
+pytestmark = pytest.mark.full
+
 BASIC = ("basic-client", "basic secret:+/=")
 POST = ("post-client", "post-secret")
 

@@ -7,6 +7,7 @@ from typing import Callable
 import pytest
 
 import scopegate
+import scopegate.testing
 
 yespo = scopegate.Provider.builtin("yespo")
 
@@ -38,8 +39,8 @@ CASES: list[tuple[str, Callable[[], object], type[BaseException]]] = [
     ("token json newer", lambda: scopegate.TokenSet.loads('{"format":"scopegate.token_set","version":99}'), scopegate.SerializationError),
     ("request json garbage", lambda: scopegate.AuthorizationRequest.loads("[]"), scopegate.SerializationError),
     ("session now not a number", lambda: scopegate.Session(yespo, "c").poll_transmit("now"), TypeError),  # type: ignore[arg-type]
-    ("sandbox consent", lambda: scopegate.Sandbox(consent="maybe"), scopegate.ConfigError),
-    ("sandbox provider", lambda: scopegate.Sandbox().provider("github"), scopegate.ConfigError),
+    ("sandbox consent", lambda: scopegate.testing.Sandbox(consent="maybe"), scopegate.ConfigError),
+    ("sandbox provider", lambda: scopegate.testing.Sandbox().provider("github"), scopegate.ConfigError),
     ("no constructor", lambda: scopegate.TokenSet(), TypeError),  # type: ignore[call-arg]
     ("login timeout negative", lambda: scopegate.Client(yespo, "c").login(open_browser=False, timeout=-1), ValueError),
     ("login opener wrong", lambda: scopegate.Client(yespo, "c").login(open_browser="yes"), TypeError),  # type: ignore[arg-type]

@@ -8,16 +8,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benches"))
 
-import batch64  # noqa: E402
+# werkzeug and pytest-benchmark: not in the quick subset (bindings/python/README.md, Tests).
+pytestmark = pytest.mark.full
 
 
 def test_batch64_scopegate(benchmark: Any) -> None:
+    import batch64  # imports werkzeug
+
     allows, _, requests = batch64.contenders()
     assert benchmark(batch64.run, allows, requests) == batch64.run(allows, requests)
 
 
 def test_batch64_werkzeug(benchmark: Any) -> None:
+    import batch64
+
     _, allows, requests = batch64.contenders()
     assert benchmark(batch64.run, allows, requests) == batch64.run(allows, requests)

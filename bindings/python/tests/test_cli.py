@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import scopegate
+import scopegate.testing
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -26,12 +27,12 @@ def test_login_against_an_own_sandbox(tmp_path: Path) -> None:
     # Pointed at a sandbox, the profile has an id of its own (issue 18).
     assert out["provider"].startswith("yespo@127.0.0.1:")
     assert out["account"] == "sandbox" and out["refresh_token"] is True
-    assert scopegate.SqliteStore(db).load("yespo", scopegate.SANDBOX_CLIENT_ID, "sandbox") is None
-    token = scopegate.SqliteStore(db).load(out["provider"], scopegate.SANDBOX_CLIENT_ID, "sandbox")
+    assert scopegate.SqliteStore(db).load("yespo", scopegate.testing.SANDBOX_CLIENT_ID, "sandbox") is None
+    token = scopegate.SqliteStore(db).load(out["provider"], scopegate.testing.SANDBOX_CLIENT_ID, "sandbox")
     assert token is not None and token.access_token not in r.stdout + r.stderr
 
 
-def test_login_against_a_running_sandbox(sandbox: scopegate.Sandbox, tmp_path: Path) -> None:
+def test_login_against_a_running_sandbox(sandbox: scopegate.testing.Sandbox, tmp_path: Path) -> None:
     # The browser is the sandbox's own: with --no-browser the URL is printed; nobody opens it,
     # so the login times out; the registration and the profile were done by then.
     r = run("--store", str(tmp_path / "t.db"), "login", "--provider", "yuvo", "--sandbox", sandbox.base_url,

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 import scopegate
+import scopegate.testing
 from conftest import CALLBACK, log_in, sandbox_client
 
 
-def test_authorization_code_flow(sandbox: scopegate.Sandbox) -> None:
+def test_authorization_code_flow(sandbox: scopegate.testing.Sandbox) -> None:
     client = sandbox_client(sandbox)
     assert client.token is None
     request = client.create_authorization_url()
@@ -29,7 +30,7 @@ def test_authorization_code_flow(sandbox: scopegate.Sandbox) -> None:
     assert sandbox.counters("yespo")["token_requests"] == {"authorization_code": 1}
 
 
-def test_a_web_app_keeps_the_request_in_its_session(sandbox: scopegate.Sandbox) -> None:
+def test_a_web_app_keeps_the_request_in_its_session(sandbox: scopegate.testing.Sandbox) -> None:
     client = sandbox_client(sandbox)
     request = client.create_authorization_url()
     assert request.url is not None
@@ -45,7 +46,7 @@ def test_a_web_app_keeps_the_request_in_its_session(sandbox: scopegate.Sandbox) 
         scopegate.AuthorizationRequest.loads('{"format": "something else"}')
 
 
-def test_state_is_checked(sandbox: scopegate.Sandbox) -> None:
+def test_state_is_checked(sandbox: scopegate.testing.Sandbox) -> None:
     client = sandbox_client(sandbox)
     request = client.create_authorization_url()
     other = client.create_authorization_url()
@@ -60,7 +61,7 @@ def test_state_is_checked(sandbox: scopegate.Sandbox) -> None:
 
 
 def test_refused_consent() -> None:
-    with scopegate.Sandbox(consent="deny") as sb:
+    with scopegate.testing.Sandbox(consent="deny") as sb:
         client = sandbox_client(sb, "yuvo")
         request = client.create_authorization_url()
         assert request.url is not None
@@ -69,7 +70,7 @@ def test_refused_consent() -> None:
     assert e.value.error == "access_denied" and e.value.kind == 5 and e.value.blame is scopegate.Blame.REMOTE
 
 
-def test_requests_and_responses(sandbox: scopegate.Sandbox) -> None:
+def test_requests_and_responses(sandbox: scopegate.testing.Sandbox) -> None:
     client = sandbox_client(sandbox, rights=["events_and_contacts"])
     with pytest.raises(scopegate.NotAuthorized) as no:
         client.request("GET", "contacts")
@@ -102,7 +103,7 @@ def test_requests_and_responses(sandbox: scopegate.Sandbox) -> None:
         client.request("FETCH", "contacts")
 
 
-def test_refresh_and_stores_shared_by_clients(sandbox: scopegate.Sandbox, tmp_path: Path) -> None:
+def test_refresh_and_stores_shared_by_clients(sandbox: scopegate.testing.Sandbox, tmp_path: Path) -> None:
     store = scopegate.SqliteStore(tmp_path / "tokens.db")
     assert repr(store).startswith("SqliteStore(") and store.path == tmp_path / "tokens.db"
     first = log_in(sandbox, sandbox_client(sandbox, store=store))
@@ -111,11 +112,11 @@ def test_refresh_and_stores_shared_by_clients(sandbox: scopegate.Sandbox, tmp_pa
     refreshed = again.refresh_token()
     assert refreshed.access_token != first.access_token and refreshed.refresh_token != first.refresh_token
     here = sandbox.provider("yespo").id  # pointed at the sandbox: an id of its own (issue 18)
-    assert store.load(here, scopegate.SANDBOX_CLIENT_ID) == refreshed
-    assert store.keys() == [(here, scopegate.SANDBOX_CLIENT_ID, "default")]
+    assert store.load(here, scopegate.testing.SANDBOX_CLIENT_ID) == refreshed
+    assert store.keys() == [(here, scopegate.testing.SANDBOX_CLIENT_ID, "default")]
     # The rotated-out refresh token is dead at the provider: only a new login helps.
     old = scopegate.MemoryStore()
-    old.save(scopegate.SANDBOX_CLIENT_ID, first)
+    old.save(scopegate.testing.SANDBOX_CLIENT_ID, first)
     stale = sandbox_client(sandbox, store=old)
     with pytest.raises(scopegate.ReauthorizationRequired) as e:
         stale.refresh_token()
@@ -123,10 +124,10 @@ def test_refresh_and_stores_shared_by_clients(sandbox: scopegate.Sandbox, tmp_pa
     assert stale.token is not None and stale.token.invalidated == "invalid_grant"
     with pytest.raises(scopegate.ReauthorizationRequired):
         stale.access_token()  # known dead: no request
-    assert store.delete(here, scopegate.SANDBOX_CLIENT_ID) and store.keys() == []
+    assert store.delete(here, scopegate.testing.SANDBOX_CLIENT_ID) and store.keys() == []
 
 
-def test_client_credentials_and_identities(sandbox: scopegate.Sandbox) -> None:
+def test_client_credentials_and_identities(sandbox: scopegate.testing.Sandbox) -> None:
     app = sandbox_client(sandbox, "yuvo", account="app")
     token = app.client_credentials()
     assert token.identity == "app" and app.access_token() == token.access_token
@@ -137,8 +138,8 @@ def test_client_credentials_and_identities(sandbox: scopegate.Sandbox) -> None:
         sandbox_client(sandbox, "yespo").client_credentials()  # Yespo has no such grant
 
 
-def test_token_endpoint_errors(sandbox: scopegate.Sandbox) -> None:
-    wrong = scopegate.Client(sandbox.provider("yuvo"), scopegate.SANDBOX_CLIENT_ID, "wrong secret")
+def test_token_endpoint_errors(sandbox: scopegate.testing.Sandbox) -> None:
+    wrong = scopegate.Client(sandbox.provider("yuvo"), scopegate.testing.SANDBOX_CLIENT_ID, "wrong secret")
     with pytest.raises(scopegate.TokenEndpointError) as e:
         wrong.client_credentials()
     assert e.value.error == "invalid_client" and e.value.status in (400, 401)
@@ -151,7 +152,7 @@ def test_token_endpoint_errors(sandbox: scopegate.Sandbox) -> None:
     assert isinstance(p.value, scopegate.TokenEndpointError)
 
 
-def test_yotpo_install_uninstall_and_reinstall(sandbox: scopegate.Sandbox) -> None:
+def test_yotpo_install_uninstall_and_reinstall(sandbox: scopegate.testing.Sandbox) -> None:
     sandbox.register("yotpo", "yotpo-app", "yotpo-secret", redirect_uri=CALLBACK)
     client = scopegate.Client(sandbox.provider("yotpo"), "yotpo-app", "yotpo-secret", redirect_uri=CALLBACK)
     token = log_in(sandbox, client)
@@ -165,7 +166,7 @@ def test_yotpo_install_uninstall_and_reinstall(sandbox: scopegate.Sandbox) -> No
     assert e.value.reason == "repeated_unauthorized" and isinstance(e.value, scopegate.ReauthorizationRequired)
 
 
-def test_revoke_token(sandbox: scopegate.Sandbox) -> None:
+def test_revoke_token(sandbox: scopegate.testing.Sandbox) -> None:
     sandbox.register("yotpo", "yotpo-app", "yotpo-secret", redirect_uri=CALLBACK)
     client = scopegate.Client(sandbox.provider("yotpo"), "yotpo-app", "yotpo-secret", redirect_uri=CALLBACK)
     log_in(sandbox, client)
@@ -178,14 +179,14 @@ def test_revoke_token(sandbox: scopegate.Sandbox) -> None:
     assert yespo.forget() and yespo.token is None
 
 
-def test_loopback_login(sandbox: scopegate.Sandbox) -> None:
+def test_loopback_login(sandbox: scopegate.testing.Sandbox) -> None:
     shown: list[str] = []
 
     def browser(url: str) -> None:
         shown.append(url)
         sandbox.open(url)
 
-    client = scopegate.Client(sandbox.provider("yespo"), scopegate.SANDBOX_CLIENT_ID, scopegate.SANDBOX_CLIENT_SECRET)
+    client = scopegate.Client(sandbox.provider("yespo"), scopegate.testing.SANDBOX_CLIENT_ID, scopegate.testing.SANDBOX_CLIENT_SECRET)
     token = client.login(open_browser=browser, timeout=30)
     assert token.identity == "user" and client.token == token
     assert len(shown) == 1 and "state=" in shown[0]
@@ -197,11 +198,11 @@ def test_loopback_login(sandbox: scopegate.Sandbox) -> None:
         real.login(open_browser=False, timeout=1)
 
 
-def test_reprs_and_messages_never_show_secrets(sandbox: scopegate.Sandbox) -> None:
-    client = scopegate.Client(sandbox.provider("yespo"), scopegate.SANDBOX_CLIENT_ID, scopegate.SANDBOX_CLIENT_SECRET, redirect_uri=CALLBACK)
+def test_reprs_and_messages_never_show_secrets(sandbox: scopegate.testing.Sandbox) -> None:
+    client = scopegate.Client(sandbox.provider("yespo"), scopegate.testing.SANDBOX_CLIENT_ID, scopegate.testing.SANDBOX_CLIENT_SECRET, redirect_uri=CALLBACK)
     request = client.create_authorization_url()
     token = log_in(sandbox, client)
-    secrets = [scopegate.SANDBOX_CLIENT_SECRET, request.state, token.access_token, token.refresh_token or "?"]
+    secrets = [scopegate.testing.SANDBOX_CLIENT_SECRET, request.state, token.access_token, token.refresh_token or "?"]
     shown = " ".join(repr(x) for x in (client, request, token, client.store, sandbox, client.provider))
     assert "[redacted]" in repr(token) and "[redacted]" in repr(request)
     for s in secrets:

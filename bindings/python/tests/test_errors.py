@@ -51,3 +51,25 @@ def test_the_stub_spells_the_table_out() -> None:
         if isinstance(t, ast.Name) and isinstance(v, ast.Constant)
     ]
     assert members == [(name.upper(), code) for code, name, _ in _native.error_kinds()]
+
+
+def test_the_sandbox_is_test_tooling_in_scopegate_testing() -> None:
+    """Issue 19: the sandbox is not part of the top-level API; scopegate.testing has it."""
+    import scopegate.testing
+
+    for name in ("Sandbox", "SANDBOX_CLIENT_ID", "SANDBOX_CLIENT_SECRET", "connect_sandbox"):
+        assert name not in scopegate.__all__ and not hasattr(scopegate, name), name
+        assert not hasattr(scopegate._native, name), name
+        assert name in scopegate.testing.__all__ and hasattr(scopegate.testing, name), name
+    assert scopegate.testing.Sandbox.__module__ == "scopegate_testing._native"
+
+
+def test_the_testing_extra_pins_this_version() -> None:
+    """`pip install 'scopegate[testing]'` brings the scopegate-testing of this very version."""
+    from importlib.metadata import requires, version
+
+    assert version("scopegate") == scopegate.__version__
+    extra = [r for r in requires("scopegate") or [] if r.replace('"', "'").endswith("extra == 'testing'")]
+    assert extra and extra[0].startswith(f"scopegate-testing=={scopegate.__version__}"), extra
+    assert version("scopegate-testing") == scopegate.__version__
+    assert f"scopegate=={scopegate.__version__}" in (requires("scopegate-testing") or [])

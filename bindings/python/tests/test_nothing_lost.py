@@ -14,6 +14,7 @@ from typing import Mapping
 import pytest
 
 import scopegate
+import scopegate.testing
 from conftest import Authlib, log_in, sandbox_client
 from test_authlib import BASIC
 from test_authlib import authorize as authlib_authorize
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[3]
 PG = os.environ.get("SCOPEGATE_TEST_PG")
 
 
-def refreshes(sb: scopegate.Sandbox, provider: str = "yespo") -> int:
+def refreshes(sb: scopegate.testing.Sandbox, provider: str = "yespo") -> int:
     counters = sb.counters(provider)
     grants = counters["token_requests"]
     assert isinstance(grants, dict)
@@ -49,7 +50,7 @@ def test_a_token_shorter_than_the_leeway_is_not_refreshed_on_every_call() -> Non
         server.stop()
 
 
-def test_eight_threads_calling_refresh_token_make_one_request(sandbox: scopegate.Sandbox) -> None:
+def test_eight_threads_calling_refresh_token_make_one_request(sandbox: scopegate.testing.Sandbox) -> None:
     client = sandbox_client(sandbox)
     log_in(sandbox, client)
     client.access_token()  # every thread has seen the current set
@@ -77,7 +78,7 @@ def pg(action: str) -> None:
 @pytest.mark.skipif(PG is None, reason="no PostgreSQL (scripts/test sets SCOPEGATE_TEST_PG)")
 def test_the_database_stops_mid_refresh_and_nothing_is_lost() -> None:
     assert PG is not None
-    with scopegate.Sandbox(strict=True) as sb:
+    with scopegate.testing.Sandbox(strict=True) as sb:
         transport = Recorder()
         armed = threading.Event()
 
@@ -126,7 +127,7 @@ def test_the_database_stops_mid_refresh_and_nothing_is_lost() -> None:
         assert counters["reuse_detected"] == 0 and counters["token_errors"] == 0, counters
 
 
-def test_a_row_sealed_with_a_lost_key_can_still_be_forgotten(sandbox: scopegate.Sandbox, tmp_path: Path) -> None:
+def test_a_row_sealed_with_a_lost_key_can_still_be_forgotten(sandbox: scopegate.testing.Sandbox, tmp_path: Path) -> None:
     path = tmp_path / "tokens.db"
     old = sandbox_client(sandbox, "yuvo", store=scopegate.SqliteStore(path, seal_key=b"\x01" * 32))
     old.client_credentials()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import scopegate
+import scopegate.testing
 
 
 @pytest.fixture
@@ -132,7 +133,7 @@ def test_policy_allows_takes_its_two_arguments_by_position_or_keyword() -> None:
             policy.allows(*args, **kwargs)  # type: ignore[arg-type]
 
 
-def test_a_profile_pointed_at_a_sandbox_has_an_id_of_its_own(sandbox: scopegate.Sandbox) -> None:
+def test_a_profile_pointed_at_a_sandbox_has_an_id_of_its_own(sandbox: scopegate.testing.Sandbox) -> None:
     """Issue 18: the built-in id stayed, so the real provider's stored token went to the sandbox."""
     authority = sandbox.base_url.removeprefix("http://")
     for builtin in ["yespo", "reteno", "yotpo", "yuvo"]:
@@ -143,13 +144,13 @@ def test_a_profile_pointed_at_a_sandbox_has_an_id_of_its_own(sandbox: scopegate.
         '{"format":"scopegate.token_set","version":1,"provider":"yuvo","identity":"user",'
         '"access_token":"REAL-ACCESS","refresh_token":"REAL-REFRESH","issued_at":1,"expires_at":4000000000}'
     )
-    store.save(scopegate.SANDBOX_CLIENT_ID, real, "default")
+    store.save(scopegate.testing.SANDBOX_CLIENT_ID, real, "default")
     client = scopegate.Client(
-        sandbox.provider("yuvo"), scopegate.SANDBOX_CLIENT_ID, scopegate.SANDBOX_CLIENT_SECRET, store=store
+        sandbox.provider("yuvo"), scopegate.testing.SANDBOX_CLIENT_ID, scopegate.testing.SANDBOX_CLIENT_SECRET, store=store
     )
     with pytest.raises(scopegate.NotAuthorized):
         client.access_token()
     with pytest.raises(scopegate.NotAuthorized):
         client.refresh_token()
     assert sandbox.counters("yuvo")["token_requests"] == {}
-    assert store.load("yuvo", scopegate.SANDBOX_CLIENT_ID, "default") == real
+    assert store.load("yuvo", scopegate.testing.SANDBOX_CLIENT_ID, "default") == real

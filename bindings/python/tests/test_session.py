@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import scopegate
+import scopegate.testing
 from conftest import CALLBACK
 from test_transport import Recorder
 
@@ -21,9 +22,9 @@ def drive(session: scopegate.Session, now: float) -> list[scopegate.Event]:
     return events
 
 
-def test_a_whole_connection_by_hand(sandbox: scopegate.Sandbox) -> None:
+def test_a_whole_connection_by_hand(sandbox: scopegate.testing.Sandbox) -> None:
     session = scopegate.Session(
-        sandbox.provider("yespo"), scopegate.SANDBOX_CLIENT_ID, scopegate.SANDBOX_CLIENT_SECRET, CALLBACK
+        sandbox.provider("yespo"), scopegate.testing.SANDBOX_CLIENT_ID, scopegate.testing.SANDBOX_CLIENT_SECRET, CALLBACK
     )
     now = sandbox.now()
     request = session.start_authorization(now)
@@ -56,8 +57,8 @@ def test_a_whole_connection_by_hand(sandbox: scopegate.Sandbox) -> None:
         session.api_request(due + 10**6, "GET", "contacts")
 
 
-def test_failures_come_out_as_events(sandbox: scopegate.Sandbox) -> None:
-    session = scopegate.Session(sandbox.provider("yuvo"), scopegate.SANDBOX_CLIENT_ID, "wrong")
+def test_failures_come_out_as_events(sandbox: scopegate.testing.Sandbox) -> None:
+    session = scopegate.Session(sandbox.provider("yuvo"), scopegate.testing.SANDBOX_CLIENT_ID, "wrong")
     now = sandbox.now()
     session.client_credentials(now)
     events = drive(session, now)
@@ -78,7 +79,7 @@ def test_failures_come_out_as_events(sandbox: scopegate.Sandbox) -> None:
         session.handle_response(now, again, 200)
 
 
-def test_session_state_and_misuse(sandbox: scopegate.Sandbox) -> None:
+def test_session_state_and_misuse(sandbox: scopegate.testing.Sandbox) -> None:
     # The sandbox's Yuvo (an id of its own, issue 18), to take the tokens got from it below.
     session = scopegate.Session(sandbox.provider("yuvo"), "client", account="acme")
     assert session.account == "acme" and session.tokens is None and not session.is_busy
@@ -86,7 +87,7 @@ def test_session_state_and_misuse(sandbox: scopegate.Sandbox) -> None:
         session.api_request(0, "GET", "companies")
     with pytest.raises(scopegate.NotAuthorized):
         session.refresh(0)
-    other = scopegate.Session(sandbox.provider("yuvo"), scopegate.SANDBOX_CLIENT_ID, scopegate.SANDBOX_CLIENT_SECRET)
+    other = scopegate.Session(sandbox.provider("yuvo"), scopegate.testing.SANDBOX_CLIENT_ID, scopegate.testing.SANDBOX_CLIENT_SECRET)
     other.client_credentials(sandbox.now())
     drive(other, sandbox.now())
     assert other.tokens is not None
@@ -102,11 +103,11 @@ def test_session_state_and_misuse(sandbox: scopegate.Sandbox) -> None:
         busy.client_credentials(0)
 
 
-def test_a_header_that_is_not_utf8_never_costs_the_answer(sandbox: scopegate.Sandbox) -> None:
+def test_a_header_that_is_not_utf8_never_costs_the_answer(sandbox: scopegate.testing.Sandbox) -> None:
     """Issue 18: the refresh's answer carries the rotated refresh token next to a Latin-1
     Set-Cookie (as bytes, or as a str with surrogates from `surrogateescape`): the answer is kept."""
     session = scopegate.Session(
-        sandbox.provider("yespo"), scopegate.SANDBOX_CLIENT_ID, scopegate.SANDBOX_CLIENT_SECRET, CALLBACK
+        sandbox.provider("yespo"), scopegate.testing.SANDBOX_CLIENT_ID, scopegate.testing.SANDBOX_CLIENT_SECRET, CALLBACK
     )
     now = sandbox.now()
     request = session.start_authorization(now)

@@ -7,10 +7,12 @@ import os
 import threading
 import uuid
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 import scopegate
+import scopegate.testing
 
 from conftest import log_in, sandbox_client
 
@@ -18,7 +20,7 @@ KEY1 = bytes([1] * 32)
 KEY2 = bytes([2] * 32)
 
 
-def test_sqlite_sealed_at_rest(sandbox: scopegate.Sandbox, tmp_path: Path) -> None:
+def test_sqlite_sealed_at_rest(sandbox: scopegate.testing.Sandbox, tmp_path: Path) -> None:
     path = tmp_path / "tokens.db"
     store = scopegate.SqliteStore(path, seal_key=KEY1)
     assert "sealed" in repr(store)
@@ -43,7 +45,7 @@ def test_sqlite_sealed_at_rest(sandbox: scopegate.Sandbox, tmp_path: Path) -> No
         scopegate.SqliteStore(path).load(provider, client_id, account)
 
 
-def test_a_sealed_store_refuses_unsealed_rows(sandbox: scopegate.Sandbox, tmp_path: Path) -> None:
+def test_a_sealed_store_refuses_unsealed_rows(sandbox: scopegate.testing.Sandbox, tmp_path: Path) -> None:
     """Issue 18: with a key, a token set stored without one (or planted by whoever can write the
     file) is a StoreError saying how to seal the store, never a token."""
     path = tmp_path / "tokens.db"
@@ -63,11 +65,16 @@ def test_bad_seal_keys_are_refused(tmp_path: Path) -> None:
 
 
 PG = os.environ.get("SCOPEGATE_TEST_PG")
-needs_pg = pytest.mark.skipif(PG is None and "SCOPEGATE_REQUIRE_PG" not in os.environ, reason="no PostgreSQL")
+_no_pg = pytest.mark.skipif(PG is None and "SCOPEGATE_REQUIRE_PG" not in os.environ, reason="no PostgreSQL")
+
+
+def needs_pg(test: Callable[..., None]) -> Callable[..., None]:
+    """A PostgreSQL test: skipped without a server (scripts/test requires one), not in the quick subset."""
+    return pytest.mark.full(_no_pg(test))
 
 
 @needs_pg
-def test_postgres_store_with_threads(sandbox: scopegate.Sandbox) -> None:
+def test_postgres_store_with_threads(sandbox: scopegate.testing.Sandbox) -> None:
     assert PG is not None, "SCOPEGATE_REQUIRE_PG is set: run scripts/test"
     store = scopegate.PostgresStore(PG, seal_key=KEY1, pool_size=8)
     assert store.url.startswith("postgres://postgres@") and "sealed" in repr(store)
@@ -93,7 +100,7 @@ def test_postgres_store_with_threads(sandbox: scopegate.Sandbox) -> None:
     assert isinstance(counts, dict) and counts.get("refresh_token") == 1
     # Another handle (another instance of the service) sees the same token.
     other = scopegate.PostgresStore(PG, seal_key=KEY1)
-    stored = other.load(sandbox.provider("yespo").id, scopegate.SANDBOX_CLIENT_ID, account)
+    stored = other.load(sandbox.provider("yespo").id, scopegate.testing.SANDBOX_CLIENT_ID, account)
     assert stored is not None and stored.access_token == results[0]
 
 

@@ -6,12 +6,13 @@ import threading
 import time
 
 import scopegate
+import scopegate.testing
 from conftest import log_in, sandbox_client
 
 THREADS = 16
 
 
-def test_sixteen_threads_on_an_expired_token_make_one_refresh(sandbox: scopegate.Sandbox) -> None:
+def test_sixteen_threads_on_an_expired_token_make_one_refresh(sandbox: scopegate.testing.Sandbox) -> None:
     # The client reads the sandbox's clock, so the token expires when the sandbox says.
     client = sandbox_client(sandbox, clock=sandbox.now)
     first = log_in(sandbox, client)
@@ -39,7 +40,7 @@ def test_sixteen_threads_on_an_expired_token_make_one_refresh(sandbox: scopegate
     assert sandbox.counters("yespo")["token_requests"].get("refresh_token") == 1  # type: ignore[union-attr]
 
 
-def test_the_gil_is_released_during_network_io(sandbox: scopegate.Sandbox) -> None:
+def test_the_gil_is_released_during_network_io(sandbox: scopegate.testing.Sandbox) -> None:
     client = sandbox_client(sandbox, "yuvo")
     sandbox.inject("yuvo", "slow:800")  # the next token answer takes 0.8 s
     ticks = 0
@@ -63,7 +64,7 @@ def test_the_gil_is_released_during_network_io(sandbox: scopegate.Sandbox) -> No
     assert ticks >= 20, f"the other thread ran only {ticks} times in 0.8 s: the GIL was held"
 
 
-def test_the_gil_is_released_while_waiting_for_the_store(sandbox: scopegate.Sandbox) -> None:
+def test_the_gil_is_released_while_waiting_for_the_store(sandbox: scopegate.testing.Sandbox) -> None:
     # One thread refreshes slowly (holding the store's lock); another waits for the lock; a third
     # Python thread keeps running meanwhile.
     client = sandbox_client(sandbox)

@@ -9,6 +9,7 @@ from typing import Mapping
 import pytest
 
 import scopegate
+import scopegate.testing
 from conftest import CALLBACK, log_in
 
 
@@ -30,10 +31,10 @@ class Recorder:
             conn.close()
 
 
-def test_every_request_goes_through_the_callable(sandbox: scopegate.Sandbox) -> None:
+def test_every_request_goes_through_the_callable(sandbox: scopegate.testing.Sandbox) -> None:
     t = Recorder()
     client = scopegate.Client(
-        sandbox.provider("yespo"), scopegate.SANDBOX_CLIENT_ID, scopegate.SANDBOX_CLIENT_SECRET,
+        sandbox.provider("yespo"), scopegate.testing.SANDBOX_CLIENT_ID, scopegate.testing.SANDBOX_CLIENT_SECRET,
         redirect_uri=CALLBACK, transport=t,
     )
     log_in(sandbox, client)
@@ -51,7 +52,7 @@ def test_every_request_goes_through_the_callable(sandbox: scopegate.Sandbox) -> 
     assert isinstance(t.calls[0][3], bytes)
 
 
-def test_an_exception_raised_by_the_transport_comes_back_unchanged(sandbox: scopegate.Sandbox) -> None:
+def test_an_exception_raised_by_the_transport_comes_back_unchanged(sandbox: scopegate.testing.Sandbox) -> None:
     class Boom(Exception):
         pass
 
@@ -61,7 +62,7 @@ def test_an_exception_raised_by_the_transport_comes_back_unchanged(sandbox: scop
         raise raised
 
     client = scopegate.Client(
-        sandbox.provider("yuvo"), scopegate.SANDBOX_CLIENT_ID, scopegate.SANDBOX_CLIENT_SECRET,
+        sandbox.provider("yuvo"), scopegate.testing.SANDBOX_CLIENT_ID, scopegate.testing.SANDBOX_CLIENT_SECRET,
         redirect_uri=CALLBACK, transport=failing,
     )
     with pytest.raises(Boom) as e:
@@ -74,7 +75,7 @@ def test_an_exception_raised_by_the_transport_comes_back_unchanged(sandbox: scop
     assert e2.value is raised
     # An API call: log in with a working transport first, then fail.
     working = scopegate.Client(
-        sandbox.provider("yuvo"), scopegate.SANDBOX_CLIENT_ID, scopegate.SANDBOX_CLIENT_SECRET,
+        sandbox.provider("yuvo"), scopegate.testing.SANDBOX_CLIENT_ID, scopegate.testing.SANDBOX_CLIENT_SECRET,
         redirect_uri=CALLBACK, store=client.store,
     )
     log_in(sandbox, working)
@@ -94,13 +95,13 @@ def test_an_exception_raised_by_the_transport_comes_back_unchanged(sandbox: scop
     "answer",
     [None, (200,), ("200", {}, b""), (200, {}, 12), (200, 5, b"{}"), (200, [("a",)], b"")],
 )
-def test_a_wrong_answer_is_a_type_error(sandbox: scopegate.Sandbox, answer: object) -> None:
+def test_a_wrong_answer_is_a_type_error(sandbox: scopegate.testing.Sandbox, answer: object) -> None:
     client = scopegate.Client(sandbox.provider("yuvo"), "c", "s", transport=lambda *a: answer)
     with pytest.raises(TypeError):
         client.client_credentials()
 
 
-def test_answers_as_str_pairs_and_oversized(sandbox: scopegate.Sandbox) -> None:
+def test_answers_as_str_pairs_and_oversized(sandbox: scopegate.testing.Sandbox) -> None:
     ok = '{"access_token":"at","token_type":"Bearer","expires_in":60}'
     pairs = scopegate.Client(sandbox.provider("yuvo"), "c", "s", transport=lambda *a: (200, [("Content-Type", "application/json")], ok))
     assert pairs.client_credentials().access_token == "at"
@@ -114,7 +115,7 @@ def test_a_transport_must_be_callable() -> None:
         scopegate.Client("yuvo", "c", "s", transport="requests")  # type: ignore[arg-type]
 
 
-def test_header_bytes_that_are_not_utf8_are_kept_decoded(sandbox: scopegate.Sandbox) -> None:
+def test_header_bytes_that_are_not_utf8_are_kept_decoded(sandbox: scopegate.testing.Sandbox) -> None:
     """Issue 18: a transport that hands raw header bytes (httpx's `headers.raw`, a Latin-1 cookie)
     does not lose the answer over them."""
     ok = b'{"access_token":"at","token_type":"Bearer","expires_in":60}'

@@ -8,11 +8,12 @@ import urllib.parse
 import pytest
 
 import scopegate
+import scopegate.testing
 from conftest import CALLBACK, log_in
 from test_transport import Recorder
 
 
-def test_update_token_comes_before_the_new_token_is_used(sandbox: scopegate.Sandbox) -> None:
+def test_update_token_comes_before_the_new_token_is_used(sandbox: scopegate.testing.Sandbox) -> None:
     log: list[tuple[str, str]] = []
     transport = Recorder()
 
@@ -26,7 +27,7 @@ def test_update_token_comes_before_the_new_token_is_used(sandbox: scopegate.Sand
         log.append(("update", token.access_token))
 
     client = scopegate.Client(
-        sandbox.provider("yespo"), scopegate.SANDBOX_CLIENT_ID, scopegate.SANDBOX_CLIENT_SECRET,
+        sandbox.provider("yespo"), scopegate.testing.SANDBOX_CLIENT_ID, scopegate.testing.SANDBOX_CLIENT_SECRET,
         redirect_uri=CALLBACK, transport=send, update_token=update_token, clock=sandbox.now,  # type: ignore[arg-type]
     )
     first = log_in(sandbox, client)
@@ -43,7 +44,7 @@ def test_update_token_comes_before_the_new_token_is_used(sandbox: scopegate.Sand
     assert log[-1] == ("update", refreshed.access_token)
 
 
-def test_other_threads_never_see_a_token_before_update_token(sandbox: scopegate.Sandbox) -> None:
+def test_other_threads_never_see_a_token_before_update_token(sandbox: scopegate.testing.Sandbox) -> None:
     seen: set[str] = set()
     used_unseen: list[str] = []
     client_box: list[scopegate.Client] = []
@@ -54,7 +55,7 @@ def test_other_threads_never_see_a_token_before_update_token(sandbox: scopegate.
         seen.add(token.access_token)
 
     client = scopegate.Client(
-        sandbox.provider("yespo"), scopegate.SANDBOX_CLIENT_ID, scopegate.SANDBOX_CLIENT_SECRET,
+        sandbox.provider("yespo"), scopegate.testing.SANDBOX_CLIENT_ID, scopegate.testing.SANDBOX_CLIENT_SECRET,
         redirect_uri=CALLBACK, update_token=update_token,
     )
     client_box.append(client)
@@ -77,7 +78,7 @@ def test_other_threads_never_see_a_token_before_update_token(sandbox: scopegate.
     assert used_unseen == []
 
 
-def test_an_update_token_exception_propagates_and_the_token_is_kept(sandbox: scopegate.Sandbox) -> None:
+def test_an_update_token_exception_propagates_and_the_token_is_kept(sandbox: scopegate.testing.Sandbox) -> None:
     class SaveFailed(Exception):
         pass
 
@@ -85,7 +86,7 @@ def test_an_update_token_exception_propagates_and_the_token_is_kept(sandbox: sco
         raise SaveFailed("database down")
 
     client = scopegate.Client(
-        sandbox.provider("yespo"), scopegate.SANDBOX_CLIENT_ID, scopegate.SANDBOX_CLIENT_SECRET,
+        sandbox.provider("yespo"), scopegate.testing.SANDBOX_CLIENT_ID, scopegate.testing.SANDBOX_CLIENT_SECRET,
         redirect_uri=CALLBACK, update_token=update_token,
     )
     with pytest.raises(SaveFailed):
@@ -93,12 +94,12 @@ def test_an_update_token_exception_propagates_and_the_token_is_kept(sandbox: sco
     assert client.token is not None  # the rotated tokens are never lost
 
 
-def test_update_token_may_read_the_client_again(sandbox: scopegate.Sandbox) -> None:
+def test_update_token_may_read_the_client_again(sandbox: scopegate.testing.Sandbox) -> None:
     box: list[scopegate.Client] = []
     inside: list[scopegate.TokenSet | None] = []
 
     client = scopegate.Client(
-        sandbox.provider("yespo"), scopegate.SANDBOX_CLIENT_ID, scopegate.SANDBOX_CLIENT_SECRET,
+        sandbox.provider("yespo"), scopegate.testing.SANDBOX_CLIENT_ID, scopegate.testing.SANDBOX_CLIENT_SECRET,
         redirect_uri=CALLBACK, update_token=lambda t: inside.append(box[0].token),
     )
     box.append(client)

@@ -4,10 +4,10 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
+use scopegate::Transport;
+use scopegate::embed;
+use scopegate::{Client, UreqTransport};
 use scopegate_core::{ClientConfig, DEFAULT_ACCOUNT};
-use scopegate_io::Transport;
-use scopegate_io::embed;
-use scopegate_io::{Client, UreqTransport};
 
 use crate::authorization::{pending_from, scopegate_authorization};
 use crate::boundary::{Out, OutText, bytes, cstr, free_handle, guard, guard_value, handle, into_handle, opt_cstr};
@@ -316,7 +316,7 @@ struct TokenChangeHook {
 }
 
 impl TokenChangeHook {
-    fn call(&self, change: &scopegate_io::TokenChange<'_>) {
+    fn call(&self, change: &scopegate::TokenChange<'_>) {
         let mut json = zeroize::Zeroizing::new(change.tokens.to_json().into_bytes());
         let len = json.len();
         json.push(0);
@@ -347,7 +347,7 @@ pub unsafe extern "C" fn scopegate_client_on_token_change(
             return Ok(());
         };
         let hook = TokenChangeHook { callback, userdata };
-        c.set_token_hook(Some(Arc::new(move |change: &scopegate_io::TokenChange<'_>| hook.call(change))));
+        c.set_token_hook(Some(Arc::new(move |change: &scopegate::TokenChange<'_>| hook.call(change))));
         Ok(())
     })
 }

@@ -7,8 +7,8 @@
 //! the core's messages cut out every known secret, and this library never quotes a string
 //! argument in a message.
 
+use scopegate::embed::ErrorReport;
 use scopegate_core::{Blame, Error, ProfileError};
-use scopegate_io::embed::ErrorReport;
 
 use crate::result::scopegate_result;
 

@@ -4,8 +4,8 @@
 
 use std::ffi::c_char;
 
+use scopegate::embed::{CallerFailure, caller_failure};
 use scopegate_core::{HttpRequest, HttpResponse, TransportError};
-use scopegate_io::embed::{CallerFailure, caller_failure};
 use zeroize::Zeroizing;
 
 use crate::boundary::{

@@ -4,7 +4,10 @@
 //! crate by cbindgen: `SCOPEGATE_BLESS=1 cargo test -p scopegate-ffi --test header` rewrites
 //! it). C and C++ services get the same flows, permission check, single-flight refresh and
 //! errors as Rust, with the built-in transport, their own (a transport callback), or their own
-//! HTTP stack driving a [`session::scopegate_session`].
+//! HTTP stack driving a [`session::scopegate_session`]. Cargo writes them as
+//! `libscopegate_ffi.{a,so}` (this crate's Rust name, distinct from the `scopegate` I/O crate's);
+//! `scripts/install` installs them as `libscopegate` with a versioned SONAME (see `build.rs`),
+//! the header, `include/scopegate.hpp` (the C++17 wrapper) and `scopegate.pc`.
 //!
 //! ## Conventions (those of rustls-ffi)
 //!

@@ -2,8 +2,8 @@
 
 use std::ffi::c_void;
 
+use scopegate::Transport;
 use scopegate_core::{HttpRequest, HttpResponse, TransportError};
-use scopegate_io::Transport;
 
 use crate::boundary::ResultArg;
 use crate::http::{RequestView, scopegate_http_request, scopegate_http_response};
@@ -57,7 +57,7 @@ impl CallbackTransport {
 impl Transport for CallbackTransport {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         // The same rule as the built-in transport: plain http only to loopback hosts.
-        if let Some(refused) = scopegate_io::embed::policy_refusal(request) {
+        if let Some(refused) = scopegate::embed::policy_refusal(request) {
             return Err(refused);
         }
         let view = RequestView::new(request);

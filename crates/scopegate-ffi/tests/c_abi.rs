@@ -1,7 +1,9 @@
 //! The C tests of the C ABI (`tests/c/*.c`), built here with
 //! `gcc -std=c11 -Wall -Wextra -Werror -pedantic` (and `permissions.c` also with
-//! `g++ -std=c++17`), linked against the `libscopegate.a` cargo built for this test, and run
-//! against a sandbox started here on 127.0.0.1 (an ephemeral port).
+//! `g++ -std=c++17`), and the tests of the C++ wrapper `include/scopegate.hpp`
+//! (`tests/cpp/*.cpp`, `g++ -std=c++17 -Wall -Wextra -Werror -pedantic`), linked against the
+//! static library cargo built for this test (`libscopegate_ffi.a`, installed as
+//! `libscopegate.a`), and run against a sandbox started here on 127.0.0.1 (an ephemeral port).
 //!
 //! With `SCOPEGATE_C_MEMCHECK=1` (scripts/test sets it) each C test also runs under valgrind
 //! (`--error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite`) and built with
@@ -22,6 +24,21 @@ fn c_permissions() {
 #[test]
 fn cxx_permissions() {
     run("permissions", Lang::Cxx, Variant::Plain);
+}
+
+#[test]
+fn cpp_wrapper() {
+    run("wrapper", Lang::Cpp, Variant::Plain);
+}
+
+#[test]
+fn valgrind_cpp_wrapper() {
+    run("wrapper", Lang::Cpp, Variant::Valgrind);
+}
+
+#[test]
+fn asan_cpp_wrapper() {
+    run("wrapper", Lang::Cpp, Variant::Sanitized);
 }
 
 #[test]

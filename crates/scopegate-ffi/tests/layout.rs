@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 use std::mem::{align_of, offset_of, size_of};
 
-use scopegate::client::scopegate_client_options;
+use scopegate_ffi::client::scopegate_client_options;
 
 #[test]
 fn client_options_keep_their_layout() {

@@ -13,15 +13,14 @@ Yuvo and any OAuth 2.0 provider described by a profile::
 
 The method names follow Authlib (``create_authorization_url``, ``fetch_token``,
 ``refresh_token``, ``revoke_token``, ``update_token``). TLS is always verified. asyncio users
-drive a :class:`Session` over their own HTTP client; tests use :class:`Sandbox`.
+drive a :class:`Session` over their own HTTP client. Tests use ``scopegate.testing.Sandbox``, the
+provider sandbox (``pip install 'scopegate[testing]'``).
 """
 
 from __future__ import annotations
 
 from ._native import (
     DEFAULT_ACCOUNT,
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
     AuthorizationRequest,
     Client,
     Decision,
@@ -32,7 +31,6 @@ from ._native import (
     Provider,
     Request,
     Response,
-    Sandbox,
     Session,
     SqliteStore,
     TokenSet,
@@ -69,8 +67,6 @@ from .errors import (
 
 __all__ = [
     "DEFAULT_ACCOUNT",
-    "SANDBOX_CLIENT_ID",
-    "SANDBOX_CLIENT_SECRET",
     "AuthorizationDenied",
     "AuthorizationRequest",
     "Blame",
@@ -98,7 +94,6 @@ __all__ = [
     "Request",
     "Response",
     "RevocationError",
-    "Sandbox",
     "SerializationError",
     "Session",
     "SqliteStore",

@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import sys
+from types import ModuleType
 from typing import Optional, Sequence
 
 from . import _native
@@ -47,6 +48,15 @@ def free_port() -> int:
         return port
 
 
+def testing() -> ModuleType:
+    """``scopegate.testing`` (the sandbox, in the scopegate-testing wheel), or a ConfigError saying how to get it."""
+    try:
+        from . import testing as t
+    except ImportError as e:
+        raise ConfigError(f"--sandbox: {e}") from None
+    return t
+
+
 def secret(var: Optional[str], sandbox: bool) -> str:
     if var:
         value = os.environ.get(var)
@@ -54,7 +64,8 @@ def secret(var: Optional[str], sandbox: bool) -> str:
             raise ConfigError(f"environment variable {var} (from --client-secret-env) is not set or empty")
         return value
     if sandbox:
-        return _native.SANDBOX_CLIENT_SECRET
+        client_secret: str = testing().SANDBOX_CLIENT_SECRET
+        return client_secret
     if sys.stdin.isatty():
         import getpass
 
@@ -63,17 +74,17 @@ def secret(var: Optional[str], sandbox: bool) -> str:
 
 
 def login(args: argparse.Namespace) -> int:
-    own = _native.Sandbox(consent="approve" if args.no_browser else "page") if args.sandbox == "" else None
+    own = testing().Sandbox(consent="approve" if args.no_browser else "page") if args.sandbox == "" else None
     base = own.base_url if own else (args.sandbox.rstrip("/") if args.sandbox else None)
     try:
-        client_id = args.client_id or (_native.SANDBOX_CLIENT_ID if base else None)
+        client_id = args.client_id or (testing().SANDBOX_CLIENT_ID if base else None)
         if not client_id:
             raise ConfigError("pass --client-id (the app's client id)")
         client_secret = secret(args.client_secret_env, base is not None)
         redirect = args.redirect_uri or (f"http://127.0.0.1:{free_port()}/callback" if base else None)
         if base:
             assert redirect is not None
-            provider = _native.connect_sandbox(base, args.provider, client_id, client_secret, redirect)
+            provider = testing().connect_sandbox(base, args.provider, client_id, client_secret, redirect)
         elif os.path.sep in args.provider or args.provider.endswith(".toml"):
             provider = _native.Provider.from_file(args.provider)
         else:

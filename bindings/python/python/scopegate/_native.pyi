@@ -3,7 +3,6 @@
 import os
 from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import TracebackType
 from typing import Union, final
 
 from typing_extensions import Self, disjoint_base
@@ -20,15 +19,11 @@ __all__ = [
     "Provider",
     "Request",
     "Response",
-    "SANDBOX_CLIENT_ID",
-    "SANDBOX_CLIENT_SECRET",
-    "Sandbox",
     "Session",
     "SqliteStore",
     "TokenSet",
     "TokenStore",
     "__version__",
-    "connect_sandbox",
     "default_store_path",
     "error_kinds",
     "open_store",
@@ -36,8 +31,6 @@ __all__ = [
 
 __version__: str
 DEFAULT_ACCOUNT: str
-SANDBOX_CLIENT_ID: str
-SANDBOX_CLIENT_SECRET: str
 
 # Header names and values as text or as the bytes received (not UTF-8: read as Latin-1).
 _HeaderText = Union[str, bytes]
@@ -47,7 +40,6 @@ _Transport = Callable[[str, str, dict[str, str], bytes], tuple[int, _Headers, Un
 def error_kinds() -> list[tuple[int, str, str]]: ...
 def default_store_path() -> Path: ...
 def open_store(spec: str) -> TokenStore: ...
-def connect_sandbox(base_url: str, provider: str, client_id: str, client_secret: str, redirect_uri: str) -> Provider: ...
 @final
 class Provider:
     @staticmethod
@@ -300,33 +292,3 @@ class Session:
     def poll_event(self) -> Event | None: ...
     def api_request(self, now: float, method: str, path: str, json: object = None) -> Request: ...
     def handle_api_response(self, now: float, request: Request, status: int) -> str: ...
-
-@final
-class Sandbox:
-    def __new__(cls, *, strict: bool = False, consent: str = "approve", port: int = 0) -> Self: ...
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool: ...
-    def stop(self) -> None: ...
-    @property
-    def base_url(self) -> str: ...
-    def provider(self, id: str) -> Provider: ...
-    def register(
-        self,
-        provider: str,
-        client_id: str,
-        client_secret: str,
-        redirect_uri: str | None = None,
-        rights: Sequence[str] | None = None,
-    ) -> None: ...
-    def counters(self, provider: str) -> dict[str, object]: ...
-    def inject(self, provider: str, fault: str) -> None: ...
-    def now(self) -> float: ...
-    def advance(self, secs: int) -> None: ...
-    def merchant_uninstall(self, app_key: str) -> bool: ...
-    def authorize(self, url: str) -> str: ...
-    def open(self, url: str) -> bool: ...

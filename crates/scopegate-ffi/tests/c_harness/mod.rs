@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use scopegate_sandbox::{App, Sandbox, profile_overrides};
 
 /// The system libraries libscopegate.a needs on Linux (`cargo rustc --print native-static-libs`;
-/// `scripts/scopegate-pc` writes the same into scopegate.pc).
+/// `scripts/install` writes the same into scopegate.pc).
 pub const NATIVE_LIBS: [&str; 7] = ["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"];
 
 /// Where the loopback callbacks "arrive": nothing listens there, the C tests read the redirect.
@@ -19,8 +19,12 @@ pub const YOTPO_CLIENT_SECRET: &str = "c-tests-yotpo-secret";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
+    /// A `.c` file as C11.
     C,
+    /// A `.c` file as C++17.
     Cxx,
+    /// A `.cpp` file (tests/cpp) as C++17.
+    Cpp,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -52,12 +56,12 @@ pub fn work_dir() -> PathBuf {
 pub fn static_lib() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let deps = exe.parent().expect("deps dir");
-    for candidate in [deps.join("libscopegate.a"), deps.join("../libscopegate.a")] {
+    for candidate in [deps.join("libscopegate_ffi.a"), deps.join("../libscopegate_ffi.a")] {
         if candidate.exists() {
             return candidate;
         }
     }
-    panic!("libscopegate.a not found next to {}", exe.display());
+    panic!("libscopegate_ffi.a (libscopegate.a once installed) not found next to {}", exe.display());
 }
 
 pub fn memcheck() -> bool {
@@ -66,7 +70,8 @@ pub fn memcheck() -> bool {
 
 /// Builds `tests/c/<name>.c` and returns the program.
 pub fn build(name: &str, lang: Lang, variant: Variant) -> PathBuf {
-    build_from(&crate_dir().join("tests/c"), name, lang, variant)
+    let dir = if lang == Lang::Cpp { "tests/cpp" } else { "tests/c" };
+    build_from(&crate_dir().join(dir), name, lang, variant)
 }
 
 /// Builds `<dir>/<name>.c` and returns the program.
@@ -76,10 +81,11 @@ pub fn build_from(dir: &Path, name: &str, lang: Lang, variant: Variant) -> PathB
     let suffix = if lang == Lang::Cxx { "-cxx" } else { "" };
     let out = bin_dir.join(format!("{name}{suffix}-{}", variant.name()));
     let c_dir = crate_dir().join("tests/c");
-    let mut cmd = Command::new(if lang == Lang::Cxx { "g++" } else { "gcc" });
+    let mut cmd = Command::new(if lang == Lang::C { "gcc" } else { "g++" });
     match lang {
         Lang::C => cmd.args(["-std=c11", "-pedantic"]),
         Lang::Cxx => cmd.args(["-std=c++17", "-pedantic", "-x", "c++"]),
+        Lang::Cpp => cmd.args(["-std=c++17", "-pedantic"]),
     };
     cmd.args(["-Wall", "-Wextra", "-Werror", "-g", "-O1"]);
     if variant == Variant::Sanitized {
@@ -87,7 +93,7 @@ pub fn build_from(dir: &Path, name: &str, lang: Lang, variant: Variant) -> PathB
     }
     cmd.arg("-I").arg(crate_dir().join("../../include"));
     cmd.arg("-I").arg(&c_dir);
-    cmd.arg(dir.join(format!("{name}.c")));
+    cmd.arg(dir.join(format!("{name}.{}", if lang == Lang::Cpp { "cpp" } else { "c" })));
     if lang == Lang::Cxx {
         cmd.args(["-x", "none"]);
     }
@@ -178,22 +184,37 @@ pub fn execute(name: &str, lang: Lang, variant: Variant) -> Option<Ran> {
     }
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {:?}: {e}", cmd.get_program()));
+    // Read both pipes while the program runs: one that writes more than a pipe holds (valgrind's
+    // reports) would otherwise block until the time limit.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut bytes);
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
     let limit = if variant == Variant::Valgrind { Duration::from_secs(600) } else { Duration::from_secs(120) };
     let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if started.elapsed() > limit {
             let _ = child.kill();
-            break;
+            break child.wait().unwrap();
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
+    };
     let _ = std::fs::remove_dir_all(&dir);
     Some(Ran {
-        success: output.status.success(),
-        status: output.status.to_string(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        success: status.success(),
+        status: status.to_string(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     })
 }
 

@@ -1,5 +1,5 @@
 //! `Sandbox()`: the loopback emulator of the four providers, as a context manager for users'
-//! own tests.
+//! own tests; `connect_sandbox` for one running in another process (`scopegate sandbox`).
 
 use std::borrow::Cow;
 use std::sync::Mutex;
@@ -11,14 +11,37 @@ use scopegate::UreqTransport;
 use scopegate_core::{HttpRequest, Method};
 use scopegate_sandbox::{App, Consent, Fault, Sandbox, SandboxError, SandboxOptions};
 
-use crate::failure::{Failure, detached};
-use crate::provider::PyProvider;
-use crate::text::q;
-use crate::tokens::seconds;
+use crate::errors::{Failure, detached};
+
+/// `scopegate.Provider.builtin(id).with_overrides(toml, origin)`, then each of `more`: the
+/// profile as an object of the scopegate package, which this module always comes with.
+fn provider_object(py: Python<'_>, id: &str, overrides: &[(String, String)]) -> PyResult<Py<PyAny>> {
+    let mut p = py.import("scopegate")?.getattr("Provider")?.call_method1("builtin", (id,))?;
+    for (toml, origin) in overrides {
+        p = p.call_method1("with_overrides", (toml, origin))?;
+    }
+    Ok(p.unbind())
+}
+
+/// `s` as Python's `repr` shows a `str` (for `__repr__`).
+fn q(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            c if c.is_control() => out.push_str(&c.escape_default().to_string()),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
 
 /// A running sandbox on 127.0.0.1 (an ephemeral port unless `port` says otherwise). Stops when
 /// the `with` block ends, on `stop()`, or when garbage-collected.
-#[pyclass(frozen, module = "scopegate._native", name = "Sandbox")]
+#[pyclass(frozen, module = "scopegate_testing._native", name = "Sandbox")]
 pub(crate) struct PySandbox {
     inner: Mutex<Option<Sandbox>>,
     base_url: String,
@@ -91,14 +114,14 @@ impl PySandbox {
 
     /// Built-in profile `id` pointed at this sandbox. The sandbox accepts any loopback redirect
     /// URI, so these profiles allow a loopback login on any port.
-    fn provider(&self, id: Cow<'_, str>) -> PyResult<PyProvider> {
-        let p = scopegate_sandbox::profile_at_with(&self.base_url, &id, self.strict).map_err(Failure::from)?;
-        let p = if id == "yotpo" {
-            p
-        } else {
-            p.with_overrides("[authorization]\nloopback_any_port = true\n", "python sandbox").map_err(Failure::from)?
-        };
-        Ok(PyProvider::new(p))
+    fn provider(&self, py: Python<'_>, id: Cow<'_, str>) -> PyResult<Py<PyAny>> {
+        let toml =
+            scopegate_sandbox::profile_overrides_with(&self.base_url, &id, self.strict).map_err(Failure::from)?;
+        let mut overrides = vec![(toml, format!("sandbox at {}", self.base_url))];
+        if id != "yotpo" {
+            overrides.push(("[authorization]\nloopback_any_port = true\n".into(), "python sandbox".into()));
+        }
+        provider_object(py, &id, &overrides)
     }
 
     /// Registers an app with `provider` (or replaces it). `rights` open Yespo/Reteno API groups;
@@ -148,7 +171,7 @@ impl PySandbox {
     /// Now by the sandbox's clock (seconds since the epoch); pass `clock=sandbox.now` to a
     /// `Client` so that it shares this clock.
     fn now(&self, py: Python<'_>) -> PyResult<f64> {
-        self.with(py, |s| Ok(seconds(s.now())))
+        self.with(py, |s| Ok(s.now().as_unix_secs() as f64))
     }
 
     /// Moves the sandbox's clock forward: codes and tokens expire as if the time had passed.
@@ -208,11 +231,12 @@ pub(crate) fn connect_sandbox(
     client_id: String,
     client_secret: String,
     redirect_uri: String,
-) -> PyResult<PyProvider> {
-    let p = detached(py, move || {
+) -> PyResult<Py<PyAny>> {
+    let (id, toml) = detached(py, move || {
+        let toml = scopegate_sandbox::profile_overrides(&base_url, &provider)?;
         let app = scopegate_sandbox::login_app(&provider, &client_id, &client_secret, &redirect_uri);
         scopegate_sandbox::register_remote(&base_url, &app)?;
-        Ok(scopegate_sandbox::profile_at(&base_url, &provider)?)
+        Ok((provider, (toml, format!("sandbox at {base_url}"))))
     })?;
-    Ok(PyProvider::new(p))
+    provider_object(py, &id, &[toml])
 }
