@@ -95,6 +95,7 @@ mod random;
 mod register;
 mod sandbox;
 mod server;
+mod socket;
 mod specs;
 mod state;
 mod token;

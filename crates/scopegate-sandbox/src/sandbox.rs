@@ -1,11 +1,9 @@
-//! A running sandbox: starting it (the tiny_http socket loop, one thread per request), its
+//! A running sandbox: starting it (its socket: `socket.rs`), its
 //! public knobs, and stopping it. Every request goes to the router (`server.rs`).
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use scopegate_core::jose::SigningKey;
@@ -19,7 +17,8 @@ use crate::counters::Counters;
 use crate::error::SandboxError;
 use crate::knobs::{Consent, Fault};
 use crate::profile::{builtin_id, profile_at, profile_at_with};
-use crate::server::{Incoming, MAX_BODY, respond};
+use crate::server::respond;
+use crate::socket::Socket;
 use crate::specs::state::{SpecsCounters, SpecsServer};
 use crate::state::{Shared, State};
 use crate::transport::SandboxTransport;
@@ -46,8 +45,7 @@ impl Default for SandboxOptions {
 /// A running sandbox. Dropping it stops the server and closes the port.
 pub struct Sandbox {
     shared: Arc<Shared>,
-    server: Option<Arc<tiny_http::Server>>,
-    thread: Option<JoinHandle<()>>,
+    socket: Option<Socket>,
     addr: std::net::SocketAddr,
 }
 
@@ -71,12 +69,9 @@ impl Sandbox {
     /// Starts as `options` say.
     pub fn start_with(options: SandboxOptions) -> Result<Sandbox, SandboxError> {
         let SandboxOptions { port, consent, strict } = options;
-        let server = tiny_http::Server::http(("127.0.0.1", port))
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))
             .map_err(|e| SandboxError::Start { port, reason: e.to_string() })?;
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| SandboxError::Start { port, reason: "not an ip socket".into() })?;
+        let addr = listener.local_addr().map_err(|e| SandboxError::Start { port, reason: e.to_string() })?;
         let base = format!("http://{addr}");
         let profiles: HashMap<String, Provider> = PROVIDERS
             .iter()
@@ -86,16 +81,10 @@ impl Sandbox {
         let specs = SpecsServer::new(&base, clock.clone());
         let state = Mutex::new(State::new(consent, strict, clock));
         let shared = Arc::new(Shared { base, state, profiles, specs });
-        let server = Arc::new(server);
-        let (srv, sh) = (Arc::clone(&server), Arc::clone(&shared));
-        let thread = std::thread::spawn(move || {
-            for request in srv.incoming_requests() {
-                let sh = Arc::clone(&sh);
-                // One thread per request: a slow answer (fault) holds up nobody else.
-                std::thread::spawn(move || handle(&sh, request));
-            }
-        });
-        Ok(Sandbox { shared, server: Some(server), thread: Some(thread), addr })
+        let sh = Arc::clone(&shared);
+        let socket = Socket::start(listener, move |incoming| respond(&sh, incoming))
+            .map_err(|e| SandboxError::Start { port, reason: e.to_string() })?;
+        Ok(Sandbox { shared, socket: Some(socket), addr })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -219,12 +208,8 @@ impl Sandbox {
     /// Stops accepting, waits for the serving thread, drops the server, and waits (up to 2 s)
     /// until the port refuses connections.
     fn shutdown(&mut self) {
-        let Some(server) = self.server.take() else { return };
-        server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        drop(server); // the last handle: tiny_http's listener thread ends and closes the port
+        let Some(mut socket) = self.socket.take() else { return };
+        socket.stop();
         let deadline = std::time::Instant::now() + Duration::from_secs(2);
         while std::time::Instant::now() < deadline
             && TcpStream::connect_timeout(&self.addr, Duration::from_millis(100)).is_ok()
@@ -238,35 +223,4 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-/// One request from a socket: read, answered, written.
-fn handle(shared: &Shared, mut request: tiny_http::Request) {
-    let header = |name: &str| {
-        request
-            .headers()
-            .iter()
-            .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-            .map(|h| h.value.to_string())
-    };
-    let authorization = header("authorization");
-    let dpop = header("dpop");
-    let content_type = header("content-type").unwrap_or_default();
-    let mut body = Vec::new();
-    let read = request.as_reader().take(MAX_BODY as u64 + 1).read_to_end(&mut body);
-    let (method, target) = (request.method().as_str().to_owned(), request.url().to_owned());
-    let incoming =
-        Incoming { method: &method, target: &target, authorization, dpop, content_type, body: read.ok().map(|_| body) };
-    let answer = respond(shared, incoming);
-    if let Some(d) = answer.delay {
-        std::thread::sleep(d);
-    }
-    let headers = answer.headers();
-    let mut response = tiny_http::Response::from_string(answer.body).with_status_code(answer.status);
-    for (k, v) in headers {
-        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-            response.add_header(h);
-        }
-    }
-    let _ = request.respond(response);
 }

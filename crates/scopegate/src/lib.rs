@@ -28,3 +28,8 @@ pub use store::{
 #[cfg(feature = "postgres")]
 pub use store::{PostgresOptions, PostgresStore};
 pub use transport::{Transport, TransportConfig, UreqTransport};
+#[cfg(feature = "tokio")]
+pub use {
+    client::AsyncClient,
+    transport::{AsyncTransport, ReqwestTransport, SendFuture},
+};

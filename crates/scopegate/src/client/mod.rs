@@ -17,10 +17,14 @@
 //!   next call on that key, before any refresh, never over a newer row.
 
 mod api;
+#[cfg(feature = "tokio")]
+mod async_client;
 mod observe;
 mod refresh;
 mod slot;
 
+#[cfg(feature = "tokio")]
+pub use async_client::AsyncClient;
 pub use observe::{ClientStats, Outcome};
 use observe::{Counters, Op, OpSpan, Sent};
 
@@ -235,11 +239,11 @@ impl Client {
         self.slot().key.account.clone()
     }
 
-    fn slot(&self) -> Arc<Slot> {
+    pub(crate) fn slot(&self) -> Arc<Slot> {
         Arc::clone(&self.slot.read().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         (self.clock)()
     }
 
@@ -402,14 +406,26 @@ impl Client {
     /// client last saw it (another thread or process refreshed meanwhile), that newer set is
     /// the answer and no request is sent.
     pub fn refresh(&self) -> Result<TokenSet, Error> {
+        let seen = self.seen()?;
+        self.refresh_unless_changed(seen)
+    }
+
+    /// The access token this caller has seen (in memory, else in the store): a refresh is
+    /// coalesced with any that replaced it meanwhile.
+    pub(crate) fn seen(&self) -> Result<Option<scopegate_core::AccessToken>, Error> {
         let slot = self.slot();
-        let seen = match slot.unsaved() {
+        Ok(match slot.unsaved() {
             Some(u) => Some(u.tokens.access_token),
             None => match slot.cached() {
                 Some(c) => c.tokens.map(|t| t.access_token.clone()),
                 None => self.store.load(&slot.key)?.map(|t| t.access_token),
             },
-        };
+        })
+    }
+
+    /// Refreshes unless the token set no longer holds `seen` (then it is the answer).
+    pub(crate) fn refresh_unless_changed(&self, seen: Option<scopegate_core::AccessToken>) -> Result<TokenSet, Error> {
+        let slot = self.slot();
         let _flight = slot.flight.lock();
         let view = self.current(&slot)?;
         self.noted(self.refresh_locked(&slot, view, &|_, t| Some(&t.access_token) == seen.as_ref()))
@@ -447,7 +463,7 @@ impl Client {
 
     /// Counts and reports what an operation's error means for the operator (only a new
     /// authorization helps).
-    fn noted<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
+    pub(crate) fn noted<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
         if let Err(Error::ReauthorizationRequired { reason, .. }) = &result {
             self.counters.reauthorization();
             observe::reauthorization(&self.key(), *reason);

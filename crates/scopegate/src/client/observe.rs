@@ -264,6 +264,15 @@ impl OpSpan {
         f()
     }
 
+    /// Runs the future `f` inside the span (entered at each poll).
+    #[cfg(feature = "tokio")]
+    pub(crate) async fn instrument<F: std::future::Future>(&self, f: F) -> F::Output {
+        #[cfg(feature = "tracing")]
+        return tracing::Instrument::instrument(f, self.span.clone()).await;
+        #[cfg(not(feature = "tracing"))]
+        f.await
+    }
+
     /// Fills in how it ended.
     pub(crate) fn finish(&self, outcome: Outcome, sent: Sent) {
         let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);

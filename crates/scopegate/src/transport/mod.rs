@@ -41,3 +41,25 @@ impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
         (**self).send(request)
     }
 }
+
+/// A future that sends one request (what [`AsyncTransport::send`] returns).
+#[cfg(feature = "tokio")]
+pub type SendFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<HttpResponse, TransportError>> + Send + 'a>>;
+
+/// Sends one request asynchronously: the async side of [`Transport`], for
+/// [`AsyncClient`](crate::AsyncClient) (cargo feature `tokio`). The same contract as
+/// [`Transport`]: never follow redirects, stop reading past the request's body limit, say by
+/// the error whether the request may have been sent, put no secret in an error.
+/// [`ReqwestTransport`] is the default one; a service's own async HTTP client plugs in by
+/// implementing this.
+#[cfg(feature = "tokio")]
+pub trait AsyncTransport: Send + Sync + 'static {
+    /// Sends `request`. A non-2xx answer is a response, not an error.
+    fn send<'a>(&'a self, request: &'a HttpRequest) -> SendFuture<'a>;
+}
+
+#[cfg(feature = "tokio")]
+mod reqwest_transport;
+#[cfg(feature = "tokio")]
+pub use reqwest_transport::ReqwestTransport;
