@@ -16,7 +16,7 @@ pub mod login;
 pub mod store;
 pub mod transport;
 
-pub use client::{Client, DEFAULT_STALENESS, TokenChange, TokenHook};
+pub use client::{Client, DEFAULT_STALENESS, TokenChange, TokenHook, TraceContext};
 pub use discover::{discover, discover_with};
 pub use login::{Browser, LoginOptions, loopback_login};
 pub use scopegate_core as core;

@@ -226,3 +226,49 @@ async fn the_blocking_client_works_from_spawn_blocking() {
     assert_eq!(status, 200, "against {base}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Sends over reqwest and notes each token request's `traceparent`.
+#[derive(Default)]
+struct Recording(std::sync::Mutex<Vec<Option<String>>>);
+
+impl AsyncTransport for Recording {
+    fn send<'a>(&'a self, r: &'a HttpRequest) -> scopegate::SendFuture<'a> {
+        if r.url().path().ends_with("/token") {
+            self.0.lock().unwrap().push(r.header_value("traceparent").map(str::to_owned));
+        }
+        Box::pin(async move { ReqwestTransport::default().send(r).await })
+    }
+}
+
+/// The trace-context hook runs on tokio's blocking pool, inside the caller's span: it finds the
+/// caller's trace there (as `tracing-opentelemetry` would).
+#[cfg(feature = "tracing")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trace_context_hook_sees_the_callers_span() {
+    use tracing::Instrument;
+    use tracing_subscriber::registry::LookupSpan;
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+    let in_handler = || {
+        tracing::dispatcher::get_default(|d| {
+            let registry = d.downcast_ref::<tracing_subscriber::Registry>()?;
+            let span = registry.span(&tracing::Span::current().id()?)?;
+            span.scope().any(|s| s.name() == "handler").then(|| PARENT.to_owned())
+        })
+    };
+    let sb = sandbox();
+    let recording = Arc::new(Recording::default());
+    let clock = sb.clock();
+    let client = AsyncClient::new(
+        sb.profile("yespo").unwrap(),
+        config(),
+        recording.clone(),
+        Arc::new(MemoryStore::new()),
+        "traced",
+    )
+    .configure(|c| c.with_clock(move || clock.now()).with_trace_context(in_handler));
+    login(&client).await; // outside the handler's span: no trace context
+    sb.advance(3600 * 48);
+    client.access_token().instrument(tracing::info_span!("handler")).await.unwrap();
+    assert_eq!(*recording.0.lock().unwrap(), [None, Some(PARENT.to_owned())]);
+}

@@ -137,7 +137,16 @@ impl AsyncClient {
         f: impl FnOnce(&Client) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         let client = Arc::clone(&self.inner);
-        match tokio::task::spawn_blocking(move || f(&client)).await {
+        // The caller's span goes along: scopegate's spans are its children there, and a trace
+        // context hook reads the caller's trace.
+        #[cfg(feature = "tracing")]
+        let run = {
+            let span = tracing::Span::current();
+            move || span.in_scope(|| f(&client))
+        };
+        #[cfg(not(feature = "tracing"))]
+        let run = move || f(&client);
+        match tokio::task::spawn_blocking(run).await {
             Ok(result) => result,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => Err(Error::Transport(TransportError::Io {

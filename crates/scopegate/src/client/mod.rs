@@ -58,6 +58,10 @@ pub struct TokenChange<'a> {
 /// The hook a client calls after every change of its token set.
 pub type TokenHook = Arc<dyn Fn(&TokenChange<'_>) + Send + Sync>;
 
+/// Gives the W3C `traceparent` of the caller's current trace, for
+/// [`Client::with_trace_context`].
+pub type TraceContext = Arc<dyn Fn() -> Option<String> + Send + Sync>;
+
 /// How long the token set read from the store is answered from memory (default).
 pub const DEFAULT_STALENESS: Duration = Duration::from_secs(5);
 
@@ -79,6 +83,7 @@ pub struct Client {
     staleness: Duration,
     lease_ttl: Duration,
     counters: Arc<Counters>,
+    trace_context: Option<TraceContext>,
 }
 
 impl std::fmt::Debug for Client {
@@ -127,6 +132,7 @@ impl Client {
             staleness: DEFAULT_STALENESS,
             lease_ttl: DEFAULT_LEASE_TTL,
             counters: Arc::default(),
+            trace_context: None,
         }
     }
 
@@ -186,6 +192,18 @@ impl Client {
         self
     }
 
+    /// Puts the caller's trace on every token request (code exchange, refresh, client
+    /// credentials, revocation): opt-in. `context` is called, on the thread that sends the
+    /// request and inside the caller's span, just before each request; the W3C `traceparent` it
+    /// gives (`00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`) is sent as the
+    /// `traceparent` header. A value that is not one (all-zero ids included) is not sent.
+    /// With `tracing-opentelemetry`, `context` reads the current span's OpenTelemetry context
+    /// and formats it; scopegate depends on neither.
+    pub fn with_trace_context(mut self, context: impl Fn() -> Option<String> + Send + Sync + 'static) -> Self {
+        self.trace_context = Some(Arc::new(context));
+        self
+    }
+
     /// Sets (or, with `None`, removes) the [token-change hook](Self::on_token_change).
     pub fn set_token_hook(&self, hook: Option<TokenHook>) {
         *self.hook.write().unwrap_or_else(|p| p.into_inner()) = hook;
@@ -225,6 +243,7 @@ impl Client {
             staleness: self.staleness,
             lease_ttl: self.lease_ttl,
             counters: Arc::clone(&self.counters),
+            trace_context: self.trace_context.clone(),
         })
     }
 

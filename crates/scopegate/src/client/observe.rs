@@ -362,3 +362,58 @@ pub(crate) fn store_wait<T>(key: &StoreKey, f: impl FnOnce() -> T) -> (T, Durati
     }
     (out, waited)
 }
+
+/// `request` with a `traceparent` header when `value` is a W3C trace context (version 00, or a
+/// later version's first four fields; ids not all zero); else unchanged.
+pub(crate) fn with_traceparent(request: scopegate_core::HttpRequest, value: Option<String>) -> scopegate_core::HttpRequest {
+    match value.filter(|v| is_traceparent(v)) {
+        Some(v) => request.with_header("traceparent", v),
+        None => request,
+    }
+}
+
+/// Whether `v` is a W3C `traceparent` (Trace Context, level 1, §3.2).
+pub(crate) fn is_traceparent(v: &str) -> bool {
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let nonzero = |s: &str| s.bytes().any(|b| b != b'0');
+    let mut parts = v.split('-');
+    let (Some(version), Some(trace), Some(parent), Some(flags)) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let rest_ok = match version {
+        "00" => parts.next().is_none(),
+        _ => true, // a later version may add fields
+    };
+    hex(version, 2)
+        && version != "ff"
+        && hex(trace, 32)
+        && nonzero(trace)
+        && hex(parent, 16)
+        && nonzero(parent)
+        && hex(flags, 2)
+        && rest_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_traceparent;
+
+    #[test]
+    fn only_a_w3c_traceparent_passes() {
+        assert!(is_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        assert!(is_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later"));
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nx: y",
+        ] {
+            assert!(!is_traceparent(bad), "{bad}");
+        }
+    }
+}

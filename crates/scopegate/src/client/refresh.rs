@@ -42,6 +42,10 @@ impl Client {
                 }
                 sent.waited = false;
                 sent.tries += 1;
+                let request = match &self.trace_context {
+                    Some(context) => observe::with_traceparent(request, context()),
+                    None => request,
+                };
                 match self.transport.send(&request) {
                     Ok(response) => {
                         sent.last_status = Some(response.status());
