@@ -390,6 +390,43 @@ typedef uint32_t scopegate_blame;
 #endif // __cplusplus
 
 /**
+ * How much a log record matters.
+ */
+enum scopegate_log_level
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A renewed token set was not saved, or worse.
+   */
+  SCOPEGATE_LOG_LEVEL_ERROR = 1,
+  /**
+   * An operation failed, or someone must act (authorize again, narrowed scopes).
+   */
+  SCOPEGATE_LOG_LEVEL_WARN = 2,
+  /**
+   * What the library did: a retry, a 401, a wait for another process's refresh.
+   */
+  SCOPEGATE_LOG_LEVEL_INFO = 3,
+  /**
+   * Each operation's end.
+   */
+  SCOPEGATE_LOG_LEVEL_DEBUG = 4,
+  /**
+   * Finer detail.
+   */
+  SCOPEGATE_LOG_LEVEL_TRACE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum scopegate_log_level scopegate_log_level;
+#else
+typedef uint32_t scopegate_log_level;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * What happened in a session.
  */
 enum scopegate_event_kind
@@ -844,6 +881,75 @@ typedef struct scopegate_error_info {
 } scopegate_error_info;
 
 /**
+ * A client's counters since it was made (`scopegate_client_stats`). Refreshes are counted by
+ * outcome; `refreshes_error` holds the outcomes of no other field. Export them to Prometheus
+ * or OpenTelemetry as counters (the longest wait as a gauge).
+ */
+typedef struct scopegate_stats {
+  /**
+   * Refreshes that renewed the token set and stored it.
+   */
+  uint64_t refreshes_ok;
+  /**
+   * Refreshes the provider refused with `invalid_grant`.
+   */
+  uint64_t refreshes_invalid_grant;
+  /**
+   * Refreshes that failed in the network.
+   */
+  uint64_t refreshes_transport;
+  /**
+   * Refreshes the provider answered with a 5xx.
+   */
+  uint64_t refreshes_provider_5xx;
+  /**
+   * Refreshes the provider answered with a 429.
+   */
+  uint64_t refreshes_rate_limited;
+  /**
+   * Refreshes whose renewed token set the store could not write (kept in memory).
+   */
+  uint64_t refreshes_not_saved;
+  /**
+   * Refreshes that failed otherwise.
+   */
+  uint64_t refreshes_error;
+  /**
+   * Authorization codes exchanged.
+   */
+  uint64_t exchanges;
+  /**
+   * API answers with status 401.
+   */
+  uint64_t unauthorized_401;
+  /**
+   * Calls that ended with "authorize again".
+   */
+  uint64_t reauthorizations;
+  /**
+   * Times the client waited for another process's refresh of the same token.
+   */
+  uint64_t store_waits;
+  /**
+   * The longest such wait, in milliseconds.
+   */
+  uint64_t longest_store_wait_ms;
+} scopegate_stats;
+
+/**
+ * Receives one log record. `target` is the logger: `scopegate.refresh`, `scopegate.api`,
+ * `scopegate.retry`, ... (the operation, or the event outside one); `message` says what
+ * happened with its fields (`provider=yespo account=default outcome=ok ...`), never a secret.
+ * Both are NUL-terminated UTF-8, valid only during the call. The callback runs on the thread
+ * where the event happened (any thread that calls scopegate): `userdata` must be thread-safe.
+ * It must not call `scopegate_set_log_callback`.
+ */
+typedef void (*scopegate_log_callback)(void *userdata,
+                                       scopegate_log_level level,
+                                       const char *target,
+                                       const char *message);
+
+/**
  * One event of `scopegate_session_poll_event`.
  */
 typedef struct scopegate_event {
@@ -1170,6 +1276,21 @@ scopegate_result scopegate_http_response_set_failure(scopegate_http_response *re
  * response handed to a transport callback.
  */
 void scopegate_http_response_free(scopegate_http_response *response);
+
+/**
+ * Writes the client's counters to `*out`.
+ */
+scopegate_result scopegate_client_stats(const scopegate_client *client, scopegate_stats *out);
+
+/**
+ * Sends scopegate's log records at `min_level` and above (`SCOPEGATE_LOG_LEVEL_ERROR` the
+ * fewest, `..._TRACE` all) to `cb` with `userdata`, process-wide, replacing any earlier
+ * callback; a NULL `cb` stops them. `SCOPEGATE_RESULT_INVALID_PARAMETER` for a level outside
+ * the enum.
+ */
+scopegate_result scopegate_set_log_callback(scopegate_log_callback cb,
+                                            void *userdata,
+                                            scopegate_log_level min_level);
 
 /**
  * Loads a built-in profile: `yespo`, `reteno`, `yotpo` or `yuvo`. On success `*out` is a new

@@ -308,6 +308,19 @@ impl PyClient {
         Ok(PyTokenSet::new(tokens))
     }
 
+    /// The client's counters since it was made, as a dict of ints: refreshes by outcome
+    /// (`refreshes_ok`, `refreshes_invalid_grant`, `refreshes_transport`,
+    /// `refreshes_provider_5xx`, `refreshes_rate_limited`, `refreshes_not_saved`,
+    /// `refreshes_error`), `exchanges`, `unauthorized_401`, `reauthorizations`, `store_waits`
+    /// and `longest_store_wait_ms`.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let d = pyo3::types::PyDict::new(py);
+        for (name, value) in self.inner.stats().pairs() {
+            d.set_item(name, value)?;
+        }
+        Ok(d)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Client(provider={}, client_id={}, account={})",

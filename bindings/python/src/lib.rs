@@ -4,7 +4,7 @@
 //! One concern per file: `provider` (profiles, permission checks), `tokens` (values handed
 //! to Python), `store` (token stores and the `update_token` hook), `transport` (a Python
 //! callable as the transport), `client` (the blocking client), `session` (the sans-IO
-//! state machine), and `failure`, the one conversion point from
+//! state machine), `log` (the library's log records into `logging`), and `failure`, the one conversion point from
 //! scopegate's errors to Python exceptions.
 //!
 //! ## Threads, the GIL and free-threaded Python (`gil_used = false`)
@@ -30,6 +30,7 @@
 mod client;
 mod failure;
 mod fastcall;
+mod log;
 mod provider;
 mod session;
 mod store;
@@ -48,6 +49,8 @@ mod _native {
     use crate::client::PyClient;
     #[pymodule_export]
     use crate::failure::error_kinds;
+    #[pymodule_export]
+    use crate::log::set_log_handler;
     #[pymodule_export]
     use crate::provider::{PyDecision, PyPolicy, PyProvider};
     #[pymodule_export]

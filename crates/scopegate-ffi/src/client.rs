@@ -156,8 +156,17 @@ pub unsafe extern "C" fn scopegate_client_free(client: *mut scopegate_client) {
 /// # Safety
 /// `client` is NULL or a live client.
 unsafe fn client<'a>(client: *mut scopegate_client) -> Result<&'a Client, Failure> {
+    // SAFETY: forwarded.
+    unsafe { client_ref(client.cast_const()) }
+}
+
+/// The client behind a handle argument.
+///
+/// # Safety
+/// `client` is NULL or a live client handle.
+pub(crate) unsafe fn client_ref<'a>(client: *const scopegate_client) -> Result<&'a Client, Failure> {
     // SAFETY: forwarded; only shared access is taken (the client is thread-safe).
-    unsafe { handle(client.cast_const(), "client") }.map(|c| &c.client)
+    unsafe { handle(client, "client") }.map(|c| &c.client)
 }
 
 /// Gets a token for the app itself (client credentials grant, the profile's default scopes)

@@ -57,6 +57,7 @@ pub mod error;
 mod failure;
 pub mod http;
 mod last_error;
+pub mod observe;
 pub mod provider;
 pub mod result;
 pub mod result_message;
@@ -65,6 +66,7 @@ pub mod session_io;
 pub mod transport;
 
 pub use boundary::{ErrorPartArg, FailureArg, RejectReasonArg, ResultArg};
+pub use observe::LogLevelArg;
 
 /// The library's version (`0.1.0`), NUL-terminated, static. Compare with `SCOPEGATE_VERSION`
 /// from the header to detect a header and a library of different versions.

@@ -47,6 +47,16 @@ fn c_client() {
 }
 
 #[test]
+fn c_observe() {
+    run("observe", Lang::C, Variant::Plain);
+}
+
+#[test]
+fn asan_observe() {
+    run("observe", Lang::C, Variant::Sanitized);
+}
+
+#[test]
 fn c_session() {
     run("session", Lang::C, Variant::Plain);
 }

@@ -14,7 +14,9 @@ Yuvo and any OAuth 2.0 provider described by a profile::
 The method names follow Authlib (``create_authorization_url``, ``fetch_token``,
 ``refresh_token``, ``revoke_token``, ``update_token``). TLS is always verified. asyncio users
 drive a :class:`Session` over their own HTTP client. Tests use ``scopegate.testing.Sandbox``, the
-provider sandbox (``pip install 'scopegate[testing]'``).
+provider sandbox (``pip install 'scopegate[testing]'``). The library logs to the ``scopegate``
+logger (a child per operation: ``scopegate.refresh``, ``scopegate.api``, ...); ``client.stats()``
+counts refreshes by outcome, exchanges, 401s and waits.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ._native import (
     TokenStore,
     __version__,
 )
+from . import _logging
 from .errors import (
     AuthorizationDenied,
     Blame,
@@ -108,3 +111,5 @@ __all__ = [
     "UsageError",
     "__version__",
 ]
+
+_logging.install()

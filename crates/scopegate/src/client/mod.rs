@@ -67,6 +67,24 @@ pub const DEFAULT_STALENESS: Duration = Duration::from_secs(5);
 
 /// A blocking OAuth 2.0 client for one provider, one app registration and one account.
 /// `Send + Sync`: share it through an `Arc`.
+///
+/// # Inside an async runtime
+///
+/// Its calls block the calling thread: a store read or write, a wait for another process's
+/// refresh, the HTTP request, a `Retry-After` back-off (seconds). On a tokio worker that holds
+/// up every other task of the worker. In a tokio service use
+/// `AsyncClient` (feature `tokio`), or call this client from
+/// `tokio::task::spawn_blocking` (or `block_in_place` on a multi-thread runtime):
+///
+/// ```no_run
+/// # async fn handler(client: std::sync::Arc<scopegate::Client>) -> Result<(), Box<dyn std::error::Error>> {
+/// let c = std::sync::Arc::clone(&client);
+/// let token = tokio::task::spawn_blocking(move || c.access_token()).await??;
+/// # let _ = token; Ok(()) }
+/// ```
+///
+/// Every store works there, the PostgreSQL one included (its driver runs on threads of its
+/// own, never on the caller's runtime).
 pub struct Client {
     provider: Arc<Provider>,
     config: ClientConfig,

@@ -365,7 +365,10 @@ pub(crate) fn store_wait<T>(key: &StoreKey, f: impl FnOnce() -> T) -> (T, Durati
 
 /// `request` with a `traceparent` header when `value` is a W3C trace context (version 00, or a
 /// later version's first four fields; ids not all zero); else unchanged.
-pub(crate) fn with_traceparent(request: scopegate_core::HttpRequest, value: Option<String>) -> scopegate_core::HttpRequest {
+pub(crate) fn with_traceparent(
+    request: scopegate_core::HttpRequest,
+    value: Option<String>,
+) -> scopegate_core::HttpRequest {
     match value.filter(|v| is_traceparent(v)) {
         Some(v) => request.with_header("traceparent", v),
         None => request,
@@ -377,7 +380,8 @@ pub(crate) fn is_traceparent(v: &str) -> bool {
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     let nonzero = |s: &str| s.bytes().any(|b| b != b'0');
     let mut parts = v.split('-');
-    let (Some(version), Some(trace), Some(parent), Some(flags)) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(version), Some(trace), Some(parent), Some(flags)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return false;
     };

@@ -9,6 +9,8 @@
 //! - [`caller_failure`]: a caller's transport failure as a [`TransportError`], its text cleaned;
 //! - [`ErrorReport`]: one error as every surface shows it (kind, blame, message, HTTP status,
 //!   the provider's OAuth error, and the renewed token set of [`Error::NotSaved`]);
+//! - [`set_log_sink`] (feature `tracing`): scopegate's events as log records, for Python's
+//!   `logging` and C's `scopegate_set_log_callback`;
 //! - the token-change hook is the [`Client`](crate::Client)'s
 //!   ([`Client::on_token_change`](crate::Client::on_token_change)): Python's `update_token` and
 //!   C's `scopegate_client_on_token_change` are made of it.
@@ -16,10 +18,14 @@
 //! [`TransportError`]: scopegate_core::TransportError
 //! [`Error::NotSaved`]: scopegate_core::Error::NotSaved
 
+#[cfg(feature = "tracing")]
+mod log;
 mod policed;
 mod report;
 mod store_spec;
 
+#[cfg(feature = "tracing")]
+pub use log::{LogLevel, LogRecord, LogSink, LogSinkError, set_log_sink};
 pub use policed::{CallerFailure, PolicedTransport, caller_failure, policy_refusal};
 pub use report::ErrorReport;
 pub use store_spec::{StoreKeys, default_store_path, is_postgres, open_store};
