@@ -458,6 +458,13 @@ class Client : public detail::Handle<scopegate_client, scopegate_client_free> {
             [&](char *b, std::size_t n, std::size_t *o) { return scopegate_client_access_token(get(), b, n, o); }));
     }
     void refresh() { detail::check(scopegate_client_refresh(get())); }
+
+    /// The counters since the client was made (refreshes by outcome, exchanges, 401s, waits).
+    scopegate_stats stats() const {
+        scopegate_stats out{};
+        detail::check(scopegate_client_stats(get(), &out));
+        return out;
+    }
     void revoke() { detail::check(scopegate_client_revoke(get())); }
     void forget() { detail::check(scopegate_client_forget(get())); }
     Authorization start_authorization() {

@@ -220,6 +220,7 @@ static void client() {
                  [](const scopegate::Error &e) { CHECK(e.blame() == SCOPEGATE_BLAME_REMOTE); });
     w.exchange(pending.expose(), cb);
     CHECK(w.access_token().size() > 8);
+    CHECK(w.stats().exchanges == 1 && w.stats().refreshes_ok == 0);
     CHECK(contains(w.request("GET", "companies").body(), "sandbox-company-1"));
     expect_error(SCOPEGATE_RESULT_TOKEN_REFUSED, [&] { w.exchange(pending.expose(), cb); },
                  [](const scopegate::Error &e) { CHECK(e.oauth_error() == std::optional<std::string>("invalid_grant")); });
