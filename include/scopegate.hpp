@@ -352,7 +352,7 @@ struct ClientOptions {
     std::string client_id;
     std::optional<std::string> client_secret;  // none: a public client
     std::optional<std::string> redirect_uri;
-    std::optional<std::string> store_path;  // none: in memory; a file: SQLite; postgres://...
+    std::optional<std::string> store;  // none: in memory; a file: SQLite; postgres://...
     std::optional<std::string> account;     // none: "default"
 };
 
@@ -372,7 +372,7 @@ inline scopegate_client_options c_options(const ClientOptions &o, std::vector<st
     c.client_id = opt(std::optional<std::string>(o.client_id), "client_id");
     c.client_secret = opt(o.client_secret, "client_secret");
     c.redirect_uri = opt(o.redirect_uri, "redirect_uri");
-    c.store_path = opt(o.store_path, "store_path");
+    c.store = opt(o.store, "store");
     c.account = opt(o.account, "account");
     return c;
 }

@@ -284,7 +284,7 @@ static void session() {
     (void)again.poll_timeout();
     expect_error(SCOPEGATE_RESULT_SERIALIZATION, [&] { again.set_tokens("{not json"); }, [](const scopegate::Error &) {});
     scopegate::ClientOptions with_store = sandbox_app();
-    with_store.store_path = "tokens.db";
+    with_store.store = "tokens.db";
     expect_error(SCOPEGATE_RESULT_INVALID_PARAMETER, [&] { scopegate::Session bad(provider, with_store); },
                  [](const scopegate::Error &) {});
 }
