@@ -299,7 +299,7 @@ impl PendingAuthorization {
     /// provider's `error`, the `code`, the required extra parameters. A callback whose `state`
     /// matches uses the pending authorization up, whatever its outcome; one whose `state` does
     /// not match leaves it usable (it may come from an attacker, not from the user's login).
-    pub fn handle_callback(&mut self, callback: &str, now: Timestamp) -> Result<AuthorizationGrant, CallbackError> {
+    pub fn handle_callback(&mut self, now: Timestamp, callback: &str) -> Result<AuthorizationGrant, CallbackError> {
         if self.is_used() {
             return Err(CallbackError::AlreadyUsed);
         }

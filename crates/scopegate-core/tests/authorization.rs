@@ -143,9 +143,8 @@ fn callback_returns_code_and_kept_params() {
     // The document's example, with its formatting debris removed.
     let g = pa
         .handle_callback(
-            &format!("{REDIRECT}?code=TEMPCODE&app_key=STORE42&state={STATE}&other=ignored"),
             T0.plus_secs(1),
-        )
+            &format!("{REDIRECT}?code=TEMPCODE&app_key=STORE42&state={STATE}&other=ignored"))
         .unwrap();
     assert_eq!(g.code.expose_secret(), "TEMPCODE");
     assert_eq!(g.params.get("app_key").map(String::as_str), Some("STORE42"));
@@ -157,33 +156,33 @@ fn callback_returns_code_and_kept_params() {
 #[test]
 fn callback_accepts_a_bare_query() {
     let mut pa = pending(&provider("yuvo"));
-    let g = pa.handle_callback(&format!("?code=C1&state={STATE}"), T0).unwrap();
+    let g = pa.handle_callback(T0, &format!("?code=C1&state={STATE}")).unwrap();
     assert_eq!(g.code.expose_secret(), "C1");
     let mut pa = pending(&provider("yuvo"));
-    assert!(pa.handle_callback(&format!("code=C2&state={STATE}"), T0).is_ok());
+    assert!(pa.handle_callback(T0, &format!("code=C2&state={STATE}")).is_ok());
 }
 
 #[test]
 fn callback_with_wrong_state_is_rejected_and_leaves_pending_usable() {
     let mut pa = pending(&provider("yespo"));
-    let e = pa.handle_callback(&format!("{REDIRECT}?code=C&state=forged"), T0).unwrap_err();
+    let e = pa.handle_callback(T0, &format!("{REDIRECT}?code=C&state=forged")).unwrap_err();
     assert_eq!(e, CallbackError::StateMismatch);
     assert_eq!(Error::from(e.clone()).blame(), Blame::Remote);
     assert!(!pa.is_used());
-    assert!(pa.handle_callback(&format!("{REDIRECT}?code=C&state={STATE}"), T0).is_ok());
+    assert!(pa.handle_callback(T0, &format!("{REDIRECT}?code=C&state={STATE}")).is_ok());
 }
 
 #[test]
 fn callback_without_state_is_rejected() {
     let mut pa = pending(&provider("yespo"));
-    assert_eq!(pa.handle_callback(&format!("{REDIRECT}?code=C"), T0).unwrap_err(), CallbackError::MissingState);
+    assert_eq!(pa.handle_callback(T0, &format!("{REDIRECT}?code=C")).unwrap_err(), CallbackError::MissingState);
 }
 
 #[test]
 fn callback_used_twice_is_rejected() {
     let mut pa = pending(&provider("yespo"));
-    pa.handle_callback(&format!("{REDIRECT}?code=C&state={STATE}"), T0).unwrap();
-    let e = pa.handle_callback(&format!("{REDIRECT}?code=C&state={STATE}"), T0).unwrap_err();
+    pa.handle_callback(T0, &format!("{REDIRECT}?code=C&state={STATE}")).unwrap();
+    let e = pa.handle_callback(T0, &format!("{REDIRECT}?code=C&state={STATE}")).unwrap_err();
     assert_eq!(e, CallbackError::AlreadyUsed);
     assert_eq!(Error::from(e.clone()).blame(), Blame::Local);
 }
@@ -192,10 +191,10 @@ fn callback_used_twice_is_rejected() {
 fn callback_older_than_ten_minutes_is_rejected() {
     let mut pa = pending(&provider("yespo"));
     assert_eq!(pa.expires_at(), T0.plus_secs(600));
-    let e = pa.handle_callback(&format!("{REDIRECT}?code=C&state={STATE}"), T0.plus_secs(601)).unwrap_err();
+    let e = pa.handle_callback(T0.plus_secs(601), &format!("{REDIRECT}?code=C&state={STATE}")).unwrap_err();
     assert_eq!(e, CallbackError::Expired { age_secs: 601, max_age_secs: 600 });
     let mut pa = pending(&provider("yespo"));
-    assert!(pa.handle_callback(&format!("{REDIRECT}?code=C&state={STATE}"), T0.plus_secs(600)).is_ok());
+    assert!(pa.handle_callback(T0.plus_secs(600), &format!("{REDIRECT}?code=C&state={STATE}")).is_ok());
 }
 
 #[test]
@@ -207,7 +206,7 @@ fn callback_on_another_redirect_uri_is_rejected() {
         "https://app.example:8443/yotpo_integration/callback",
     ] {
         let mut pa = pending(&provider("yespo"));
-        let e = pa.handle_callback(&format!("{other}?code=C&state={STATE}"), T0).unwrap_err();
+        let e = pa.handle_callback(T0, &format!("{other}?code=C&state={STATE}")).unwrap_err();
         assert!(matches!(e, CallbackError::RedirectUriMismatch { .. }), "{other}: {e:?}");
         assert!(!e.to_string().contains("code=C"), "no query in the message: {e}");
     }
@@ -216,7 +215,7 @@ fn callback_on_another_redirect_uri_is_rejected() {
 #[test]
 fn callback_access_denied_is_typed() {
     let mut pa = pending(&provider("yuvo"));
-    let e = pa.handle_callback(&format!("{REDIRECT}?error=access_denied&state={STATE}"), T0).unwrap_err();
+    let e = pa.handle_callback(T0, &format!("{REDIRECT}?error=access_denied&state={STATE}")).unwrap_err();
     match e {
         CallbackError::Denied(AuthorizationError {
             code: AuthorizationErrorCode::AccessDenied,
@@ -244,11 +243,10 @@ fn every_rfc6749_authorization_error_is_mapped_with_its_description() {
         let mut pa = pending(&provider("yuvo"));
         let e = pa
             .handle_callback(
+                T0,
                 &format!(
                     "?error={code}&error_description=The+user+said+no&error_uri=https%3A%2F%2Fd.example&state={STATE}"
-                ),
-                T0,
-            )
+                ))
             .unwrap_err();
         let CallbackError::Denied(ae) = e else { panic!("{code}: {e:?}") };
         assert_eq!(ae.code, expected);
@@ -261,15 +259,15 @@ fn every_rfc6749_authorization_error_is_mapped_with_its_description() {
 #[test]
 fn callback_without_code_is_rejected() {
     let mut pa = pending(&provider("yuvo"));
-    assert_eq!(pa.handle_callback(&format!("?state={STATE}"), T0).unwrap_err(), CallbackError::MissingCode);
+    assert_eq!(pa.handle_callback(T0, &format!("?state={STATE}")).unwrap_err(), CallbackError::MissingCode);
     let mut pa = pending(&provider("yuvo"));
-    assert_eq!(pa.handle_callback(&format!("?code=&state={STATE}"), T0).unwrap_err(), CallbackError::MissingCode);
+    assert_eq!(pa.handle_callback(T0, &format!("?code=&state={STATE}")).unwrap_err(), CallbackError::MissingCode);
 }
 
 #[test]
 fn yotpo_callback_without_app_key_is_rejected() {
     let mut pa = pending(&provider("yotpo"));
-    let e = pa.handle_callback(&format!("?code=C&state={STATE}"), T0).unwrap_err();
+    let e = pa.handle_callback(T0, &format!("?code=C&state={STATE}")).unwrap_err();
     assert_eq!(e, CallbackError::MissingParameter { name: "app_key".into() });
 }
 
@@ -284,7 +282,7 @@ fn malformed_callbacks_are_rejected() {
     ];
     for c in &cases {
         let mut pa = pending(&provider("yuvo"));
-        let e = pa.handle_callback(c, T0).unwrap_err();
+        let e = pa.handle_callback(T0, c).unwrap_err();
         assert!(matches!(e, CallbackError::Malformed { .. }), "{c:.60}: {e:?}");
         assert!(!pa.is_used());
     }
@@ -295,7 +293,7 @@ fn provider_error_text_is_sanitized() {
     let mut pa = pending(&provider("yuvo"));
     let long = "x".repeat(1000);
     let e = pa
-        .handle_callback(&format!("?error=access_denied&error_description=%07bell{long}&state={STATE}"), T0)
+        .handle_callback(T0, &format!("?error=access_denied&error_description=%07bell{long}&state={STATE}"))
         .unwrap_err();
     let CallbackError::Denied(ae) = e else { panic!() };
     let d = ae.description.unwrap();
@@ -310,16 +308,16 @@ proptest! {
     fn callback_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
         let text = String::from_utf8_lossy(&bytes);
         let mut pa = pending(&provider("yotpo"));
-        let _ = pa.handle_callback(&text, T0);
+        let _ = pa.handle_callback(T0, &text);
         let mut pa = pending(&provider("yotpo"));
-        let _ = pa.handle_callback(&format!("{REDIRECT}?state={STATE}&{text}"), T0);
+        let _ = pa.handle_callback(T0, &format!("{REDIRECT}?state={STATE}&{text}"));
     }
 
     #[test]
     fn callback_with_any_other_state_is_rejected(state in "[A-Za-z0-9_-]{0,60}") {
         prop_assume!(state != STATE);
         let mut pa = pending(&provider("yespo"));
-        let r = pa.handle_callback(&format!("?code=c&state={state}"), T0);
+        let r = pa.handle_callback(T0, &format!("?code=c&state={state}"));
         prop_assert!(matches!(r, Err(CallbackError::StateMismatch)));
     }
 }
@@ -360,7 +358,7 @@ fn the_callback_must_come_from_the_profiles_issuer() {
         let p = issuer_provider(required);
         let from_other = |s: &mut AuthorizationStart| {
             let st = state_of(s);
-            s.pending.handle_callback(&format!("{REDIRECT}?code=C&state={st}&iss=https%3A%2F%2Fevil.example"), T0)
+            s.pending.handle_callback(T0, &format!("{REDIRECT}?code=C&state={st}&iss=https%3A%2F%2Fevil.example"))
         };
         let mut s = start(&p);
         match from_other(&mut s) {
@@ -371,7 +369,7 @@ fn the_callback_must_come_from_the_profiles_issuer() {
         }
         let mut s = start(&p);
         let st = state_of(&s);
-        let missing = s.pending.handle_callback(&format!("{REDIRECT}?code=C&state={st}"), T0);
+        let missing = s.pending.handle_callback(T0, &format!("{REDIRECT}?code=C&state={st}"));
         if required {
             assert_eq!(missing.unwrap_err(), CallbackError::MissingIssuer);
         } else {
@@ -379,13 +377,13 @@ fn the_callback_must_come_from_the_profiles_issuer() {
         }
         let mut s = start(&p);
         let st = state_of(&s);
-        let ok = s.pending.handle_callback(&format!("{REDIRECT}?code=C&state={st}&iss=https://api.yuvohub.com"), T0);
+        let ok = s.pending.handle_callback(T0, &format!("{REDIRECT}?code=C&state={st}&iss=https://api.yuvohub.com"));
         assert!(ok.is_ok(), "{ok:?}");
         // The pending authorization remembers the rule through serialization.
         let s = start(&p);
         let mut copy = PendingAuthorization::from_json(&s.pending.to_json()).unwrap();
         let st = state_of(&s);
-        assert!(copy.handle_callback(&format!("{REDIRECT}?code=C&state={st}&iss=https://x.example"), T0).is_err());
+        assert!(copy.handle_callback(T0, &format!("{REDIRECT}?code=C&state={st}&iss=https://x.example")).is_err());
     }
     let e = provider("yuvo").with_overrides("[authorization]\nissuer_in_callback = true\n", "t").unwrap_err();
     assert!(e.to_string().contains("authorization.issuer"), "{e}");
@@ -400,8 +398,8 @@ fn a_copy_of_a_used_pending_authorization_is_refused() {
     let mut a = s.pending.clone();
     let mut b = s.pending;
     let callback = format!("{REDIRECT}?code=C&state={st}");
-    assert!(a.handle_callback(&callback, T0).is_ok());
-    assert_eq!(b.handle_callback(&callback, T0).unwrap_err(), CallbackError::AlreadyUsed);
+    assert!(a.handle_callback(T0, &callback).is_ok());
+    assert_eq!(b.handle_callback(T0, &callback).unwrap_err(), CallbackError::AlreadyUsed);
     assert!(b.is_used());
 }
 
@@ -435,7 +433,7 @@ fn a_refusal_that_echoes_the_state_does_not_show_it() {
     let st = state_of(&s);
     let e = s
         .pending
-        .handle_callback(&format!("{REDIRECT}?error=access_denied&error_description=bad+state+{st}&state={st}"), T0)
+        .handle_callback(T0, &format!("{REDIRECT}?error=access_denied&error_description=bad+state+{st}&state={st}"))
         .unwrap_err();
     let text = format!("{e} {e:?}");
     assert!(!text.contains(&st), "{text}");

@@ -51,13 +51,13 @@ fn every_secret_bearing_value_of_a_whole_login_is_clean() {
     check("PendingAuthorization", &pending, &secrets);
 
     // a rejected callback carrying a code
-    let e = pending.handle_callback(&format!("{REDIRECT}?code=CODE-abcdef123&state=nope"), T0).unwrap_err();
+    let e = pending.handle_callback(T0, &format!("{REDIRECT}?code=CODE-abcdef123&state=nope")).unwrap_err();
     check_display("CallbackError", &e, &secrets);
     let e =
-        pending.handle_callback(&format!("https://evil.example/cb?code=CODE-abcdef123&state={state}"), T0).unwrap_err();
+        pending.handle_callback(T0, &format!("https://evil.example/cb?code=CODE-abcdef123&state={state}")).unwrap_err();
     check_display("CallbackError", &e, &secrets);
 
-    let grant = pending.handle_callback(&format!("{REDIRECT}?code=CODE-abcdef123&state={state}"), T0).unwrap();
+    let grant = pending.handle_callback(T0, &format!("{REDIRECT}?code=CODE-abcdef123&state={state}")).unwrap();
     check("AuthorizationGrant", &grant, &secrets);
 
     let mut flow = TokenFlow::authorization_code(&p, &c, grant).unwrap();
@@ -126,7 +126,7 @@ fn error_descriptions_that_echo_the_requests_secrets_are_cut() {
     let mut s = AuthorizationRequest::new(&p, &c).build(T0).unwrap();
     let state = s.pending.state().expose_secret().to_owned();
     let verifier = s.pending.verifier().unwrap().expose_secret().to_owned();
-    let grant = s.pending.handle_callback(&format!("{REDIRECT}?code=CODE-abcdef123&state={state}"), T0).unwrap();
+    let grant = s.pending.handle_callback(T0, &format!("{REDIRECT}?code=CODE-abcdef123&state={state}")).unwrap();
     let mut flow = TokenFlow::authorization_code(&p, &c, grant).unwrap();
     flow.poll_transmit(T0).unwrap();
     let echo = format!(

@@ -304,7 +304,7 @@ fn token_sets_and_pending_authorizations_round_trip_and_refuse_newer_versions() 
     s.handle_callback(T0.plus_secs(5), &mut restored, &format!("{REDIRECT}?code=C&state={state}")).unwrap();
     let mut used = PendingAuthorization::from_json(&restored.to_json()).unwrap();
     assert!(used.is_used());
-    let e = used.handle_callback(&format!("{REDIRECT}?code=C&state={state}"), T0).unwrap_err();
+    let e = used.handle_callback(T0, &format!("{REDIRECT}?code=C&state={state}")).unwrap_err();
     assert_eq!(e, CallbackError::AlreadyUsed);
 
     let newer = t.to_json().replace("\"version\":1", "\"version\":2");

@@ -230,7 +230,7 @@ fn par_pushes_and_hands_the_browser_only_the_reference() {
     let mut pending = pushed.pending;
     assert!(
         pending
-            .handle_callback(&format!("https://app.example/cb?code=c&state={state}&iss=https%3A%2F%2Fas.example"), t0)
+            .handle_callback(t0, &format!("https://app.example/cb?code=c&state={state}&iss=https%3A%2F%2Fas.example"))
             .is_ok()
     );
     // Refusals and nonsense: typed.

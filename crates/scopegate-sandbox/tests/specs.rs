@@ -216,7 +216,7 @@ fn par_and_an_expired_request_uri() {
     let resp = sb.transport().send(&HttpRequest::new(Method::Get, Url::parse(&browser).unwrap())).unwrap();
     let callback = resp.header("location").unwrap().to_owned();
     let mut pending = pushed.pending;
-    let grant = pending.handle_callback(&callback, sb.now()).expect("code, state and iss");
+    let grant = pending.handle_callback(sb.now(), &callback).expect("code, state and iss");
     run(&sb, TokenFlow::authorization_code(&p, &c, grant).unwrap()).expect("code exchange");
     assert_eq!(sb.specs_counters().pushed, 1);
     // Expired: refused locally; and by the server, with invalid_request_uri on the redirect URI.

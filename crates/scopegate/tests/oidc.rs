@@ -131,7 +131,7 @@ fn private_key_jwt_login_refresh_and_revocation() {
     let AuthorizationStart { url, mut pending } = AuthorizationRequest::new(&p, &client).build(now()).unwrap();
     let mut browser = Browser::default();
     let callback = browser.authorize(&url);
-    let grant = pending.handle_callback(&callback, now()).expect("callback with state and iss");
+    let grant = pending.handle_callback(now(), &callback).expect("callback with state and iss");
     let first = run_flow(TokenFlow::authorization_code(&p, &client, grant).unwrap()).expect("code exchange");
     let rt1 = first.refresh_token.clone().expect("a refresh token (offline_access with consent)");
     assert!(first.scopes.contains(&"openid".to_string()), "{:?}", first.scopes);
@@ -147,7 +147,7 @@ fn private_key_jwt_login_refresh_and_revocation() {
 
     // RFC 7009 with a private_key_jwt assertion (signed at `now`), on a new login.
     let AuthorizationStart { url, mut pending } = AuthorizationRequest::new(&p, &client).build(now()).unwrap();
-    let grant = pending.handle_callback(&Browser::default().authorize(&url), now()).unwrap();
+    let grant = pending.handle_callback(now(), &Browser::default().authorize(&url)).unwrap();
     let third = run_flow(TokenFlow::authorization_code(&p, &client, grant).unwrap()).expect("code exchange");
     let revoke = RevocationFlow::new_at(&p, &client, &third, "default", now()).unwrap();
     let resp = send(revoke.request());
@@ -190,7 +190,7 @@ fn par_required_client_logs_in_through_a_pushed_request() {
     assert_eq!(query.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["client_id", "request_uri"]);
     let callback = Browser::default().authorize(&browser_url);
     let mut pending = pushed.pending;
-    let grant = pending.handle_callback(&callback, now()).unwrap();
+    let grant = pending.handle_callback(now(), &callback).unwrap();
     let tokens = run_flow(TokenFlow::authorization_code(&p, &client, grant).unwrap()).expect("code exchange");
     assert_eq!(me_bearer(&issuer, &tokens.access_token).status(), 200);
     // The request_uri's expires_in is respected (60 s on this server).
@@ -283,7 +283,7 @@ fn dpop_bound_tokens_with_nonce_round_trips() {
     // Log in; the code exchange carries a proof, is refused once for a nonce, then succeeds.
     let AuthorizationStart { url, mut pending } = AuthorizationRequest::new(&p, &client).build(now()).unwrap();
     let callback = Browser::default().authorize(&url);
-    let grant = pending.handle_callback(&callback, now()).unwrap();
+    let grant = pending.handle_callback(now(), &callback).unwrap();
     let (first, challenged) = token_with_nonce(&token_url, &key, &mut nonces, || {
         TokenFlow::authorization_code(&p, &client, grant.clone()).unwrap()
     });

@@ -262,7 +262,7 @@ fn a_whole_code_exchange_through_the_transport() {
     let now = Timestamp::from_unix_secs(1_800_000_000);
     let AuthorizationStart { mut pending, .. } = AuthorizationRequest::new(&provider, &client).build(now).unwrap();
     let state = pending.state().expose_secret().to_owned();
-    let grant = pending.handle_callback(&format!("?code=C1&state={state}"), now).unwrap();
+    let grant = pending.handle_callback(now, &format!("?code=C1&state={state}")).unwrap();
     let mut flow = TokenFlow::authorization_code(&provider, &client, grant).unwrap();
     let req = flow.poll_transmit(now).unwrap();
     let resp = UreqTransport::default().send(&req).unwrap();

@@ -325,7 +325,7 @@ impl Session {
             return Err(Error::Busy);
         }
         self.authorization_check()?;
-        let grant = pending.handle_callback(callback, now)?;
+        let grant = pending.handle_callback(now, callback)?;
         if let Some(param) = self.provider.account_param() {
             // The profile requires the parameter, so a grant without it was refused above.
             let got = grant.params.get(param).map(String::as_str).unwrap_or("");

@@ -97,7 +97,7 @@ fn two_days_of_refreshes_with_rotation_and_pkce() {
     let AuthorizationStart { url, mut pending } = AuthorizationRequest::new(&p, &c).build(now).unwrap();
     let callback = server.authorize(&url);
     now = now.plus_secs(15);
-    let grant = pending.handle_callback(&callback, now).unwrap();
+    let grant = pending.handle_callback(now, &callback).unwrap();
     let mut flow = TokenFlow::authorization_code(&p, &c, grant.clone()).unwrap();
     let tokens = run(&mut flow, &mut server, now).unwrap();
     let mut conn = Connection::new(&p, tokens);
@@ -144,7 +144,7 @@ fn wrong_pkce_verifier_is_refused_by_the_server() {
     let mut server = AuthServer::default();
     let AuthorizationStart { url, mut pending } = AuthorizationRequest::new(&p, &c).build(T0).unwrap();
     let callback = server.authorize(&url);
-    let mut grant = pending.handle_callback(&callback, T0).unwrap();
+    let mut grant = pending.handle_callback(T0, &callback).unwrap();
     grant.pkce_verifier = Some(PkceVerifier::new("x".repeat(43)));
     let mut flow = TokenFlow::authorization_code(&p, &c, grant).unwrap();
     assert!(run(&mut flow, &mut server, T0).unwrap_err().is_invalid_grant());

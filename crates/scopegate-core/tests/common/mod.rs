@@ -44,7 +44,7 @@ pub fn grant(p: &Provider, code: &str) -> AuthorizationGrant {
     let mut s = start(p);
     let st = state_of(&s);
     let extra = if p.require_callback_params().iter().any(|x| x == "app_key") { "&app_key=STORE42" } else { "" };
-    s.pending.handle_callback(&format!("{REDIRECT}?code={code}&state={st}{extra}"), T0.plus_secs(5)).unwrap()
+    s.pending.handle_callback(T0.plus_secs(5), &format!("{REDIRECT}?code={code}&state={st}{extra}")).unwrap()
 }
 
 /// Drives a flow with one canned answer.
