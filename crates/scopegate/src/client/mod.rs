@@ -21,6 +21,8 @@ mod refresh;
 mod slot;
 
 use std::sync::{Arc, RwLock};
+
+use arc_swap::ArcSwap;
 use std::time::{Duration, SystemTime};
 
 use scopegate_core::{
@@ -65,7 +67,7 @@ pub struct Client {
     store: Arc<dyn TokenStore>,
     /// The key's slot; a login for a profile that names the account moves it (shared by the
     /// clients made with [`with_redirect_uri`](Self::with_redirect_uri)).
-    slot: Arc<RwLock<Arc<Slot>>>,
+    slot: Arc<ArcSwap<Slot>>,
     bound: bool,
     rights: Option<Rights>,
     refresh_margin_secs: Option<u64>,
@@ -112,7 +114,7 @@ impl Client {
             config,
             transport,
             store,
-            slot: Arc::new(RwLock::new(slot)),
+            slot: Arc::new(ArcSwap::new(slot)),
             bound,
             rights: None,
             refresh_margin_secs: None,
@@ -224,7 +226,7 @@ impl Client {
     }
 
     fn slot(&self) -> Arc<Slot> {
-        Arc::clone(&self.slot.read().unwrap_or_else(|p| p.into_inner()))
+        self.slot.load_full()
     }
 
     fn now(&self) -> Timestamp {
@@ -290,7 +292,7 @@ impl Client {
         let key = StoreKey::new(self.provider.id(), self.config.client_id(), s.account());
         let slot = Slot::of(&self.store, &key);
         let _flight = slot.flight.lock();
-        *self.slot.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&slot);
+        self.slot.store(Arc::clone(&slot));
         self.put_new_grant(&slot, tokens)
     }
 
@@ -384,10 +386,11 @@ impl Client {
     /// sent and the others get its result. A grant known to be dead fails at once, without a
     /// request.
     pub fn access_token(&self) -> Result<TokenSet, ClientError> {
-        let slot = self.slot();
-        if let Some(t) = slot.fresh(self.now(), self.margin(), self.staleness) {
+        // The fresh token, read without a lock or a shared counter (see slot.rs).
+        if let Some(t) = self.slot.load().fresh(self.now(), self.margin(), self.staleness) {
             return Ok(t);
         }
+        let slot = self.slot();
         let _flight = slot.flight.lock();
         let view = self.current(&slot)?;
         let mut s = self.session();
