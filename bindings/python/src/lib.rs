@@ -30,6 +30,7 @@
 mod client;
 mod errors;
 mod fastcall;
+mod many;
 mod provider;
 mod sandbox;
 mod session;
