@@ -294,14 +294,10 @@ pub unsafe extern "C" fn scopegate_check_detail(
     })
 }
 
-/// How many calls `scopegate_policy_allows_many` reads before it checks them: their methods
-/// parsed and paths measured on the stack, then one run of `allows_many` over them.
-const CHUNK: usize = 64;
-
 /// Whether `rights` allow each of `calls_len` calls: `out[i]` is whether
 /// `scopegate_check(provider, rights, calls[i].method, calls[i].path, strlen(calls[i].path))`
 /// would answer `SCOPEGATE_DECISION_ALLOWED`, decided in one call (the batch form of the check:
-/// no crossing, method parse or frame per call). A call with a NULL method or path, or whose
+/// no crossing or frame per call). A call with a NULL method or path, or whose
 /// path is not UTF-8, is not allowed. Pure and allocation-free; `out` holds `calls_len` bools.
 /// `SCOPEGATE_RESULT_NULL_PARAMETER` when `provider` is NULL, or `calls` or `out` is while
 /// `calls_len` is not 0 (nothing written then).
@@ -334,8 +330,9 @@ pub unsafe extern "C" fn scopegate_policy_allows_many(
     })
 }
 
-/// The body of `scopegate_policy_allows_many`: each chunk's methods parsed and paths measured
-/// first, then one `allows_many` over the chunk.
+/// The body of `scopegate_policy_allows_many`: one call after the other, each parsed (method,
+/// path measured) and checked in turn, the check inlined (`PermissionMatrix::allows_method`), so
+/// the parse of a call overlaps the end of the check before it.
 ///
 /// # Safety
 /// Every `method` and `path` of `calls` is NULL or points to a NUL-terminated string.
@@ -345,26 +342,19 @@ unsafe fn allows_many(
     calls: &[scopegate_call],
     out: &mut [bool],
 ) {
-    // A call that cannot be allowed (NULL, an unknown method, a path that is not UTF-8) is
-    // checked as `GET ""`, which the empty-path rule rejects: no branch in the loop below.
-    const NEVER: (Method, &str) = (Method::Get, "");
-    let mut parsed = [NEVER; CHUNK];
-    for (calls, out) in calls.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
-        for (c, slot) in calls.iter().zip(parsed.iter_mut()) {
-            *slot = if c.method.is_null() || c.path.is_null() {
-                NEVER
-            } else {
-                // SAFETY: non-NULL and NUL-terminated, by contract; the strings outlive the call.
-                let path = unsafe { std::ffi::CStr::from_ptr(c.path) }.to_bytes();
-                match unsafe { method_of(c.method) } {
-                    // ASCII is UTF-8: the word-at-a-time test is enough.
-                    Some(m) if path.is_ascii() => (m, unsafe { std::str::from_utf8_unchecked(path) }),
-                    Some(m) => std::str::from_utf8(path).map_or(NEVER, |path| (m, path)),
-                    None => NEVER,
+    for (c, o) in calls.iter().zip(out.iter_mut()) {
+        *o = !c.method.is_null() && !c.path.is_null() && {
+            // SAFETY: non-NULL and NUL-terminated, by contract; the strings outlive the call.
+            let path = unsafe { std::ffi::CStr::from_ptr(c.path) }.to_bytes();
+            match unsafe { method_of(c.method) } {
+                // ASCII is UTF-8: the word-at-a-time test is enough.
+                Some(m) if path.is_ascii() => {
+                    matrix.allows_method(rights, m, unsafe { std::str::from_utf8_unchecked(path) })
                 }
-            };
-        }
-        matrix.allows_many(rights, &parsed[..calls.len()], out);
+                Some(m) => std::str::from_utf8(path).is_ok_and(|path| matrix.allows_method(rights, m, path)),
+                None => false,
+            }
+        };
     }
 }
 
@@ -519,7 +509,7 @@ mod tests {
     }
 
     /// `scopegate_policy_allows_many` answers as `scopegate_check` does one call at a time, on
-    /// every method spelling and odd path, NULLs included, over more than one chunk.
+    /// every method spelling and odd path, NULLs included.
     #[test]
     fn allows_many_agrees_with_check_one_by_one() {
         let p = scopegate_provider::new(scopegate_core::Provider::builtin("yespo").unwrap());
@@ -549,7 +539,7 @@ mod tests {
         }
         calls.push(scopegate_call { method: std::ptr::null(), path: c_paths[1].as_ptr() });
         calls.push(scopegate_call { method: c_methods[0].as_ptr(), path: std::ptr::null() });
-        assert!(calls.len() > CHUNK, "more than one chunk");
+        assert!(calls.len() > 64, "more than one batch of 64");
         let mut out = vec![false; calls.len()];
         // SAFETY: a live provider, `calls.len()` calls of NULL or NUL-terminated strings, as many bools.
         let r = unsafe { scopegate_policy_allows_many(&p, rights, calls.as_ptr(), calls.len(), out.as_mut_ptr()) };
