@@ -916,7 +916,7 @@ scopegate_result scopegate_check_detail(const scopegate_provider *provider,
  * Whether `rights` allow each of `calls_len` calls: `out[i]` is whether
  * `scopegate_check(provider, rights, calls[i].method, calls[i].path, strlen(calls[i].path))`
  * would answer `SCOPEGATE_DECISION_ALLOWED`, decided in one call (the batch form of the check:
- * no crossing, method parse or frame per call). A call with a NULL method or path, or whose
+ * no crossing or frame per call). A call with a NULL method or path, or whose
  * path is not UTF-8, is not allowed. Pure and allocation-free; `out` holds `calls_len` bools.
  * `SCOPEGATE_RESULT_NULL_PARAMETER` when `provider` is NULL, or `calls` or `out` is while
  * `calls_len` is not 0 (nothing written then).
