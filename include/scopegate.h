@@ -729,7 +729,7 @@ typedef struct scopegate_decision_detail {
 } scopegate_decision_detail;
 
 /**
- * A call for `scopegate_least_rights`.
+ * A call for `scopegate_least_rights` and `scopegate_policy_allows_many`.
  */
 typedef struct scopegate_call {
   /**
@@ -1033,6 +1033,21 @@ scopegate_result scopegate_check_detail(const scopegate_provider *provider,
                                         const char *path,
                                         size_t path_len,
                                         scopegate_decision_detail *out);
+
+/**
+ * Whether `rights` allow each of `calls_len` calls: `out[i]` is whether
+ * `scopegate_check(provider, rights, calls[i].method, calls[i].path, strlen(calls[i].path))`
+ * would answer `SCOPEGATE_DECISION_ALLOWED`, decided in one call (the batch form of the check:
+ * no crossing or frame per call). A call with a NULL method or path, or whose
+ * path is not UTF-8, is not allowed. Pure and allocation-free; `out` holds `calls_len` bools.
+ * `SCOPEGATE_RESULT_NULL_PARAMETER` when `provider` is NULL, or `calls` or `out` is while
+ * `calls_len` is not 0 (nothing written then).
+ */
+scopegate_result scopegate_policy_allows_many(const scopegate_provider *provider,
+                                              uint64_t rights,
+                                              const scopegate_call *calls,
+                                              size_t calls_len,
+                                              bool *out);
 
 /**
  * Parses a list of right ids separated by commas or spaces (`"events_and_contacts, messages"`)

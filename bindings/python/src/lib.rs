@@ -31,6 +31,7 @@ mod client;
 mod failure;
 mod fastcall;
 mod log;
+mod many;
 mod provider;
 mod session;
 mod store;

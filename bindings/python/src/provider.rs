@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3::types::PyList;
 use scopegate_core::matrix::EndpointInfo;
 use scopegate_core::matrix::UncoveredReason;
 use scopegate_core::{Decision, Error, Method, PermissionMatrix, Provider, Rights};
@@ -167,6 +168,12 @@ impl PyPolicy {
     /// Whether the call is allowed (a rejected or unknown path is not).
     fn allows(&self, method: FastStr<'_>, path: FastStr<'_>) -> bool {
         self.inner.allows(method.as_str(), path.as_str())
+    }
+
+    /// Whether each `(method, path)` call is allowed, in one call: the same answers as `allows`
+    /// one by one, in order.
+    fn allows_many<'py>(&self, calls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        crate::many::allows_many(&self.inner, calls)
     }
 
     /// The detailed decision.

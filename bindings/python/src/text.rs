@@ -1,4 +1,5 @@
-//! [`FastStr`]: a `str` argument borrowed without a copy, for the hot path (`Policy.allows`).
+//! [`FastStr`]: a `str` argument borrowed without a copy, for the hot paths (`Policy.allows`,
+//! `Policy.allows_many`).
 //!
 //! Under the limited API of Python 3.9 (`abi3-py39`), pyo3 reads a `str` by encoding it into a
 //! new `bytes` object and copying that into a `String`: two allocations per argument, more than
@@ -30,24 +31,39 @@ impl<'a, 'py> FromPyObject<'a, 'py> for FastStr<'a> {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        let s = obj.cast::<PyString>()?;
-        let mut size: ffi::Py_ssize_t = 0;
-        // SAFETY: `s` is a `str` (checked by the cast) and this thread is attached to the
-        // interpreter (we hold a `Borrowed<'_, 'py, _>`). The function returns a pointer to the
-        // UTF-8 form the string object caches and owns, or null with an exception set (a lone
-        // surrogate cannot be encoded).
-        let data = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size) };
-        if data.is_null() {
-            return Err(PyErr::fetch(obj.py()));
-        }
-        let len = usize::try_from(size).unwrap_or(0);
-        // SAFETY: CPython guarantees `len` bytes of valid UTF-8 at `data`. The buffer lives as
-        // long as the string object, which the caller holds for `'a` (the argument of the
-        // current call); `str` objects are immutable, so it does not change meanwhile.
-        let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) };
-        // SAFETY: CPython's UTF-8 encoder only produces valid UTF-8.
-        Ok(FastStr(unsafe { std::str::from_utf8_unchecked(bytes) }))
+        Ok(FastStr(utf8(obj.cast::<PyString>()?)?))
     }
+}
+
+/// The text of a `str`, borrowed from the object's own UTF-8 form for as long as the object is
+/// (`'a`); an error for a lone surrogate, which has no UTF-8 form.
+#[inline]
+pub(crate) fn utf8<'a>(s: Borrowed<'a, '_, PyString>) -> PyResult<&'a str> {
+    // SAFETY: `s` is a `str` (its type says so), alive for `'a`, and this thread is attached to
+    // the interpreter (we hold a `Borrowed<'_, 'py, _>`).
+    unsafe { utf8_of(s.as_ptr()) }.ok_or_else(|| PyErr::fetch(s.py()))
+}
+
+/// [`utf8`] on a raw `str` pointer: `None` with the exception set for a lone surrogate.
+///
+/// # Safety
+/// `s` is a `str` (or a subclass) that lives for `'a`, and the thread is attached.
+#[inline]
+pub(crate) unsafe fn utf8_of<'a>(s: *mut ffi::PyObject) -> Option<&'a str> {
+    let mut size: ffi::Py_ssize_t = 0;
+    // SAFETY: by the contract above. The function returns a pointer to the UTF-8 form the string
+    // object caches and owns, or null with an exception set (a lone surrogate cannot be encoded).
+    let data = unsafe { PyUnicode_AsUTF8AndSize(s, &mut size) };
+    if data.is_null() {
+        return None;
+    }
+    let len = usize::try_from(size).unwrap_or(0);
+    // SAFETY: CPython guarantees `len` bytes of valid UTF-8 at `data`. The buffer lives as long
+    // as the string object, which lives for `'a`; `str` objects are immutable, so it does not
+    // change meanwhile.
+    let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) };
+    // SAFETY: CPython's UTF-8 encoder only produces valid UTF-8.
+    Some(unsafe { std::str::from_utf8_unchecked(bytes) })
 }
 
 /// A string as Python's `repr` shows it (`'yespo'`).

@@ -28,3 +28,9 @@ def test_batch64_werkzeug(benchmark: Any) -> None:
 
     _, allows, requests = batch64.contenders()
     assert benchmark(batch64.run, allows, requests) == batch64.run(allows, requests)
+
+
+def test_batch64_scopegate_many(benchmark: Any) -> None:
+    allows, _, requests = batch64.contenders()
+    policy = batch64.scopegate.Provider.builtin("yespo").policy(batch64.RIGHTS)
+    assert benchmark(policy.allows_many, requests) == [allows(m, p) for m, p in requests]

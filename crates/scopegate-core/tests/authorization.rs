@@ -144,7 +144,8 @@ fn callback_returns_code_and_kept_params() {
     let g = pa
         .handle_callback(
             T0.plus_secs(1),
-            &format!("{REDIRECT}?code=TEMPCODE&app_key=STORE42&state={STATE}&other=ignored"))
+            &format!("{REDIRECT}?code=TEMPCODE&app_key=STORE42&state={STATE}&other=ignored"),
+        )
         .unwrap();
     assert_eq!(g.code.expose_secret(), "TEMPCODE");
     assert_eq!(g.params.get("app_key").map(String::as_str), Some("STORE42"));
@@ -246,7 +247,8 @@ fn every_rfc6749_authorization_error_is_mapped_with_its_description() {
                 T0,
                 &format!(
                     "?error={code}&error_description=The+user+said+no&error_uri=https%3A%2F%2Fd.example&state={STATE}"
-                ))
+                ),
+            )
             .unwrap_err();
         let CallbackError::Denied(ae) = e else { panic!("{code}: {e:?}") };
         assert_eq!(ae.code, expected);

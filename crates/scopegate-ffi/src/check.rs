@@ -135,7 +135,7 @@ pub struct scopegate_decision_detail {
     pub would_allow: u64,
 }
 
-/// A call for `scopegate_least_rights`.
+/// A call for `scopegate_least_rights` and `scopegate_policy_allows_many`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct scopegate_call {
@@ -295,6 +295,70 @@ pub unsafe extern "C" fn scopegate_check_detail(
     })
 }
 
+/// Whether `rights` allow each of `calls_len` calls: `out[i]` is whether
+/// `scopegate_check(provider, rights, calls[i].method, calls[i].path, strlen(calls[i].path))`
+/// would answer `SCOPEGATE_DECISION_ALLOWED`, decided in one call (the batch form of the check:
+/// no crossing or frame per call). A call with a NULL method or path, or whose
+/// path is not UTF-8, is not allowed. Pure and allocation-free; `out` holds `calls_len` bools.
+/// `SCOPEGATE_RESULT_NULL_PARAMETER` when `provider` is NULL, or `calls` or `out` is while
+/// `calls_len` is not 0 (nothing written then).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn scopegate_policy_allows_many(
+    provider: *const scopegate_provider,
+    rights: u64,
+    calls: *const scopegate_call,
+    calls_len: usize,
+    out: *mut bool,
+) -> scopegate_result {
+    guard(|| {
+        // SAFETY: a live provider, `calls_len` readable calls whose strings are NULL or
+        // NUL-terminated, and `calls_len` writable bools at `out`, each checked for NULL first,
+        // by contract.
+        let p = unsafe { handle(provider, "provider") }?;
+        if calls_len == 0 {
+            return Ok(());
+        }
+        if calls.is_null() {
+            return Err(Failure::null("calls"));
+        }
+        if out.is_null() {
+            return Err(Failure::null("out"));
+        }
+        let calls = unsafe { std::slice::from_raw_parts(calls, calls_len) };
+        let out = unsafe { std::slice::from_raw_parts_mut(out, calls_len) };
+        unsafe { allows_many(p.provider.matrix(), Rights::from_bits(rights), calls, out) };
+        Ok(())
+    })
+}
+
+/// The body of `scopegate_policy_allows_many`: one call after the other, each parsed (method,
+/// path measured) and checked in turn, the check inlined (`PermissionMatrix::allows_method`), so
+/// the parse of a call overlaps the end of the check before it.
+///
+/// # Safety
+/// Every `method` and `path` of `calls` is NULL or points to a NUL-terminated string.
+unsafe fn allows_many(
+    matrix: &scopegate_core::PermissionMatrix,
+    rights: Rights,
+    calls: &[scopegate_call],
+    out: &mut [bool],
+) {
+    for (c, o) in calls.iter().zip(out.iter_mut()) {
+        *o = !c.method.is_null() && !c.path.is_null() && {
+            // SAFETY: non-NULL and NUL-terminated, by contract; the strings outlive the call.
+            let path = unsafe { std::ffi::CStr::from_ptr(c.path) }.to_bytes();
+            match unsafe { method_of(c.method) } {
+                // ASCII is UTF-8: the word-at-a-time test is enough.
+                Some(m) if path.is_ascii() => {
+                    matrix.allows_method(rights, m, unsafe { std::str::from_utf8_unchecked(path) })
+                }
+                Some(m) => std::str::from_utf8(path).is_ok_and(|path| matrix.allows_method(rights, m, path)),
+                None => false,
+            }
+        };
+    }
+}
+
 /// Parses a list of right ids separated by commas or spaces (`"events_and_contacts, messages"`)
 /// into a rights set (bit i is the profile's i-th right); the empty list is 0.
 /// `SCOPEGATE_RESULT_UNKNOWN_RIGHT` when an id is not one of the profile's (the last error lists
@@ -443,6 +507,79 @@ mod tests {
                 assert_eq!(got, want, "{m} {}", String::from_utf8_lossy(path));
             }
         }
+    }
+
+    /// `scopegate_policy_allows_many` answers as `scopegate_check` does one call at a time, on
+    /// every method spelling and odd path, NULLs included.
+    #[test]
+    fn allows_many_agrees_with_check_one_by_one() {
+        let p = scopegate_provider::new(scopegate_core::Provider::builtin("yespo").unwrap());
+        let rights = p.provider.rights_from_ids(["events_and_contacts"]).unwrap().bits();
+        let methods = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "get", "PUTS", "", "P"];
+        let paths: [&[u8]; 12] = [
+            b"contact/12345/subscriptions",
+            b"version",
+            b"message/email",
+            b"orders/551",
+            b"contact/../contacts",
+            b"contact/12345/",
+            b"",
+            b"https://yespo.io/api/v1/contact/1?x=1",
+            "contact/\u{e9}".as_bytes(),
+            b"contact/%C3%A9",
+            &[b'c', 0xff, b'x'],
+            b"contact/1?q=\xc3",
+        ];
+        let c_methods: Vec<std::ffi::CString> = methods.iter().map(|m| std::ffi::CString::new(*m).unwrap()).collect();
+        let c_paths: Vec<std::ffi::CString> = paths.iter().map(|p| std::ffi::CString::new(*p).unwrap()).collect();
+        let mut calls = Vec::new();
+        for m in &c_methods {
+            for path in &c_paths {
+                calls.push(scopegate_call { method: m.as_ptr(), path: path.as_ptr() });
+            }
+        }
+        calls.push(scopegate_call { method: std::ptr::null(), path: c_paths[1].as_ptr() });
+        calls.push(scopegate_call { method: c_methods[0].as_ptr(), path: std::ptr::null() });
+        assert!(calls.len() > 64, "more than one batch of 64");
+        let mut out = vec![false; calls.len()];
+        // SAFETY: a live provider, `calls.len()` calls of NULL or NUL-terminated strings, as many bools.
+        let r = unsafe { scopegate_policy_allows_many(&p, rights, calls.as_ptr(), calls.len(), out.as_mut_ptr()) };
+        assert_eq!(r, scopegate_result::Ok);
+        let mut allowed = 0;
+        for (c, got) in calls.iter().zip(&out) {
+            let want = !c.method.is_null()
+                && !c.path.is_null()
+                // SAFETY: as above.
+                && unsafe {
+                    let len = std::ffi::CStr::from_ptr(c.path).to_bytes().len();
+                    scopegate_check(&p, rights, c.method, c.path, len) == scopegate_decision::Allowed
+                };
+            assert_eq!(*got, want, "{c:?}");
+            allowed += usize::from(want);
+        }
+        assert!(allowed >= 4, "some are allowed ({allowed})");
+        // NULLs: refused with nothing written; an empty batch needs no arrays.
+        let mut one = [true];
+        // SAFETY: NULL where the function says it checks for it.
+        unsafe {
+            assert_eq!(
+                scopegate_policy_allows_many(std::ptr::null(), rights, calls.as_ptr(), 1, one.as_mut_ptr()),
+                scopegate_result::NullParameter
+            );
+            assert_eq!(
+                scopegate_policy_allows_many(&p, rights, std::ptr::null(), 1, one.as_mut_ptr()),
+                scopegate_result::NullParameter
+            );
+            assert_eq!(
+                scopegate_policy_allows_many(&p, rights, calls.as_ptr(), 1, std::ptr::null_mut()),
+                scopegate_result::NullParameter
+            );
+            assert_eq!(
+                scopegate_policy_allows_many(&p, rights, std::ptr::null(), 0, std::ptr::null_mut()),
+                scopegate_result::Ok
+            );
+        }
+        assert_eq!(one, [true]);
     }
 
     #[test]

@@ -75,6 +75,13 @@ impl Hop {
     }
 }
 
+impl Default for Hop {
+    /// A node with no child and no endpoint.
+    fn default() -> Hop {
+        EMPTY_HOP
+    }
+}
+
 const EMPTY_HOP: Hop = Hop {
     kmask: 0,
     mul: 0,

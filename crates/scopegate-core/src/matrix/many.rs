@@ -21,9 +21,12 @@ impl PermissionMatrix {
         }
     }
 
-    /// [`allows`](Self::allows) with a parsed method.
+    /// [`allows`](Self::allows) with a parsed method (as [`check_method`](Self::check_method) is
+    /// [`check`](Self::check)). Allocation-free. Inlined where it is called: the batch loops
+    /// (this one, and the C library's over its callers' strings) keep the matrix's tables in
+    /// registers across calls.
     #[inline(always)]
-    fn allows_method(&self, rights: Rights, m: Method, path: &str) -> bool {
+    pub fn allows_method(&self, rights: Rights, m: Method, path: &str) -> bool {
         let Ok(rel) = self.relative(path.as_bytes()) else { return false };
         match self.walk_fast(&self.hop_roots[m.index()], rel) {
             Greedy::Found(hop) => hop.open || hop.allowed_by & rights.bits() != 0,

@@ -59,9 +59,11 @@ mod path;
 pub(crate) mod spec;
 mod trie;
 
-use hop::{Greedy, Hop, Slot, rest_is_plain};
+use hop::{Greedy, Hop, Slot, build_hops, rest_is_plain};
 use path::Base;
+use spec::{Group, Right};
 use trie::{Edge, Node};
+use url::Url;
 
 /// Longest path (after an API base is removed) the checker accepts.
 pub const MAX_PATH_BYTES: usize = 2048;
@@ -297,6 +299,14 @@ pub struct PermissionMatrix {
 }
 
 impl PermissionMatrix {
+    /// Compiles rights and groups; `bases` are the API base URLs paths may be given under. The
+    /// trie (and its full search) first, then the fast path's tables, derived from it.
+    pub(crate) fn build(rights: &[Right], groups: &[Group], bases: &[&Url]) -> PermissionMatrix {
+        let mut m = PermissionMatrix::build_trie(rights, groups, bases);
+        (m.hop_roots, m.slots) = build_hops(&m.nodes, &m.edges, &m.arena, &m.roots, &m.endpoints);
+        m
+    }
+
     /// The rights, in profile order (bit `i` of [`Rights`] is `rights()[i]`).
     pub fn rights(&self) -> &[RightInfo] {
         &self.rights

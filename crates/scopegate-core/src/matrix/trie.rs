@@ -4,7 +4,6 @@
 
 use url::Url;
 
-use super::hop::build_hops;
 use super::path::{Base, Scanner, eq_bytes, load_prefix, no_method_templates, prefix_word};
 use super::spec::{Group, Right, TemplateSegment};
 use super::{EndpointInfo, GroupInfo, MAX_SEGMENTS, NONE, PermissionMatrix, RejectReason, RightInfo, Rights};
@@ -42,8 +41,10 @@ fn mix(node: u32, len: usize, prefix: u64) -> u64 {
 }
 
 impl PermissionMatrix {
-    /// Compiles rights and groups; `bases` are the API base URLs paths may be given under.
-    pub(crate) fn build(rights: &[Right], groups: &[Group], bases: &[&Url]) -> PermissionMatrix {
+    /// Compiles rights and groups into the trie; `bases` are the API base URLs paths may be given
+    /// under. The fast path's tables are left empty: [`PermissionMatrix::build`] derives them
+    /// from the trie.
+    pub(super) fn build_trie(rights: &[Right], groups: &[Group], bases: &[&Url]) -> PermissionMatrix {
         let mut group_rights = vec![Rights::EMPTY; groups.len()];
         for (ri, r) in rights.iter().enumerate() {
             for (gi, gr) in group_rights.iter_mut().enumerate() {
@@ -141,7 +142,6 @@ impl PermissionMatrix {
                 index[slot] = (h, ei + 1);
             }
         }
-        let (hop_roots, slots) = build_hops(&nodes, &edges, &arena, &roots, &endpoints);
         let bases = bases
             .iter()
             .map(|u| {
@@ -171,8 +171,8 @@ impl PermissionMatrix {
             index_shift: 64 - size.trailing_zeros(),
             index,
             bases,
-            hop_roots,
-            slots,
+            hop_roots: Default::default(),
+            slots: Vec::new(),
         }
     }
 

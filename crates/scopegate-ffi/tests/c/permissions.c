@@ -209,6 +209,54 @@ static void least(const scopegate_provider *yespo) {
     EXPECT(SCOPEGATE_RESULT_NULL_PARAMETER, scopegate_least_rights(yespo, calls, 2, &r));
 }
 
+/* scopegate_policy_allows_many answers as scopegate_check does, one call at a time. */
+static void many(const scopegate_provider *yespo) {
+    static const char *const methods[] = {"GET", "PUT", "POST", "DELETE", "get", "BREW", ""};
+    static const char *const paths[] = {
+        "contact/12345/subscriptions", "version", "message/email", "orders/551", "contact/../contacts",
+        "contact/12345/", "", "https://yespo.io/api/v1/contact/1?x=1", "contact/%C3%A9", "contact/1?q=\xc3",
+    };
+    enum { M = sizeof methods / sizeof methods[0], P = sizeof paths / sizeof paths[0], N = M * P + 2 };
+    const uint64_t ec = 4; /* events_and_contacts */
+    scopegate_call calls[N];
+    bool out[N];
+    bool one = true;
+    size_t i;
+    size_t allowed = 0;
+
+    for (i = 0; i < M * P; i++) {
+        calls[i].method = methods[i / P];
+        calls[i].path = paths[i % P];
+    }
+    calls[M * P].method = NULL;
+    calls[M * P].path = "version";
+    calls[M * P + 1].method = "GET";
+    calls[M * P + 1].path = NULL;
+    memset(out, 0, sizeof out);
+    OK(scopegate_policy_allows_many(yespo, ec, calls, N, out));
+    for (i = 0; i < N; i++) {
+        bool want = calls[i].method != NULL && calls[i].path != NULL &&
+                    scopegate_check(yespo, ec, calls[i].method, calls[i].path, strlen(calls[i].path)) ==
+                        SCOPEGATE_DECISION_ALLOWED;
+        CHECK(out[i] == want);
+        allowed += want;
+    }
+    CHECK(allowed >= 3 && allowed < N);
+    CHECK(out[1 * P + 0] && out[0 * P + 1] && !out[2 * P + 2]); /* PUT contact/.../subscriptions, GET version */
+    CHECK(!out[1 * P + 9] && !out[4 * P + 1] && !out[M * P] && !out[M * P + 1]); /* bad UTF-8, `get`, NULLs */
+    /* Other rights, other answers: full_api opens message/email. */
+    OK(scopegate_policy_allows_many(yespo, 1, calls + P + 2, 1, &one)); /* PUT message/email: no such endpoint */
+    CHECK(!one);
+    OK(scopegate_policy_allows_many(yespo, 1, calls + 2 * P + 2, 1, &one)); /* POST message/email */
+    CHECK(one);
+    /* NULLs: refused, nothing written; an empty batch needs no arrays. */
+    EXPECT(SCOPEGATE_RESULT_NULL_PARAMETER, scopegate_policy_allows_many(NULL, ec, calls, 1, &one));
+    EXPECT(SCOPEGATE_RESULT_NULL_PARAMETER, scopegate_policy_allows_many(yespo, ec, NULL, 1, &one));
+    EXPECT(SCOPEGATE_RESULT_NULL_PARAMETER, scopegate_policy_allows_many(yespo, ec, calls, 1, NULL));
+    CHECK(one);
+    OK(scopegate_policy_allows_many(yespo, ec, NULL, 0, NULL));
+}
+
 static void messages(void) {
     char buf[64];
     char small[4];
@@ -282,6 +330,7 @@ int main(void) {
     rights(yespo);
     checks(yespo);
     least(yespo);
+    many(yespo);
     scopegate_provider_free(yespo);
     messages();
     free_null();

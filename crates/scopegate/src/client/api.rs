@@ -130,7 +130,15 @@ impl Client {
             // Not stored now; the count is kept in the session's memory only.
             return Ok(step);
         }
+        if view.tokens.is_none() {
+            // Forgotten, revoked or uninstalled by another process: no token to retry with.
+            return Err(self.not_authorized());
+        }
         let row = self.claim(&slot)?;
+        if row.tokens.is_none() {
+            let _ = self.store.release(&slot.key, &slot.owner);
+            return Err(self.not_authorized());
+        }
         let step = match s.set_tokens(row.tokens.clone()) {
             Ok(()) => s.handle_api_response(id, status),
             Err(e) => {

@@ -29,6 +29,8 @@ pub use observe::{ClientStats, Outcome};
 use observe::{Counters, Op, OpSpan, Sent};
 
 use std::sync::{Arc, RwLock};
+
+use arc_swap::ArcSwap;
 use std::time::{Duration, SystemTime};
 
 use crate::transport::Transport;
@@ -92,7 +94,7 @@ pub struct Client {
     store: Arc<dyn TokenStore>,
     /// The key's slot; a login for a profile that names the account moves it (shared by the
     /// clients made with [`with_redirect_uri`](Self::with_redirect_uri)).
-    slot: Arc<RwLock<Arc<Slot>>>,
+    slot: Arc<ArcSwap<Slot>>,
     bound: bool,
     rights: Option<Rights>,
     refresh_margin_secs: Option<u64>,
@@ -141,7 +143,7 @@ impl Client {
             config,
             transport,
             store,
-            slot: Arc::new(RwLock::new(slot)),
+            slot: Arc::new(ArcSwap::new(slot)),
             bound,
             rights: None,
             refresh_margin_secs: None,
@@ -277,7 +279,7 @@ impl Client {
     }
 
     pub(crate) fn slot(&self) -> Arc<Slot> {
-        Arc::clone(&self.slot.read().unwrap_or_else(|p| p.into_inner()))
+        self.slot.load_full()
     }
 
     pub(crate) fn now(&self) -> Timestamp {
@@ -359,7 +361,7 @@ impl Client {
         let key = StoreKey::new(self.provider.id(), self.config.client_id(), s.account());
         let slot = Slot::of(&self.store, &key);
         let _flight = slot.flight.lock();
-        *self.slot.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&slot);
+        self.slot.store(Arc::clone(&slot));
         self.put_new_grant(&slot, tokens)
     }
 
@@ -479,10 +481,10 @@ impl Client {
         self.noted(self.access_token_slow())
     }
 
-    /// The token set from memory, when it is fresh (no store read, no lock but the slot's
-    /// short one).
+    /// The token set from memory, when it is fresh: read without a lock or a shared counter
+    /// (see slot.rs).
     pub(crate) fn fresh_from_memory(&self) -> Option<TokenSet> {
-        self.slot().fresh(self.now(), self.margin(), self.staleness)
+        self.slot.load().fresh(self.now(), self.margin(), self.staleness)
     }
 
     fn access_token_slow(&self) -> Result<TokenSet, Error> {

@@ -2,12 +2,18 @@
 //! object and key: the token set last read or written (so a fresh token is answered from
 //! memory), a renewed token set the store could not write (kept until it can), the lease owner,
 //! and the lock under which one thread at a time talks to the store about the key.
+//!
+//! The fresh token is read without a lock: every change of the state (made under its mutex)
+//! publishes a snapshot of what [`Slot::fresh`] needs into an [`ArcSwapOption`], which readers
+//! load without writing to memory that other threads read (no reference count, no lock word), so
+//! `access_token()` on a fresh token scales with the threads that call it, on one key or many.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, Weak};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwapOption;
 use scopegate_core::{Timestamp, TokenSet};
 
 use crate::store::{LeaseOwner, Row, StoreKey, TokenStore};
@@ -34,11 +40,50 @@ struct State {
     unsaved: Option<Unsaved>,
 }
 
+/// What [`Slot::fresh`] reads: the cached row while no unsaved set is pending (else nothing).
+#[derive(Debug)]
+struct Snapshot {
+    tokens: Option<Arc<TokenSet>>,
+    read_at: Instant,
+}
+
+/// A state behind its mutex; the guard publishes the snapshot when dropped, so every change is
+/// published, in the order the changes were made.
+struct StateGuard<'a> {
+    state: MutexGuard<'a, State>,
+    snapshot: &'a ArcSwapOption<Snapshot>,
+}
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        let snapshot = match (&self.state.cached, &self.state.unsaved) {
+            (Some(c), None) => Some(Arc::new(Snapshot { tokens: c.tokens.clone(), read_at: c.read_at })),
+            _ => None,
+        };
+        self.snapshot.store(snapshot);
+    }
+}
+
 /// One key of one store, in this process.
 pub(crate) struct Slot {
     pub(super) key: StoreKey,
     pub(super) owner: LeaseOwner,
     state: Mutex<State>,
+    /// The state as [`fresh`](Slot::fresh) needs it, republished at every change.
+    snapshot: ArcSwapOption<Snapshot>,
     /// Held while talking to the store about the key (reads included, so no thread reads a new
     /// token set before the token-change hook has seen it). Re-entrant: a hook may call the
     /// client again.
@@ -73,6 +118,7 @@ impl Slot {
             key: key.clone(),
             owner: LeaseOwner::new(),
             state: Mutex::new(State::default()),
+            snapshot: ArcSwapOption::empty(),
             flight: ReentrantLock::default(),
         });
         map.insert(id, Arc::downgrade(&slot));
@@ -88,19 +134,24 @@ impl Slot {
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    /// The state, to change it (the change is published when the guard drops).
+    fn state(&self) -> StateGuard<'_> {
+        StateGuard { state: self.read(), snapshot: &self.snapshot }
+    }
+
+    /// The state, to read it.
+    fn read(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The token set from memory, if it was read less than `staleness` ago, nothing unsaved is
     /// pending, its grant is not marked dead and its refresh is not due at `now` (the core's
     /// rule, [`TokenSet::refresh_due_at`]). Anything else goes the slow way, through a session.
+    /// Takes no lock: it reads the last published snapshot of the state.
     pub(super) fn fresh(&self, now: Timestamp, margin_secs: u64, staleness: Duration) -> Option<TokenSet> {
-        let st = self.state();
-        if st.unsaved.is_some() {
-            return None;
-        }
-        let c = st.cached.as_ref()?;
+        // A snapshot exists only while nothing unsaved is pending and a row was read.
+        let snapshot = self.snapshot.load();
+        let c = snapshot.as_ref()?;
         if c.read_at.elapsed() > staleness {
             return None;
         }
@@ -113,7 +164,7 @@ impl Slot {
 
     /// What this process last saw of the row, if anything.
     pub(super) fn cached(&self) -> Option<Cached> {
-        self.state().cached.clone()
+        self.read().cached.clone()
     }
 
     pub(super) fn set_row(&self, row: &Row) {
@@ -125,7 +176,7 @@ impl Slot {
     }
 
     pub(super) fn unsaved(&self) -> Option<Unsaved> {
-        self.state().unsaved.clone()
+        self.read().unsaved.clone()
     }
 
     pub(super) fn set_unsaved(&self, unsaved: Option<Unsaved>) {

@@ -32,6 +32,15 @@ impl LeaseOwner {
         LeaseOwner(format!("{hex}.{pid}.{start}@{}", host_id()))
     }
 
+    /// A new owner that names `host` instead of this host, as a process of another host would
+    /// (tests of lease expiry: no waiter here ever judges it dead, so its lease must expire).
+    #[doc(hidden)]
+    pub fn on_other_host(host: &str) -> LeaseOwner {
+        let own = LeaseOwner::new();
+        let process = own.0.rsplit_once('@').map_or(own.0.as_str(), |(p, _)| p);
+        LeaseOwner(format!("{process}@{host}"))
+    }
+
     /// The id as stored.
     pub fn as_str(&self) -> &str {
         &self.0
