@@ -189,7 +189,7 @@ fn a_dpop_bound_token_is_never_sent_as_bearer() {
     let ok = HttpResponse::new(200, "{}").with_header("DPoP-Nonce", "rs-nonce-2");
     let (id, third) = s.api_request(T0.plus_secs(3), Method::Get, "me", None).unwrap();
     assert_eq!(s.handle_api_answer(id, &third, &ok), NextStep::Done);
-    assert_eq!(s.dpop_nonces().get(third.url()), Some("rs-nonce-2"), "a nonce on a success is kept too");
+    assert_eq!(s.dpop_nonces().resources.get(third.url()), Some("rs-nonce-2"), "a nonce on a success is kept too");
 
     // A DPoP-bound token set that lost its key (written by something else): refused, never
     // sent as Bearer.
@@ -226,7 +226,7 @@ fn dpop_refresh_proves_the_same_key_and_a_bearer_answer_is_refused() {
     s.handle_response(T0.plus_secs(10), id, json(200, renewed).with_header("DPoP-Nonce", "as-nonce-2")).unwrap();
     assert!(matches!(events(&mut s).as_slice(), [Event::TokensChanged]));
     assert_eq!(s.tokens().unwrap().dpop_key.as_ref(), Some(&key));
-    assert_eq!(s.dpop_nonces().get(req.url()), Some("as-nonce-2"));
+    assert_eq!(s.dpop_nonces().authorization_server.get(req.url()), Some("as-nonce-2"));
     // A server that answers a proof with a Bearer token: refused, the tokens held stay.
     s.refresh(T0.plus_secs(20)).unwrap();
     let (id, _) = s.poll_transmit(T0.plus_secs(20)).unwrap();

@@ -121,7 +121,7 @@ impl Session {
             // RFC 9449 §7: `Authorization: DPoP` and a proof for this method and URL, bound to
             // the token (`ath`), with the resource's nonce when it gave one. Never as Bearer.
             Some(key) => {
-                let nonce = self.nonces.get(&url);
+                let nonce = self.nonces.resources.get(&url);
                 let digest = nonce_digest(nonce);
                 let request = crate::dpop::authorize(
                     HttpRequest::new(method, url.clone()),
@@ -149,8 +149,8 @@ impl Session {
     pub fn handle_api_answer(&mut self, id: ApiRequestId, request: &HttpRequest, response: &HttpResponse) -> NextStep {
         if let Some(carried) = id.dpop_nonce {
             let url = request.url();
-            if self.nonces.learn(url, response) {
-                return if nonce_digest(self.nonces.get(url)) != carried {
+            if self.nonces.resources.learn(url, response) {
+                return if nonce_digest(self.nonces.resources.get(url)) != carried {
                     NextStep::RetryWithNonce
                 } else {
                     NextStep::Done

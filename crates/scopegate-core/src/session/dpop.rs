@@ -6,7 +6,7 @@
 
 use super::Session;
 use crate::authorize::PendingAuthorization;
-use crate::dpop::{DpopKey, DpopNonces};
+use crate::dpop::{DpopKey, SessionNonces};
 use crate::error::Error;
 use crate::token::TokenSet;
 use crate::usage::UsageError;
@@ -58,21 +58,21 @@ impl Session {
         }
     }
 
-    /// The servers' latest DPoP nonces, per origin (learned from every answer to a request with
-    /// a proof).
-    pub fn dpop_nonces(&self) -> &DpopNonces {
+    /// The servers' latest DPoP nonces: the authorization server's and the resources', per
+    /// origin (learned from every answer to a request with a proof).
+    pub fn dpop_nonces(&self) -> &SessionNonces {
         &self.nonces
     }
 
     /// Starts from nonces learned before (by another session of the same account, say): a
     /// driver that makes a session per operation keeps them between its sessions, and saves a
     /// nonce round trip per request.
-    pub fn set_dpop_nonces(&mut self, nonces: DpopNonces) {
+    pub fn set_dpop_nonces(&mut self, nonces: SessionNonces) {
         self.nonces = nonces;
     }
 
     /// [`set_dpop_nonces`](Self::set_dpop_nonces) as a builder.
-    pub fn with_dpop_nonces(mut self, nonces: DpopNonces) -> Session {
+    pub fn with_dpop_nonces(mut self, nonces: SessionNonces) -> Session {
         self.nonces = nonces;
         self
     }

@@ -180,7 +180,7 @@ impl Session {
         if op.request.is_none() {
             let built = match &mut op.work {
                 Work::Token(flow) => {
-                    let nonce = self.provider.token_url().and_then(|u| self.nonces.get(u));
+                    let nonce = self.provider.token_url().and_then(|u| self.nonces.authorization_server.get(u));
                     let req = match &op.dpop {
                         Some(key) => flow.poll_transmit_with_dpop(now, key, nonce),
                         None => flow.poll_transmit(now),
@@ -194,11 +194,11 @@ impl Session {
                 }
                 Work::Revoke(_) => Err(UsageError::NotWaitingForResponse.into()),
                 Work::Push(push) => {
-                    let nonce = self.provider.par_url().and_then(|u| self.nonces.get(u));
+                    let nonce = self.provider.par_url().and_then(|u| self.nonces.authorization_server.get(u));
                     push.request(&self.provider, &self.client, now, op.dpop.as_ref(), nonce).map(Some)
                 }
                 Work::Device(device) => {
-                    let nonce = self.provider.token_url().and_then(|u| self.nonces.get(u));
+                    let nonce = self.provider.token_url().and_then(|u| self.nonces.authorization_server.get(u));
                     device.request(&self.provider, &self.client, now, op.dpop.as_ref(), nonce)
                 }
             };
@@ -236,7 +236,7 @@ impl Session {
             // RFC 9449 §8: every answer may bring the server's next nonce; a `use_dpop_nonce`
             // refusal is answered once, with a request proven (and signed) anew.
             let url = op.request.as_ref().map(|r| r.url().clone());
-            let challenge = url.is_some_and(|u| self.nonces.learn(&u, &response));
+            let challenge = url.is_some_and(|u| self.nonces.authorization_server.learn(&u, &response));
             if challenge && !op.nonce_retried {
                 op.nonce_retried = true;
                 op.rearm();

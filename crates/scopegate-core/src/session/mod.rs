@@ -24,7 +24,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::authorize::{AuthorizationRequest, AuthorizationStart, ClientConfig, PendingAuthorization};
-use crate::dpop::DpopNonces;
+use crate::dpop::SessionNonces;
 use crate::error::Error;
 use crate::flow::TokenFlow;
 use crate::matrix::Rights;
@@ -97,8 +97,8 @@ pub struct Session {
     events: VecDeque<Event>,
     /// After an automatic refresh failed: when to try again, and how many failures in a row.
     refresh_retry: Option<(Timestamp, u32)>,
-    /// The servers' latest DPoP nonces, per origin (RFC 9449 §8, §9).
-    nonces: DpopNonces,
+    /// The servers' latest DPoP nonces, per role and origin (RFC 9449 §8, §9).
+    nonces: SessionNonces,
     /// The authorization pushed last (RFC 9126), until the next one.
     pushed: Option<PushedAuthorization>,
 }
@@ -132,7 +132,7 @@ impl Session {
             next_request: 1,
             events: VecDeque::new(),
             refresh_retry: None,
-            nonces: DpopNonces::new(),
+            nonces: SessionNonces::default(),
             pushed: None,
         }
     }

@@ -1,7 +1,7 @@
 //! API calls: the bearer token, one refresh and one retry on 401, and the 401 count kept in
 //! the store (Yotpo's repeated-401 rule counts across processes).
 
-use scopegate_core::{ApiRequestId, Error, Event, HttpResponse, Method, NextStep, Session, TokenSet};
+use scopegate_core::{ApiRequestId, Error, Event, HttpRequest, HttpResponse, Method, NextStep, Session, TokenSet};
 
 use super::Client;
 use crate::store::Update;
@@ -9,8 +9,10 @@ use crate::store::Written;
 
 impl Client {
     /// An API call: the URL must stay inside the profile's API, the permission pre-check (when
-    /// rights are configured), bearer token (refreshed when due), one refresh and one retry on
-    /// 401, and the profile's repeated-401 rule (Yotpo: 3 in a row ⇒
+    /// rights are configured), bearer token (refreshed when due; a DPoP-bound token goes as
+    /// `Authorization: DPoP` with a proof, never as Bearer, and a DPoP nonce challenge is
+    /// answered once with the nonce), one refresh and one retry on 401, and the profile's
+    /// repeated-401 rule (Yotpo: 3 in a row ⇒
     /// [`Error::ReauthorizationRequired`]). Everything refused is refused before any I/O. A
     /// renewed token set the store could not write is used all the same (it is kept in memory;
     /// see [`Error::NotSaved`]).
@@ -20,11 +22,14 @@ impl Client {
         let mut tokens = usable(self.access_token())?;
         s.set_tokens(Some(tokens.clone()))?;
         let mut retried = false;
+        let mut nonce_retried = false;
         loop {
             let (id, request) = s.api_request(self.now(), method, path, json_body)?;
             let response = self.transport.send(&request)?;
-            let step = self.record_status(&mut s, id, response.status())?;
+            let step = self.record_status(&mut s, id, &request, &response)?;
             match step {
+                // RFC 9449 §9: the resource asked for its DPoP nonce; the session has it now.
+                NextStep::RetryWithNonce if !nonce_retried => nonce_retried = true,
                 NextStep::Reauthorize(reason) => {
                     let key = self.key();
                     return Err(Error::ReauthorizationRequired {
@@ -59,8 +64,16 @@ impl Client {
     /// is applied again to the stored row, under the key's lease, and the result written. The
     /// stored row keeps the request's id valid only while it holds the same access token: the
     /// status of a request made with a token that was replaced meanwhile changes nothing.
-    fn record_status(&self, s: &mut Session, id: ApiRequestId, status: u16) -> Result<NextStep, Error> {
-        let step = s.handle_api_response(id, status);
+    fn record_status(
+        &self,
+        s: &mut Session,
+        id: ApiRequestId,
+        request: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Result<NextStep, Error> {
+        let status = response.status();
+        let step = s.handle_api_answer(id, request, response);
+        self.keep_nonces(s);
         if !changed(s) {
             return Ok(step);
         }

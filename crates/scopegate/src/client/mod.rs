@@ -17,6 +17,9 @@
 //!   next call on that key, before any refresh, never over a newer row.
 
 mod api;
+mod device;
+mod dpop;
+mod par;
 mod refresh;
 mod slot;
 
@@ -70,6 +73,8 @@ pub struct Client {
     hook: Arc<RwLock<Option<TokenHook>>>,
     staleness: Duration,
     lease_ttl: Duration,
+    /// The servers' DPoP nonces, per origin, kept between this client's sessions.
+    dpop_nonces: dpop::Nonces,
 }
 
 impl std::fmt::Debug for Client {
@@ -117,6 +122,7 @@ impl Client {
             hook: Arc::new(RwLock::new(None)),
             staleness: DEFAULT_STALENESS,
             lease_ttl: DEFAULT_LEASE_TTL,
+            dpop_nonces: dpop::Nonces::default(),
         }
     }
 
@@ -206,6 +212,7 @@ impl Client {
             hook: Arc::clone(&self.hook),
             staleness: self.staleness,
             lease_ttl: self.lease_ttl,
+            dpop_nonces: self.dpop_nonces.clone(),
         })
     }
 
@@ -245,7 +252,7 @@ impl Client {
         if self.bound {
             s = s.with_account(self.account());
         }
-        s
+        s.with_dpop_nonces(self.dpop_nonces.get())
     }
 
     fn notify(&self, key: &StoreKey, tokens: &TokenSet, saved: bool) {
@@ -261,7 +268,8 @@ impl Client {
     }
 
     /// Starts an authorization: the URL for the user's browser and the pending authorization to
-    /// keep until the callback.
+    /// keep until the callback. For a profile that pushes its requests (PAR, RFC 9126) the push
+    /// is sent first, and the URL carries only `client_id` and the `request_uri`.
     pub fn authorization_request(&self) -> Result<AuthorizationStart, Error> {
         let slot = self.slot();
         let mut s = self.session();
@@ -269,7 +277,8 @@ impl Client {
             let _flight = slot.flight.lock();
             s.set_tokens(self.current(&slot)?.tokens)?;
         }
-        s.start_authorization(self.now())
+        let start = s.start_authorization(self.now())?;
+        self.pushed(&mut s, start)
     }
 
     /// Completes an authorization: checks the callback, exchanges the code, stores the tokens

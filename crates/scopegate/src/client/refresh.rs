@@ -51,6 +51,7 @@ impl Client {
             // The wait is over whatever an injected clock says.
             s.handle_timeout(at.max(self.now()));
         }
+        self.keep_nonces(s);
         Ok(std::iter::from_fn(|| s.poll_event()).collect())
     }
 
