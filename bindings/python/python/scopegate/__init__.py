@@ -37,10 +37,12 @@ from ._native import (
     SqliteStore,
     TokenSet,
     TokenStore,
+    UserCode,
     __version__,
 )
 from .errors import (
     AuthorizationDenied,
+    AuthorizationExpired,
     Blame,
     CallbackError,
     ConfigError,
@@ -72,6 +74,7 @@ __all__ = [
     "SANDBOX_CLIENT_ID",
     "SANDBOX_CLIENT_SECRET",
     "AuthorizationDenied",
+    "AuthorizationExpired",
     "AuthorizationRequest",
     "Blame",
     "CallbackError",
@@ -111,5 +114,6 @@ __all__ = [
     "TransportError",
     "UnknownEndpoint",
     "UsageError",
+    "UserCode",
     "__version__",
 ]
