@@ -104,8 +104,14 @@ impl Session {
     /// - a token must be held and usable: [`Error::NotAuthorized`],
     ///   [`Error::ReauthorizationRequired`], or [`Error::TokenExpired`] (refresh first).
     ///
-    /// `json_body` is sent as `application/json`. Hand the answer's status to
-    /// [`handle_api_response`](Self::handle_api_response).
+    /// A DPoP-bound token (`token_type` `DPoP`, RFC 9449) goes as `Authorization: DPoP` with a
+    /// proof of the token set's key for this method and URL (`htu` without query or fragment,
+    /// `iat`, a fresh `jti`, `ath`, and the resource's nonce when it gave one), never as a Bearer
+    /// token; one without its key is refused ([`UsageError::DpopKeyMissing`]).
+    ///
+    /// `json_body` is sent as `application/json`. Hand the answer to
+    /// [`handle_api_answer`](Self::handle_api_answer) (or its status to
+    /// [`handle_api_response`](Self::handle_api_response), when no DPoP is involved).
     pub fn api_request(
         &mut self,
         now: Timestamp,
