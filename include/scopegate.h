@@ -92,7 +92,8 @@ enum scopegate_result
    */
   SCOPEGATE_RESULT_REAUTHORIZATION_REQUIRED = 7,
   /**
-   * 8: the token endpoint refused with an OAuth error (`invalid_client`, `invalid_grant`...).
+   * 8: the token endpoint refused with an OAuth error (`invalid_client`, `invalid_grant`...),
+   * or the device authorization or pushed authorization request endpoint did.
    */
   SCOPEGATE_RESULT_TOKEN_REFUSED = 8,
   /**
@@ -164,6 +165,12 @@ enum scopegate_result
    * secrets included) and the client's token-change callback has received it.
    */
   SCOPEGATE_RESULT_NOT_SAVED = 24,
+  /**
+   * 25: the authorization expired before it was completed: the device code expired before
+   * the user approved (RFC 8628), or a pushed authorization request's `request_uri` passed its
+   * `expires_in` (RFC 9126). Start it again.
+   */
+  SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED = 25,
   /**
    * 1001: a pointer argument that must not be NULL was NULL.
    */
@@ -462,6 +469,16 @@ enum scopegate_event_kind
    * has the detail (the provider's `error` and `error_description` included).
    */
   SCOPEGATE_EVENT_KIND_FAILED = 5,
+  /**
+   * A device authorization (`scopegate_session_start_device_authorization`) was accepted:
+   * show the user what `scopegate_session_user_code` points at. The session polls meanwhile.
+   */
+  SCOPEGATE_EVENT_KIND_USER_CODE = 6,
+  /**
+   * The pushed authorization request (PAR) was accepted: send the user's browser to
+   * `scopegate_session_authorization_url` before it expires.
+   */
+  SCOPEGATE_EVENT_KIND_AUTHORIZATION_READY = 7,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -533,6 +550,12 @@ enum scopegate_next_step
    * Only a new authorization helps (Yotpo: the third 401 in a row).
    */
   SCOPEGATE_NEXT_STEP_REAUTHORIZE = 4,
+  /**
+   * The resource asked for a DPoP nonce (RFC 9449 §9; `scopegate_session_handle_api_answer`
+   * only): build the request again (a new `scopegate_session_api_request`: its proof now
+   * carries the nonce) and send it, once.
+   */
+  SCOPEGATE_NEXT_STEP_RETRY_WITH_NONCE = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -752,7 +775,9 @@ typedef struct scopegate_client_options {
    */
   const char *client_id;
   /**
-   * The client secret; NULL for a public client.
+   * The client secret; NULL for a public client, or for one that authenticates with its
+   * private key (`private_key_jwt`: pass the key to `scopegate_client_new_with_key` or
+   * `scopegate_session_new_with_key`).
    */
   const char *client_secret;
   /**
@@ -861,6 +886,43 @@ typedef scopegate_result (*scopegate_transport_callback)(void *userdata,
  * thread-safe then). It may call the same client again.
  */
 typedef void (*scopegate_token_change_callback)(void *userdata, const char *token_set_json, size_t len);
+
+/**
+ * What the user is shown to approve a device login (RFC 8628 §3.3): the code and where to type
+ * it. A read-only view: its strings are NUL-terminated and valid only as long as the function
+ * that gave it says. It holds no secret (the device code stays inside scopegate).
+ */
+typedef struct scopegate_user_code {
+  /**
+   * The code the user types (or checks, with the complete URI).
+   */
+  const char *user_code;
+  /**
+   * Where the user goes.
+   */
+  const char *verification_uri;
+  /**
+   * The same with the code in it when the server gives one (a link or a QR code that needs no
+   * typing); NULL otherwise.
+   */
+  const char *verification_uri_complete;
+  /**
+   * When the codes stop working (Unix seconds).
+   */
+  uint64_t expires_at;
+  /**
+   * How often the token endpoint is polled meanwhile, in seconds.
+   */
+  uint64_t interval_secs;
+} scopegate_user_code;
+
+/**
+ * Called by `scopegate_client_device_login` once, with what to show the user: print
+ * `verification_uri_complete` when it is not NULL, else `verification_uri` and `user_code`.
+ * `code` and its strings are valid only during the call. The callback runs on the thread that
+ * called `scopegate_client_device_login`, which waits meanwhile.
+ */
+typedef void (*scopegate_user_code_callback)(void *userdata, const scopegate_user_code *code);
 
 /**
  * The last error in numbers.
@@ -1108,6 +1170,23 @@ scopegate_result scopegate_client_new_with_transport(const scopegate_provider *p
                                                      scopegate_client **out);
 
 /**
+ * `scopegate_client_new`, or with a non-NULL `callback` `scopegate_client_new_with_transport`,
+ * for a client that authenticates with its private key: `client_key_pem` (see
+ * `scopegate_client_options`: the options struct's layout is a contract and does not grow) is
+ * the PEM text of a PKCS#8 key (ES256, RS256, EdDSA), for a profile with
+ * `[token] client_auth = "private_key_jwt"` (RFC 7523): every token, revocation, PAR and device
+ * request then carries an assertion signed with it when it leaves (a fresh `jti`, `aud` the
+ * token endpoint or the issuer, a short `exp`). The key is read during the call and never
+ * shown. `SCOPEGATE_RESULT_INVALID_PARAMETER` when it is not a usable key; NULL is no key.
+ */
+scopegate_result scopegate_client_new_with_key(const scopegate_provider *provider,
+                                               const scopegate_client_options *options,
+                                               const char *client_key_pem,
+                                               scopegate_transport_callback callback,
+                                               void *userdata,
+                                               scopegate_client **out);
+
+/**
  * Frees a client. NULL is a no-op.
  */
 void scopegate_client_free(scopegate_client *client);
@@ -1197,6 +1276,43 @@ scopegate_result scopegate_client_request(scopegate_client *client,
 scopegate_result scopegate_client_on_token_change(scopegate_client *client,
                                                   scopegate_token_change_callback cb,
                                                   void *userdata);
+
+/**
+ * Logs in with the device authorization grant (RFC 8628), for a machine without a browser, with
+ * the profile's scopes: `callback` (called with `userdata`) shows the user the code; then the
+ * token endpoint is polled at the server's interval (`slow_down` adds 5 s) until the user
+ * approved on another device, and the tokens are stored (the token-change callback runs) under
+ * the account they belong to. Blocks until then, or until the user refused
+ * (`SCOPEGATE_RESULT_AUTHORIZATION_DENIED`) or the code expired
+ * (`SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED`). The profile needs the device grant and
+ * `[device] url` (`SCOPEGATE_RESULT_CONFIG` otherwise).
+ */
+scopegate_result scopegate_client_device_login(scopegate_client *client,
+                                               scopegate_user_code_callback callback,
+                                               void *userdata);
+
+/**
+ * Starts the device authorization grant (RFC 8628) on a session, with these scopes (separated
+ * by spaces; NULL: the profile's). Send what `scopegate_session_poll_transmit` gives; once the
+ * answer is in, `SCOPEGATE_EVENT_KIND_USER_CODE` says what to show the user
+ * (`scopegate_session_user_code`); the session then polls the token endpoint through its timer
+ * (`scopegate_session_poll_timeout`, `_handle_timeout`, `_poll_transmit`) until
+ * `SCOPEGATE_EVENT_KIND_TOKENS_CHANGED`, or `SCOPEGATE_EVENT_KIND_FAILED` with
+ * `SCOPEGATE_RESULT_AUTHORIZATION_DENIED` (the user refused) or
+ * `SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED` (the code expired). The request is built (and, for
+ * `private_key_jwt`, signed) at `now`.
+ */
+scopegate_result scopegate_session_start_device_authorization(scopegate_session *session,
+                                                              uint64_t now,
+                                                              const char *scopes);
+
+/**
+ * Points `*out` at what the last `SCOPEGATE_EVENT_KIND_USER_CODE` event of this session
+ * announced (valid until the session's next such event, or its free).
+ * `SCOPEGATE_RESULT_NOT_FOUND` when there was none.
+ */
+scopegate_result scopegate_session_user_code(scopegate_session *session,
+                                             const scopegate_user_code **out);
 
 /**
  * Writes the calling thread's last error message into `buf` (`len` bytes, NUL-terminated) and
@@ -1373,6 +1489,15 @@ scopegate_result scopegate_session_new(const scopegate_provider *provider,
                                        scopegate_session **out);
 
 /**
+ * `scopegate_session_new` for a client that authenticates with its private key
+ * (`private_key_jwt`): `client_key_pem` as for `scopegate_client_new_with_key` (NULL: none).
+ */
+scopegate_result scopegate_session_new_with_key(const scopegate_provider *provider,
+                                                const scopegate_client_options *options,
+                                                const char *client_key_pem,
+                                                scopegate_session **out);
+
+/**
  * Frees a session (its tokens are zeroized). NULL is a no-op.
  */
 void scopegate_session_free(scopegate_session *session);
@@ -1386,11 +1511,27 @@ scopegate_result scopegate_session_set_rights(scopegate_session *session, uint64
 
 /**
  * Starts an authorization with the profile's scopes (the options need a redirect URI): see
- * `scopegate_authorization`.
+ * `scopegate_authorization`. For a profile that pushes its requests (`[authorization] par =
+ * true`, RFC 9126) the push is the operation in flight: the authorization's URL is empty, send
+ * what `scopegate_session_poll_transmit` gives, and `SCOPEGATE_EVENT_KIND_AUTHORIZATION_READY`
+ * says when `scopegate_session_authorization_url` has the browser URL (keep the pending
+ * authorization as usual).
  */
 scopegate_result scopegate_session_start_authorization(scopegate_session *session,
                                                        uint64_t now,
                                                        scopegate_authorization **out);
+
+/**
+ * Writes the browser URL of the authorization pushed last (RFC 9126: only `client_id` and the
+ * `request_uri`) into `buf` like every text output, while its `request_uri` lives:
+ * `SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED` after its `expires_in` (start again),
+ * `SCOPEGATE_RESULT_USAGE` when none was pushed (or its answer is not in yet).
+ */
+scopegate_result scopegate_session_authorization_url(scopegate_session *session,
+                                                     uint64_t now,
+                                                     char *buf,
+                                                     size_t len,
+                                                     size_t *out_n);
 
 /**
  * Checks the authorization callback (`callback`: the URL the browser came back to, or its
@@ -1557,6 +1698,23 @@ scopegate_result scopegate_session_handle_api_response(scopegate_session *sessio
                                                        uint64_t id,
                                                        uint16_t status,
                                                        scopegate_next_step *out_step);
+
+/**
+ * `scopegate_session_handle_api_response` with the whole answer (headers as for
+ * `scopegate_session_handle_response`): for a DPoP-bound token (RFC 9449) the server's nonce is
+ * learned (the next proof carries it) and a nonce challenge is
+ * `SCOPEGATE_NEXT_STEP_RETRY_WITH_NONCE` rather than a 401 of the token. Use it for every API
+ * answer of a DPoP profile.
+ */
+scopegate_result scopegate_session_handle_api_answer(scopegate_session *session,
+                                                     uint64_t now,
+                                                     uint64_t id,
+                                                     uint16_t status,
+                                                     const scopegate_header *headers,
+                                                     size_t headers_len,
+                                                     const uint8_t *body,
+                                                     size_t body_len,
+                                                     scopegate_next_step *out_step);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -17,7 +17,9 @@ use scopegate::embed::PolicedTransport;
 use scopegate::{Browser, Client, LoginOptions, UreqTransport};
 use scopegate_core::{ClientConfig, DEFAULT_ACCOUNT, Method, Revoked};
 
+use crate::device::show_code;
 use crate::failure::{Failure, detached, keep_aside};
+use crate::keys::client_key_arg;
 use crate::provider::PyProvider;
 use crate::store::{PyTokenStore, memory_store};
 use crate::text::q;
@@ -69,7 +71,7 @@ impl PyClient {
     #[new]
     #[pyo3(signature = (
         provider, client_id, client_secret = None, redirect_uri = None, store = None, account = None,
-        transport = None, update_token = None, leeway = 60, *, rights = None, clock = None
+        transport = None, update_token = None, leeway = 60, *, rights = None, clock = None, client_key = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -85,12 +87,16 @@ impl PyClient {
         leeway: u64,
         rights: Option<Vec<String>>,
         clock: Option<Bound<'_, PyAny>>,
+        client_key: Option<Bound<'_, PyAny>>,
     ) -> PyResult<PyClient> {
         let provider = provider_arg(py, &provider)?;
         let p = Arc::clone(&provider.get().inner);
         let mut config = ClientConfig::new(client_id).map_err(Failure::from)?;
         if let Some(secret) = client_secret {
             config = config.with_secret(secret);
+        }
+        if let Some(key) = client_key_arg(client_key)? {
+            config = config.with_client_key(key);
         }
         if let Some(uri) = redirect_uri {
             config = config.with_redirect_uri(uri).map_err(Failure::from)?;
@@ -253,6 +259,23 @@ impl PyClient {
             Revoked::AlreadyGone => "already_gone",
             _ => "revoked",
         })
+    }
+
+    /// The device login (RFC 8628), for a machine without a browser: `on_code` gets a
+    /// `UserCode` (the verification URI, complete with the code when the server gives one, and
+    /// the code) to show the user; without it they are written to stderr. Then the token
+    /// endpoint is polled at the server's interval (`slow_down` adds 5 s) until the user approved
+    /// on another device; the tokens are stored (and `update_token` called) before they are
+    /// returned. Waits detached from the interpreter, until the approval, a refusal
+    /// (`AuthorizationDenied`) or the code's expiry (`AuthorizationExpired`); an exception
+    /// `on_code` raises is raised when the wait ends.
+    #[pyo3(signature = (on_code = None))]
+    fn device_login(&self, py: Python<'_>, on_code: Option<Bound<'_, PyAny>>) -> PyResult<PyTokenSet> {
+        let on_code = callable_arg("on_code", on_code)?;
+        let c = self.client();
+        let tokens =
+            detached(py, move || c.device_login(|code| show_code(on_code.as_ref(), code)).map_err(Failure::from))?;
+        Ok(PyTokenSet::new(tokens))
     }
 
     /// Forgets the stored token locally, without telling the provider; whether there was one.

@@ -180,6 +180,7 @@ fn core_exception(e: &Error) -> Exception {
         },
         ErrorKind::TokenExpired => ex("TokenExpired"),
         ErrorKind::Listen | ErrorKind::LoginTimeout => ex("LoginError"),
+        ErrorKind::AuthorizationExpired => ex("AuthorizationExpired"),
         _ => ex("Error"),
     }
 }

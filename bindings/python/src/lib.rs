@@ -4,7 +4,9 @@
 //! One concern per file: `provider` (profiles, permission checks), `tokens` (values handed
 //! to Python), `store` (token stores and the `update_token` hook), `transport` (a Python
 //! callable as the transport), `client` (the blocking client), `session` (the sans-IO
-//! state machine), `log` (the library's log records into `logging`), and `failure`, the one conversion point from
+//! state machine), `device` (what a device login shows the user), `keys` (the client's
+//! private key), `log` (the library's log records into `logging`), `many` (batched permission
+//! checks), and `failure`, the one conversion point from
 //! scopegate's errors to Python exceptions.
 //!
 //! ## Threads, the GIL and free-threaded Python (`gil_used = false`)
@@ -28,8 +30,10 @@
 //!   that ran them returns, on the same thread.
 
 mod client;
+mod device;
 mod failure;
 mod fastcall;
+mod keys;
 mod log;
 mod many;
 mod provider;
@@ -48,6 +52,8 @@ mod _native {
 
     #[pymodule_export]
     use crate::client::PyClient;
+    #[pymodule_export]
+    use crate::device::PyUserCode;
     #[pymodule_export]
     use crate::failure::error_kinds;
     #[pymodule_export]

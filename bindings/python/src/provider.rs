@@ -62,6 +62,17 @@ impl PyProvider {
         Ok(PyProvider::new(Provider::from_toml_str(&text, origin).map_err(Failure::from)?))
     }
 
+    /// A profile from an authorization server's metadata (RFC 8414 / OpenID Connect Discovery:
+    /// the JSON of its well-known document), after checking that the document's `issuer` is
+    /// `issuer` (RFC 8414 §3.3): the profile `scopegate provider discover` writes (endpoints,
+    /// client authentication, PKCE, grants, PAR, DPoP, the device endpoint), without `[api]`
+    /// (add it with `with_overrides`). A mismatch or unusable metadata is a `ConfigError`.
+    #[staticmethod]
+    fn from_discovery(issuer: Cow<'_, str>, metadata: Cow<'_, str>) -> PyResult<PyProvider> {
+        let p = Provider::from_discovery(&issuer, &metadata).map_err(|e| Failure::Config(e.to_string()))?;
+        Ok(PyProvider::new(p))
+    }
+
     /// This profile with some keys replaced (tables merge key by key).
     #[pyo3(signature = (toml_text, origin = None))]
     fn with_overrides(&self, toml_text: Cow<'_, str>, origin: Option<String>) -> PyResult<PyProvider> {

@@ -15,7 +15,9 @@ use scopegate_core::{
 };
 
 use crate::client::{json_bytes, provider_arg};
+use crate::device::PyUserCode;
 use crate::failure::Failure;
+use crate::keys::client_key_arg;
 use crate::text::q;
 use crate::tokens::{PyAuthorizationRequest, PyTokenSet, lock, seconds, timestamp};
 use crate::transport::{HeaderError, with_headers};
@@ -93,7 +95,9 @@ fn shown_url(r: &HttpRequest) -> String {
 #[pyclass(frozen, module = "scopegate._native", name = "Event")]
 pub(crate) struct PyEvent {
     /// `tokens_changed` (persist `session.tokens` before using them),
-    /// `reauthorization_required`, `revoked`, `scopes_narrowed` or `failed`.
+    /// `reauthorization_required`, `revoked`, `scopes_narrowed`, `user_code` (a device
+    /// authorization: show `user_code`), `authorization_ready` (a pushed authorization: send the
+    /// browser to `url`) or `failed`.
     #[pyo3(get)]
     kind: &'static str,
     /// Why re-authorization is required (`invalid_grant`...), or how a revocation ended
@@ -109,6 +113,13 @@ pub(crate) struct PyEvent {
     /// For `scopes_narrowed`: what was granted.
     #[pyo3(get)]
     granted: Vec<String>,
+    /// For `authorization_ready`: the URL for the user's browser (a pushed request: only
+    /// `client_id` and `request_uri`).
+    #[pyo3(get)]
+    url: Option<String>,
+    /// For `user_code`: what to show the user of a device authorization.
+    #[pyo3(get)]
+    user_code: Option<Py<PyUserCode>>,
 }
 
 #[pymethods]
@@ -121,8 +132,16 @@ impl PyEvent {
     }
 }
 
-fn event(py: Python<'_>, e: Event) -> PyEvent {
-    let mut out = PyEvent { kind: "failed", reason: None, error: None, requested: Vec::new(), granted: Vec::new() };
+fn event(py: Python<'_>, e: Event) -> PyResult<PyEvent> {
+    let mut out = PyEvent {
+        kind: "failed",
+        reason: None,
+        error: None,
+        requested: Vec::new(),
+        granted: Vec::new(),
+        url: None,
+        user_code: None,
+    };
     match e {
         Event::TokensChanged => out.kind = "tokens_changed",
         Event::ReauthorizationRequired(r) => {
@@ -141,9 +160,17 @@ fn event(py: Python<'_>, e: Event) -> PyEvent {
         Event::Failed(e) => {
             out.error = Some(PyErr::from(Failure::Core(e)).into_value(py).into_any());
         }
+        Event::AuthorizationReady { url, .. } => {
+            out.kind = "authorization_ready";
+            out.url = Some(url);
+        }
+        Event::UserCode(code) => {
+            out.kind = "user_code";
+            out.user_code = Some(Py::new(py, PyUserCode::new(code))?);
+        }
         _ => out.kind = "unknown",
     }
-    out
+    Ok(out)
 }
 
 /// The state machine of one connection (provider, app registration, account, tokens).
@@ -159,7 +186,7 @@ fn map<T>(r: Result<T, scopegate_core::Error>) -> PyResult<T> {
 #[pymethods]
 impl PySession {
     #[new]
-    #[pyo3(signature = (provider, client_id, client_secret = None, redirect_uri = None, account = None, *, rights = None, leeway = None))]
+    #[pyo3(signature = (provider, client_id, client_secret = None, redirect_uri = None, account = None, *, rights = None, leeway = None, client_key = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -170,12 +197,16 @@ impl PySession {
         account: Option<String>,
         rights: Option<Vec<String>>,
         leeway: Option<u64>,
+        client_key: Option<Bound<'_, PyAny>>,
     ) -> PyResult<PySession> {
         let provider = provider_arg(py, &provider)?;
         let p = Arc::clone(&provider.get().inner);
         let mut config = ClientConfig::new(client_id).map_err(Failure::from)?;
         if let Some(secret) = client_secret {
             config = config.with_secret(secret);
+        }
+        if let Some(key) = client_key_arg(client_key)? {
+            config = config.with_client_key(key);
         }
         if let Some(uri) = redirect_uri {
             config = config.with_redirect_uri(uri).map_err(Failure::from)?;
@@ -222,9 +253,26 @@ impl PySession {
     }
 
     /// Starts an authorization: the URL for the browser and what the callback is checked against.
+    /// For a profile that pushes its requests (PAR) the request's `url` is `None`: the push is
+    /// the operation in flight, and the `authorization_ready` event carries the URL.
     fn start_authorization(&mut self, now: f64) -> PyResult<PyAuthorizationRequest> {
         let start = map(self.inner.start_authorization(timestamp(now)))?;
-        Ok(PyAuthorizationRequest::new(Some(start.url), start.pending))
+        let url = Some(start.url).filter(|u| !u.is_empty());
+        Ok(PyAuthorizationRequest::new(url, start.pending))
+    }
+
+    /// The browser URL of the authorization pushed last, while its `request_uri` lives
+    /// (`AuthorizationExpired` after).
+    fn authorization_url(&self, now: f64) -> PyResult<String> {
+        map(self.inner.authorization_url(timestamp(now)))
+    }
+
+    /// Starts the device authorization grant (RFC 8628): send what `poll_transmit` gives; the
+    /// `user_code` event says what to show the user, and the session polls through its timer
+    /// until `tokens_changed` (or `failed`). `scopes`: `None` asks for the profile's.
+    #[pyo3(signature = (now, scopes = None))]
+    fn start_device_authorization(&mut self, now: f64, scopes: Option<Vec<String>>) -> PyResult<()> {
+        map(self.inner.start_device_authorization(timestamp(now), scopes.as_deref()))
     }
 
     /// Checks the callback URL against `request` and starts the code exchange.
@@ -321,8 +369,8 @@ impl PySession {
     }
 
     /// The next event, or `None`.
-    fn poll_event(&mut self, py: Python<'_>) -> Option<PyEvent> {
-        self.inner.poll_event().map(|e| event(py, e))
+    fn poll_event(&mut self, py: Python<'_>) -> PyResult<Option<PyEvent>> {
+        self.inner.poll_event().map(|e| event(py, e)).transpose()
     }
 
     /// An API call with the held token as a bearer token, or an exception before any I/O (URL
@@ -346,17 +394,40 @@ impl PySession {
         Ok(PyRequest { id: Id::Api(id), request })
     }
 
-    /// The status of an API answer: `done`, `refresh_and_retry`, `retry` or `reauthorize`.
-    fn handle_api_response(&mut self, now: f64, request: PyRef<'_, PyRequest>, status: u16) -> PyResult<&'static str> {
+    /// An API answer: `done`, `refresh_and_retry`, `retry`, `reauthorize`, or
+    /// `retry_with_nonce` (a DPoP-bound token's resource asked for its nonce: build the request
+    /// again with `api_request` and send it, once). Pass the answer's `headers` (and `body`) so
+    /// that DPoP nonces are learned; with the status alone, a nonce challenge counts as a 401.
+    #[pyo3(signature = (now, request, status, headers = None, body = None))]
+    fn handle_api_response(
+        &mut self,
+        now: f64,
+        request: PyRef<'_, PyRequest>,
+        status: u16,
+        headers: Option<Bound<'_, PyAny>>,
+        body: Option<Vec<u8>>,
+    ) -> PyResult<&'static str> {
         let Id::Api(id) = request.id else {
             return Err(PyTypeError::new_err("a token request's answer goes to handle_response"));
         };
-        let _ = now; // taken like every session call's; the status needs no time
-        Ok(match self.inner.handle_api_response(id, status) {
+        let _ = now; // taken like every session call's; the answer needs no time
+        let step = match headers.filter(|h| !h.is_none()) {
+            Some(h) => {
+                let response =
+                    with_headers(HttpResponse::new(status, body.unwrap_or_default()), h).map_err(|e| match e {
+                        HeaderError::Shape => PyTypeError::new_err("headers must be a mapping or (name, value) pairs"),
+                        HeaderError::Py(e) => e,
+                    })?;
+                self.inner.handle_api_answer(id, &request.request, &response)
+            }
+            None => self.inner.handle_api_response(id, status),
+        };
+        Ok(match step {
             NextStep::Done => "done",
             NextStep::RefreshAndRetry => "refresh_and_retry",
             NextStep::Retry => "retry",
             NextStep::Reauthorize(_) => "reauthorize",
+            NextStep::RetryWithNonce => "retry_with_nonce",
             _ => "done",
         })
     }

@@ -55,10 +55,18 @@ impl PyTokenSet {
         self.inner.refresh_token.as_ref().map(|t| t.expose_secret())
     }
 
-    /// Always `Bearer`.
+    /// `Bearer`, or `DPoP` for a DPoP-bound token (RFC 9449: sent only with a proof of the
+    /// account's key, never as a Bearer token).
     #[getter]
     fn token_type(&self) -> &str {
         &self.inner.token_type
+    }
+
+    /// The RFC 7638 thumbprint of the account's DPoP key (the `jkt` the tokens are bound to),
+    /// when they are DPoP-bound. The key itself is a secret: only `dumps()` holds it.
+    #[getter]
+    fn dpop_thumbprint(&self) -> Option<&str> {
+        self.inner.dpop_key.as_ref().map(|k| k.thumbprint())
     }
 
     /// The provider's id.

@@ -31,6 +31,8 @@ def test_batch64_werkzeug(benchmark: Any) -> None:
 
 
 def test_batch64_scopegate_many(benchmark: Any) -> None:
+    import batch64
+
     allows, _, requests = batch64.contenders()
     policy = batch64.scopegate.Provider.builtin("yespo").policy(batch64.RIGHTS)
     assert benchmark(policy.allows_many, requests) == [allows(m, p) for m, p in requests]

@@ -75,6 +75,16 @@ pub(crate) enum Command {
         /// Give up waiting for the callback after this many seconds.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
+        /// Log in with the device authorization grant (RFC 8628), for a machine without a
+        /// browser: print the verification URI (complete with the code when the server gives
+        /// one) and the code on stderr, and wait while the user approves on another device. No
+        /// redirect URI is needed.
+        #[arg(long, conflicts_with = "redirect_uri")]
+        device: bool,
+        /// The client's private key, a PKCS#8 PEM file (ES256, RS256 or EdDSA), for a profile
+        /// with `client_auth = "private_key_jwt"` (no client secret is asked for then).
+        #[arg(long, value_name = "PATH")]
+        client_key_file: Option<std::path::PathBuf>,
     },
     /// Stored tokens: new (client credentials), show, refresh or revoke.
     Token {
@@ -148,6 +158,10 @@ pub(crate) struct Who {
     /// Name of the environment variable holding the client secret (else a hidden prompt).
     #[arg(long, value_name = "VAR")]
     pub(crate) client_secret_env: Option<String>,
+    /// The client's private key, a PKCS#8 PEM file, for a profile with
+    /// `client_auth = "private_key_jwt"` (no client secret is asked for then).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) client_key_file: Option<std::path::PathBuf>,
     /// The running sandbox the tokens came from.
     #[arg(long, value_name = "URL")]
     pub(crate) sandbox: Option<String>,
@@ -160,6 +174,7 @@ impl Who {
             provider: &self.provider,
             client_id: self.client_id.as_deref(),
             secret_env: self.client_secret_env.as_deref(),
+            key_file: self.client_key_file.as_deref(),
             account: self.account.as_deref(),
             sandbox: self.sandbox.as_deref(),
         }

@@ -10,6 +10,7 @@ use scopegate::{Client, StoreKey, TokenStore, UreqTransport};
 use scopegate_core::ClientConfig;
 use scopegate_core::Provider;
 use scopegate_core::Rights;
+use scopegate_core::jose::SigningKey;
 
 use crate::args::{Cli, Who};
 use crate::fail::{Fail, Result};
@@ -86,8 +87,50 @@ pub(crate) fn client_secret(var: Option<&str>, sandbox: bool) -> Result<String> 
     ))
 }
 
-pub(crate) fn config(client_id: &str, secret: String, redirect: Option<&str>) -> Result<ClientConfig> {
-    let mut c = ClientConfig::new(client_id).map_err(|e| Fail::input(e.to_string()))?.with_secret(secret);
+/// The client's private key from `--client-key-file` (a PKCS#8 PEM file), if given.
+pub(crate) fn client_key(path: Option<&Path>) -> Result<Option<SigningKey>> {
+    let Some(path) = path else { return Ok(None) };
+    let pem = std::fs::read_to_string(path)
+        .map_err(|e| Fail::input(format!("cannot read the client key file {}: {e}", path.display())))?;
+    let pem = zeroize::Zeroizing::new(pem);
+    SigningKey::from_pem(&pem)
+        .map(Some)
+        .map_err(|e| Fail::input(format!("the client key file {} is not a usable private key: {e}", path.display())))
+}
+
+/// How the client authenticates: `--client-key-file` (private_key_jwt), else the secret
+/// ([`client_secret`]). A profile with `client_auth = "private_key_jwt"` needs the key.
+pub(crate) struct Credentials {
+    pub(crate) secret: Option<String>,
+    pub(crate) key: Option<SigningKey>,
+}
+
+pub(crate) fn credentials(
+    provider: &Provider,
+    secret_env: Option<&str>,
+    key_file: Option<&Path>,
+    sandbox: bool,
+) -> Result<Credentials> {
+    let key = client_key(key_file)?;
+    let pkjwt = provider.client_auth() == scopegate_core::profile::ClientAuth::PrivateKeyJwt;
+    if pkjwt && key.is_none() {
+        return Err(Fail::input(format!(
+            "provider `{}` authenticates clients with private_key_jwt: pass --client-key-file PATH (the client's PKCS#8 PEM key)",
+            provider.id()
+        )));
+    }
+    let secret = if key.is_some() && secret_env.is_none() { None } else { Some(client_secret(secret_env, sandbox)?) };
+    Ok(Credentials { secret, key })
+}
+
+pub(crate) fn config(client_id: &str, credentials: Credentials, redirect: Option<&str>) -> Result<ClientConfig> {
+    let mut c = ClientConfig::new(client_id).map_err(|e| Fail::input(e.to_string()))?;
+    if let Some(secret) = credentials.secret.filter(|s| !s.is_empty()) {
+        c = c.with_secret(secret);
+    }
+    if let Some(key) = credentials.key {
+        c = c.with_client_key(key);
+    }
     if let Some(r) = redirect {
         c = c.with_redirect_uri(r).map_err(|e| Fail::input(e.to_string()))?;
     }
@@ -131,16 +174,12 @@ pub(crate) fn stored_client(cli: &Cli, who: &Who, need_secret: bool) -> Result<(
             }
         }
     };
-    let secret = if need_secret {
-        client_secret(who.client_secret_env.as_deref(), who.sandbox.is_some())?
+    let creds = if need_secret {
+        credentials(&provider, who.client_secret_env.as_deref(), who.client_key_file.as_deref(), who.sandbox.is_some())?
     } else {
-        String::new()
+        Credentials { secret: None, key: client_key(who.client_key_file.as_deref())? }
     };
-    let cfg = if secret.is_empty() {
-        ClientConfig::new(&client_id).map_err(|e| Fail::input(e.to_string()))?
-    } else {
-        config(&client_id, secret, None)?
-    };
+    let cfg = config(&client_id, creds, None)?;
     let client = Client::new(provider, cfg, Arc::new(UreqTransport::default()), store.clone(), account);
     Ok((client, store))
 }

@@ -46,6 +46,8 @@ pub(crate) struct Again<'a> {
     pub(crate) provider: &'a str,
     pub(crate) client_id: Option<&'a str>,
     pub(crate) secret_env: Option<&'a str>,
+    /// `--client-key-file` as given.
+    pub(crate) key_file: Option<&'a std::path::Path>,
     pub(crate) account: Option<&'a str>,
     pub(crate) sandbox: Option<&'a str>,
 }
@@ -61,9 +63,11 @@ impl Again<'_> {
             }
         };
         let mut cmd = format!("scopegate login --provider {}", quote(self.provider));
+        let key_file = self.key_file.map(|p| p.to_string_lossy());
         for (flag, value) in [
             ("--client-id", self.client_id),
             ("--client-secret-env", self.secret_env),
+            ("--client-key-file", key_file.as_deref()),
             ("--account", self.account),
             ("--sandbox", self.sandbox),
         ] {

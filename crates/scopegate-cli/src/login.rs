@@ -1,5 +1,6 @@
 //! `scopegate login`: authorize in the browser over a loopback redirect and store the tokens.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use scopegate_core::DEFAULT_ACCOUNT;
 use scopegate_core::GrantType;
 
 use crate::args::Cli;
-use crate::common::{client_secret, config, default_account, load_provider, open_store};
+use crate::common::{config, credentials, default_account, load_provider, open_store};
 use crate::fail::{Fail, Result};
 use crate::output::{print_token, token_json};
 
@@ -16,11 +17,27 @@ pub(crate) struct LoginArgs<'a> {
     pub(crate) provider: &'a str,
     pub(crate) client_id: Option<&'a str>,
     pub(crate) secret_env: Option<&'a str>,
+    pub(crate) key_file: Option<&'a Path>,
     pub(crate) redirect_uri: Option<&'a str>,
     pub(crate) account: Option<&'a str>,
     pub(crate) sandbox: Option<&'a str>,
     pub(crate) no_browser: bool,
     pub(crate) timeout: Duration,
+    pub(crate) device: bool,
+}
+
+impl LoginArgs<'_> {
+    /// What the user passed, to repeat it in hints.
+    fn again(&self) -> crate::fail::Again<'_> {
+        crate::fail::Again {
+            provider: self.provider,
+            client_id: self.client_id,
+            secret_env: self.secret_env,
+            key_file: self.key_file,
+            account: self.account,
+            sandbox: self.sandbox,
+        }
+    }
 }
 
 pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
@@ -42,6 +59,9 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
         (None, None) => None,
     };
     let provider = load_provider(a.provider, sandbox_base.as_deref())?;
+    if a.device {
+        return device(cli, a, provider, store, sandbox_base.is_some());
+    }
     if !provider.supports(GrantType::AuthorizationCode) {
         return Err(Fail::input(format!(
             "provider `{}` has no authorization code grant to log in with",
@@ -53,7 +73,7 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
         (None, Some(_)) => scopegate_sandbox::SANDBOX_CLIENT_ID.to_owned(),
         (None, None) => return Err(Fail::input("pass --client-id (the app's client id)")),
     };
-    let secret = client_secret(a.secret_env, sandbox_base.is_some())?;
+    let creds = credentials(&provider, a.secret_env, a.key_file, sandbox_base.is_some())?;
     let redirect = match (a.redirect_uri, &sandbox_base) {
         (Some(r), _) => r.to_owned(),
         (None, Some(_)) => {
@@ -70,7 +90,8 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
         }
     };
     if let Some(base) = &sandbox_base {
-        let app = scopegate_sandbox::login_app(provider.id(), &client_id, &secret, &redirect);
+        let secret = creds.secret.as_deref().unwrap_or_default();
+        let app = scopegate_sandbox::login_app(provider.id(), &client_id, secret, &redirect);
         scopegate_sandbox::register_remote(base, &app).map_err(|e| Fail::failed(e.to_string()))?;
     }
     // A profile whose callback names the account (Yotpo's app_key) stores the tokens under it,
@@ -80,7 +101,7 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
         None if provider.account_param().is_some() => DEFAULT_ACCOUNT.to_owned(),
         None => default_account(sandbox_base.is_some()),
     };
-    let cfg = config(&client_id, secret, Some(&redirect))?;
+    let cfg = config(&client_id, creds, Some(&redirect))?;
     let client = Client::new(provider.clone(), cfg, Arc::new(UreqTransport::default()), store.clone(), account.clone());
     let options = LoginOptions {
         timeout: a.timeout,
@@ -108,30 +129,70 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
             );
         }
     })
-    .map_err(|e| {
-        let again = crate::fail::Again {
-            provider: a.provider,
-            client_id: a.client_id,
-            secret_env: a.secret_env,
-            account: a.account,
-            sandbox: a.sandbox,
-        };
-        again.fail(e)
-    })?;
+    .map_err(|e| a.again().fail(e))?;
     if let Some(f) = follower {
         let _ = f.join();
     }
+    logged_in(cli, &client, &provider, &tokens);
+    Ok(0)
+}
+
+/// `login --device`: the device authorization grant (RFC 8628). The verification URI (the
+/// complete one, with the code, when the server gives it) and the code go to stderr; the command
+/// waits while the user approves on another device.
+fn device(
+    cli: &Cli,
+    a: &LoginArgs<'_>,
+    provider: scopegate_core::Provider,
+    store: Arc<dyn scopegate::TokenStore>,
+    sandbox: bool,
+) -> Result<u8> {
+    if !provider.supports(GrantType::DeviceCode) {
+        return Err(Fail::input(format!(
+            "provider `{}` has no device authorization grant in its profile: it needs `device_code` in [token] grants and [device] url (`scopegate provider discover` writes both when the server has them)",
+            provider.id()
+        )));
+    }
+    let client_id = match a.client_id {
+        Some(c) => c.to_owned(),
+        None => return Err(Fail::input("pass --client-id (the app's client id)")),
+    };
+    let creds = credentials(&provider, a.secret_env, a.key_file, sandbox)?;
+    let account = a.account.map_or_else(|| default_account(sandbox), str::to_owned);
+    let cfg = config(&client_id, creds, None)?;
+    let client = Client::new(provider.clone(), cfg, Arc::new(UreqTransport::default()), store, account);
+    let tokens = client
+        .device_login(|code| {
+            eprintln!("to authorize this device, open:\n  {}", code.uri());
+            if code.verification_uri_complete.is_some() {
+                eprintln!("and check that it shows the code {}", code.user_code);
+            } else {
+                eprintln!("and enter the code {}", code.user_code);
+            }
+            let now = scopegate_core::Timestamp::from_system_time(std::time::SystemTime::now());
+            eprintln!(
+                "waiting for the approval (the code expires in {} s; polling every {} s) ...",
+                code.expires_at.secs_since(now),
+                code.interval_secs
+            );
+        })
+        .map_err(|e| a.again().fail(e))?;
+    logged_in(cli, &client, &provider, &tokens);
+    Ok(0)
+}
+
+/// What a successful login prints.
+fn logged_in(cli: &Cli, client: &Client, provider: &scopegate_core::Provider, tokens: &scopegate_core::TokenSet) {
     let key = client.key();
-    for note in login_notes(&provider, &tokens) {
+    for note in login_notes(provider, tokens) {
         eprintln!("note: {note}");
     }
     if cli.json {
-        println!("{}", token_json(&key, &tokens, false));
+        println!("{}", token_json(&key, tokens, false));
     } else {
         println!("logged in: {} / {} / account {}", key.provider_id, key.client_id, key.account);
-        print_token(cli, &key, &tokens, false);
+        print_token(cli, &key, tokens, false);
     }
-    Ok(0)
 }
 
 fn redirect_for_display(redirect: &str) -> String {

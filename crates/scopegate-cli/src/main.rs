@@ -60,16 +60,20 @@ fn run(cli: &Cli) -> Result<u8> {
             sandbox,
             no_browser,
             timeout,
+            device,
+            client_key_file,
         } => {
             let args = login::LoginArgs {
                 provider,
                 client_id: client_id.as_deref(),
                 secret_env: client_secret_env.as_deref(),
+                key_file: client_key_file.as_deref(),
                 redirect_uri: redirect_uri.as_deref(),
                 account: account.as_deref(),
                 sandbox: sandbox.as_deref(),
                 no_browser: *no_browser,
                 timeout: Duration::from_secs(*timeout),
+                device: *device,
             };
             login::run(cli, &args)
         }

@@ -8,7 +8,7 @@ use scopegate_core::UsageError;
 use serde_json::json;
 
 use crate::args::{Cli, Who};
-use crate::common::{client_secret, config, default_account, load_provider, open_store, stored_client};
+use crate::common::{config, credentials, default_account, load_provider, open_store, stored_client};
 use crate::fail::{Fail, Result};
 use crate::output::{describe, print_token};
 
@@ -27,10 +27,15 @@ pub(crate) fn new(cli: &Cli, who: &Who, scopes: &[String], reveal: bool) -> Resu
         (None, Some(_)) => scopegate_sandbox::SANDBOX_CLIENT_ID.to_owned(),
         (None, None) => return Err(Fail::input("pass --client-id (the app's client id)")),
     };
-    let secret = client_secret(who.client_secret_env.as_deref(), who.sandbox.is_some())?;
+    let creds = credentials(
+        &provider,
+        who.client_secret_env.as_deref(),
+        who.client_key_file.as_deref(),
+        who.sandbox.is_some(),
+    )?;
     let store = open_store(cli)?;
     let account = who.account.clone().unwrap_or_else(|| default_account(who.sandbox.is_some()));
-    let cfg = config(&client_id, secret, None)?;
+    let cfg = config(&client_id, creds, None)?;
     let client = Client::new(provider, cfg, Arc::new(UreqTransport::default()), store, account);
     let tokens = client.client_credentials(scopes).map_err(|e| who.again().fail(e))?;
     if !cli.json {

@@ -203,6 +203,7 @@ impl<'a> AuthorizationRequest<'a> {
             issuer: p.issuer().map(str::to_owned),
             issuer_required: p.issuer_in_callback(),
             used: Arc::new(AtomicBool::new(false)),
+            dpop_key: None,
         };
         Ok(AuthorizationStart { url, pending })
     }
@@ -228,6 +229,9 @@ pub struct PendingAuthorization {
     pub(crate) issuer: Option<String>,
     pub(crate) issuer_required: bool,
     pub(crate) used: Arc<AtomicBool>,
+    /// The DPoP key the code is to be exchanged with (a DPoP profile: the key a pushed request
+    /// was proven with, RFC 9449 §10), chosen when the authorization started.
+    pub(crate) dpop_key: Option<crate::dpop::DpopKey>,
 }
 
 /// What a successful callback yields: the code and what the token request needs with it.
@@ -272,6 +276,12 @@ impl PendingAuthorization {
     pub fn expires_at(&self) -> Timestamp {
         self.created_at.plus_secs(self.max_age_secs)
     }
+    /// The DPoP key the code will be exchanged with, when the profile uses DPoP (a secret:
+    /// `Debug` shows its thumbprint only).
+    pub fn dpop_key(&self) -> Option<&crate::dpop::DpopKey> {
+        self.dpop_key.as_ref()
+    }
+
     /// Whether a callback has already been accepted.
     pub fn is_used(&self) -> bool {
         self.used.load(Ordering::SeqCst)

@@ -16,6 +16,7 @@ use url::Url;
 
 use crate::authorize::ClientConfig;
 use crate::client_auth::authenticated_post_at;
+use crate::dpop::DpopKey;
 use crate::flow::{FlowError, TokenFlow};
 use crate::http::{HttpRequest, HttpResponse, redacted_snippet};
 use crate::profile::Provider;
@@ -172,6 +173,43 @@ impl DeviceAuthorization {
     }
 }
 
+/// What the user is shown to approve a device authorization (RFC 8628 §3.3): the code and
+/// where to type it. It holds no secret (the device code stays with the poller).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserCode {
+    /// The code the user types.
+    pub user_code: String,
+    /// Where the user goes.
+    pub verification_uri: Url,
+    /// The same with the code in it, when the server gives one (a link or a QR code that needs
+    /// no typing).
+    pub verification_uri_complete: Option<Url>,
+    /// When the codes stop working.
+    pub expires_at: Timestamp,
+    /// How often the token endpoint is polled meanwhile, in seconds.
+    pub interval_secs: u64,
+}
+
+impl UserCode {
+    /// The URI to show: the complete one (with the code) when the server gave it, else the
+    /// verification URI (then show [`user_code`](Self::user_code) with it).
+    pub fn uri(&self) -> &Url {
+        self.verification_uri_complete.as_ref().unwrap_or(&self.verification_uri)
+    }
+}
+
+impl From<&DeviceAuthorization> for UserCode {
+    fn from(a: &DeviceAuthorization) -> UserCode {
+        UserCode {
+            user_code: a.user_code.clone(),
+            verification_uri: a.verification_uri.clone(),
+            verification_uri_complete: a.verification_uri_complete.clone(),
+            expires_at: a.expires_at,
+            interval_secs: a.interval_secs,
+        }
+    }
+}
+
 /// What one poll said.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DevicePollStatus {
@@ -222,6 +260,40 @@ impl DevicePoll {
         client: &ClientConfig,
         now: Timestamp,
     ) -> Result<Option<HttpRequest>, DeviceError> {
+        self.transmit(provider, client, now, None)
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) with a DPoP proof (RFC 9449 §5) signed by the
+    /// account's `key`, with the server's `nonce` when it gave one: the tokens are then bound
+    /// to the key (`token_type` `DPoP`). A `use_dpop_nonce` answer is not a poll: hand it to
+    /// [`retry_now`](Self::retry_now) (with the nonce learned) rather than to
+    /// [`handle_response`](Self::handle_response).
+    pub fn poll_transmit_with_dpop(
+        &mut self,
+        provider: &Provider,
+        client: &ClientConfig,
+        now: Timestamp,
+        key: &DpopKey,
+        nonce: Option<&str>,
+    ) -> Result<Option<HttpRequest>, DeviceError> {
+        self.transmit(provider, client, now, Some((key, nonce)))
+    }
+
+    /// Forgets the poll in flight, which the server did not process (it asked for a DPoP
+    /// nonce first), and makes the next one due at `now`.
+    pub fn retry_now(&mut self, now: Timestamp) {
+        if self.flow.take().is_some() {
+            self.next_at = now;
+        }
+    }
+
+    fn transmit(
+        &mut self,
+        provider: &Provider,
+        client: &ClientConfig,
+        now: Timestamp,
+        dpop: Option<(&DpopKey, Option<&str>)>,
+    ) -> Result<Option<HttpRequest>, DeviceError> {
         if self.done || self.flow.is_some() || now < self.next_at {
             return Ok(None);
         }
@@ -232,7 +304,11 @@ impl DevicePoll {
         let mut flow =
             TokenFlow::device_code(provider, client, self.authorization.device_code(), self.authorization.scopes())
                 .map_err(|e| DeviceError::Token(FlowError::Usage(e)))?;
-        match flow.poll_transmit(now) {
+        let sent = match dpop {
+            Some((key, nonce)) => flow.poll_transmit_with_dpop(now, key, nonce),
+            None => flow.poll_transmit(now),
+        };
+        match sent {
             Some(req) => {
                 self.flow = Some(flow);
                 Ok(Some(req))

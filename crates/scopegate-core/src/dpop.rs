@@ -368,6 +368,18 @@ impl DpopNonces {
     }
 }
 
+/// The DPoP nonces of one account's sessions: the authorization server's (token, PAR and device
+/// endpoints, RFC 9449 §8) and the resources' (§9), each kept per origin. They are apart
+/// because a server that is both (one origin for `/token` and `/api`) gives each role its own
+/// nonce; kept together, they would replace each other and cost a round trip every time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionNonces {
+    /// The authorization server's nonces.
+    pub authorization_server: DpopNonces,
+    /// The resources' nonces.
+    pub resources: DpopNonces,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

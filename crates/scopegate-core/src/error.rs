@@ -16,10 +16,12 @@
 //! Rust callers who want to match on them.
 
 use crate::authorize::{AuthorizationError, CallbackError};
+use crate::device::DeviceError;
 use crate::flow::FlowError;
 use crate::kind::{Blame, ErrorKind};
 use crate::matrix::RejectReason;
 use crate::method::Method;
+use crate::par::ParError;
 use crate::profile::ProfileError;
 use crate::revoke::RevocationError;
 use crate::serial::SerialError;
@@ -66,6 +68,13 @@ pub enum Error {
     /// Serialized data could not be read.
     #[error(transparent)]
     Serialization(#[from] SerialError),
+    /// The device authorization grant (RFC 8628) failed: the device authorization endpoint
+    /// refused, the user refused (`access_denied`), or the device code expired.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// The pushed authorization request (RFC 9126) was refused, or its `request_uri` expired.
+    #[error(transparent)]
+    Par(#[from] ParError),
     /// No token is held for this provider and account.
     #[error("no token stored for {provider}/{account}: log in first")]
     NotAuthorized {
@@ -153,15 +162,19 @@ impl Error {
             Error::Profile(_) => ErrorKind::Profile,
             Error::Callback(CallbackError::Denied(_)) => ErrorKind::AuthorizationDenied,
             Error::Callback(_) => ErrorKind::Callback,
-            Error::Flow(FlowError::Usage(e)) => e.kind(),
-            Error::Flow(FlowError::Transport { .. }) => ErrorKind::Transport,
-            Error::Flow(FlowError::Response(TokenResponseError::Refused(_))) => ErrorKind::TokenRefused,
-            Error::Flow(_) => ErrorKind::Protocol,
+            Error::Flow(f) => flow_kind(f),
             Error::Transport(_) => ErrorKind::Transport,
             Error::Store(_) => ErrorKind::Store,
             Error::NotSaved { .. } => ErrorKind::NotSaved,
             Error::Revocation(_) => ErrorKind::RevocationRefused,
             Error::Serialization(_) => ErrorKind::Serialization,
+            Error::Device(DeviceError::Refused(_)) | Error::Par(ParError::Refused(_)) => ErrorKind::TokenRefused,
+            Error::Device(DeviceError::Malformed(_)) | Error::Par(ParError::Malformed(_)) => ErrorKind::Protocol,
+            Error::Device(DeviceError::Expired) | Error::Par(ParError::Expired { .. }) => {
+                ErrorKind::AuthorizationExpired
+            }
+            Error::Device(DeviceError::AccessDenied) => ErrorKind::AuthorizationDenied,
+            Error::Device(DeviceError::Token(f)) => flow_kind(f),
             Error::NotAuthorized { .. } => ErrorKind::NotAuthorized,
             Error::ReauthorizationRequired { .. } => ErrorKind::ReauthorizationRequired,
             Error::TokenExpired { .. } => ErrorKind::TokenExpired,
@@ -178,19 +191,27 @@ impl Error {
 
     /// Who is to blame: the kind's [default](ErrorKind::default_blame), except where the error
     /// itself says more: `invalid_client` is the caller's configuration, and a callback that
-    /// was used already or has expired is the caller's doing. This is the only place that
-    /// decides blame.
+    /// was used already or has expired (or a pushed request's `request_uri` that expired before
+    /// the browser was sent to it) is the caller's doing. This is the only place that decides
+    /// blame.
     pub fn blame(&self) -> Blame {
         let refused_client = self.oauth().is_some_and(|o| o.code.as_str() == "invalid_client");
         match self {
             Error::Flow(FlowError::Response(TokenResponseError::Refused(_)))
             | Error::Revocation(RevocationError::Refused(_))
+            | Error::Device(
+                DeviceError::Refused(_) | DeviceError::Token(FlowError::Response(TokenResponseError::Refused(_))),
+            )
+            | Error::Par(ParError::Refused(_))
                 if refused_client =>
             {
                 Blame::Local
             }
             Error::Callback(CallbackError::AlreadyUsed | CallbackError::Expired { .. }) => Blame::Local,
-            Error::Flow(FlowError::Usage(e)) | Error::Usage(e) => e.kind().default_blame(),
+            Error::Par(ParError::Expired { .. }) => Blame::Local,
+            Error::Flow(FlowError::Usage(e))
+            | Error::Usage(e)
+            | Error::Device(DeviceError::Token(FlowError::Usage(e))) => e.kind().default_blame(),
             other => other.kind().default_blame(),
         }
     }
@@ -201,7 +222,11 @@ impl Error {
     pub fn oauth(&self) -> Option<&OAuthError> {
         match self {
             Error::Flow(FlowError::Response(TokenResponseError::Refused(e)))
-            | Error::Revocation(RevocationError::Refused(e)) => Some(e),
+            | Error::Revocation(RevocationError::Refused(e))
+            | Error::Device(
+                DeviceError::Refused(e) | DeviceError::Token(FlowError::Response(TokenResponseError::Refused(e))),
+            )
+            | Error::Par(ParError::Refused(e)) => Some(e),
             Error::ReauthorizationRequired { oauth, .. } => oauth.as_deref(),
             _ => None,
         }
@@ -224,6 +249,9 @@ impl Error {
             Error::Flow(FlowError::Response(
                 TokenResponseError::Redirect { status, .. } | TokenResponseError::HttpStatus { status, .. },
             ))
+            | Error::Device(DeviceError::Token(FlowError::Response(
+                TokenResponseError::Redirect { status, .. } | TokenResponseError::HttpStatus { status, .. },
+            )))
             | Error::Revocation(RevocationError::Redirect { status } | RevocationError::HttpStatus { status, .. }) => {
                 Some(*status)
             }
@@ -254,6 +282,16 @@ impl Error {
             Error::ReauthorizationRequired { reason: ReauthorizationReason::InvalidGrant, .. } => true,
             _ => false,
         }
+    }
+}
+
+/// The kind of a token request's failure.
+fn flow_kind(f: &FlowError) -> ErrorKind {
+    match f {
+        FlowError::Usage(e) => e.kind(),
+        FlowError::Transport { .. } => ErrorKind::Transport,
+        FlowError::Response(TokenResponseError::Refused(_)) => ErrorKind::TokenRefused,
+        FlowError::Response(_) => ErrorKind::Protocol,
     }
 }
 

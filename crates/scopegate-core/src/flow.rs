@@ -64,6 +64,9 @@ pub struct TokenFlow {
     secrets: Vec<zeroize::Zeroizing<String>>,
     /// `private_key_jwt`: the assertion is signed by `poll_transmit`, with its `now`.
     assertion: Option<AssertionPlan>,
+    /// The request as built, before `poll_transmit` signed it: what [`resend`](Self::resend)
+    /// signs again.
+    unsigned: Option<Box<HttpRequest>>,
     outcome: Option<Result<TokenSet, FlowError>>,
 }
 
@@ -214,6 +217,7 @@ impl TokenFlow {
     pub fn poll_transmit(&mut self, now: Timestamp) -> Option<HttpRequest> {
         match std::mem::replace(&mut self.stage, Stage::Done) {
             Stage::Ready(mut req) => {
+                self.unsigned = Some(req.clone());
                 if let Some(plan) = &self.assertion {
                     match plan.apply(&mut req, now) {
                         Ok(a) => self.secrets.push(zeroize::Zeroizing::new(a.expose_secret().to_owned())),
@@ -257,6 +261,29 @@ impl TokenFlow {
                 None
             }
         }
+    }
+
+    /// Makes the request sent by [`poll_transmit`](Self::poll_transmit) ready to be sent again,
+    /// signed anew (a fresh client assertion, and a fresh DPoP proof when it is sent with one):
+    /// for an answer that asked for it before the request was processed (a DPoP nonce
+    /// challenge, RFC 9449 §8). Returns whether it did (only a sent request without an answer).
+    pub(crate) fn resend(&mut self) -> bool {
+        if !matches!(self.stage, Stage::Sent { .. }) || self.outcome.is_some() {
+            return false;
+        }
+        match self.unsigned.take() {
+            Some(req) => {
+                self.stage = Stage::Ready(req);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether the request carries something signed with the time (a `private_key_jwt`
+    /// assertion): sending it again needs a new signature ([`resend`](Self::resend)).
+    pub(crate) fn signs(&self) -> bool {
+        self.assertion.is_some()
     }
 
     /// Consumes the token endpoint's answer. The outcome is then available from
@@ -361,6 +388,7 @@ impl Builder {
             context: Some(context),
             secrets: self.secrets,
             assertion: self.assertion,
+            unsigned: None,
             outcome: None,
         }
     }

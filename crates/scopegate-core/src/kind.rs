@@ -90,7 +90,8 @@ error_kinds! {
     /// refresh token, repeated 401s).
     7 ReauthorizationRequired "reauthorization_required" Remote "only a new authorization by the user helps";
     /// 8: the token endpoint refused with an OAuth error (`invalid_client`, `invalid_scope`,
-    /// `invalid_grant` on a code exchange, ...).
+    /// `invalid_grant` on a code exchange, ...), or the device authorization or pushed
+    /// authorization request endpoint did (they authenticate the client alike).
     8 TokenRefused "token_refused" Remote "the token endpoint refused the request";
     /// 9: the provider answered something unusable (not JSON, a field missing, a redirect, an
     /// unexpected HTTP status).
@@ -130,6 +131,11 @@ error_kinds! {
     /// renewed token set comes with the error, and the client keeps it in memory and writes it
     /// at its next operation.
     24 NotSaved "not_saved" Environment "the tokens were renewed but the token store could not write them";
+    /// 25: the authorization expired before it was completed: the device code passed its
+    /// `expires_in` (or the server said `expired_token`, RFC 8628) before the user approved, or a
+    /// pushed authorization request's `request_uri` passed its `expires_in` (RFC 9126). Start the
+    /// authorization again.
+    25 AuthorizationExpired "authorization_expired" Remote "the authorization expired before it was completed: start it again";
 }
 
 impl ErrorKind {
@@ -170,5 +176,6 @@ mod tests {
         assert_eq!(ErrorKind::OriginRefused as u32, 14);
         assert_eq!(ErrorKind::Store as u32, 16);
         assert_eq!(ErrorKind::NotSaved as u32, 24);
+        assert_eq!(ErrorKind::AuthorizationExpired as u32, 25);
     }
 }

@@ -13,18 +13,23 @@
 //! - **Time is an input.** Every operation that depends on time takes `now: Timestamp`
 //!   (wall-clock seconds, because token expiry must survive restarts and be shared between
 //!   processes). Tests drive it with a virtual clock.
-//! - **HTTP is a value.** [`Session::poll_transmit`] yields the token-endpoint or revocation
-//!   request to send, with a [`RequestId`]; the caller sends it and hands back the answer with
+//! - **HTTP is a value.** [`Session::poll_transmit`] yields the token-endpoint, revocation,
+//!   pushed authorization (PAR) or device authorization request to send, with a [`RequestId`];
+//!   the caller sends it and hands back the answer with
 //!   [`Session::handle_response`], or the failure with [`Session::handle_transport_error`],
 //!   saying whether the request may have been sent ([`TransportError::may_have_been_sent`]).
-//!   API calls are built by [`Session::api_request`] and their status goes back through
-//!   [`Session::handle_api_response`]. A transport sends requests as they are and **never
+//!   API calls are built by [`Session::api_request`] and their answer goes back through
+//!   [`Session::handle_api_answer`] (or their status through [`Session::handle_api_response`]).
+//!   A transport sends requests as they are and **never
 //!   follows redirects** ([`HttpRequest::follow_redirects`]).
 //! - **Timers are values.** [`Session::poll_timeout`] says when to call
-//!   [`Session::handle_timeout`]: the end of a `Retry-After` back-off, or when a refresh is due.
+//!   [`Session::handle_timeout`]: the end of a `Retry-After` back-off, the next poll of a device
+//!   authorization, or when a refresh is due.
 //! - **What happened comes out as events** from [`Session::poll_event`]:
 //!   [`Event::TokensChanged`] (persist [`Session::tokens`] before using them),
-//!   [`Event::ReauthorizationRequired`], [`Event::Revoked`], [`Event::Failed`].
+//!   [`Event::ReauthorizationRequired`], [`Event::Revoked`], [`Event::Failed`],
+//!   [`Event::UserCode`] (what to show the user of a device authorization) and
+//!   [`Event::AuthorizationReady`] (the browser URL of a pushed authorization request).
 //! - **Randomness** for `state` and PKCE verifiers comes from the operating system's CSPRNG
 //!   (the one system call the core makes); tests may inject bytes
 //!   ([`AuthorizationRequest::build_with_entropy`]).
@@ -37,12 +42,13 @@
 //!
 //! ## The Session: commands, I/O, timers, events
 //!
-//! - **Commands** start an operation or ask for a request: [`Session::start_authorization`],
-//!   [`Session::handle_callback`], [`Session::client_credentials`], [`Session::refresh`],
-//!   [`Session::revoke`], and [`Session::api_request`] (with [`Session::handle_api_response`]).
-//!   At most one operation is in flight; a command while one is (or [`Session::set_tokens`],
-//!   [`Session::forget`]) gives [`Error::Busy`]. API requests are not operations: any number may
-//!   be out at once.
+//! - **Commands** start an operation or ask for a request: [`Session::start_authorization`]
+//!   (which pushes the request first when the profile says `[authorization] par = true`,
+//!   RFC 9126), [`Session::handle_callback`], [`Session::start_device_authorization`]
+//!   (RFC 8628), [`Session::client_credentials`], [`Session::refresh`], [`Session::revoke`], and
+//!   [`Session::api_request`] (with [`Session::handle_api_answer`]). At most one operation is in
+//!   flight; a command while one is (or [`Session::set_tokens`], [`Session::forget`]) gives
+//!   [`Error::Busy`]. API requests are not operations: any number may be out at once.
 //! - **I/O**, **timers** and **events** as above.
 //!
 //! The rules the session owns (and every driver of it, the `scopegate` crate's `Client`, C and
@@ -64,7 +70,17 @@
 //! - a refresh token past its known lifetime, a dead grant, and a user token without a refresh
 //!   token that has expired all give [`Event::ReauthorizationRequired`] without a request;
 //! - the 401 refresh-and-retry, and Yotpo's repeated-401 rule ([`NextStep`]), counted in the
-//!   token set so that stores keep the count across processes.
+//!   token set so that stores keep the count across processes;
+//! - the client authenticates as its profile says wherever it is authenticated (token,
+//!   revocation, PAR and device requests), `private_key_jwt` included (RFC 7523: an assertion
+//!   signed with [`ClientConfig::with_client_key`]'s key when the request leaves, signed again
+//!   before a request that may have arrived is sent again);
+//! - DPoP (RFC 9449) for a profile with `[dpop] required = true`: one key pair per account, kept
+//!   in the token set ([`TokenSet::dpop_key`]) and carried by the pending authorization from
+//!   start to exchange; a proof on every token, PAR and device-poll request and every API call;
+//!   the servers' nonces kept per origin (the authorization server's apart from the
+//!   resources'), a `use_dpop_nonce` answer sent again once with the nonce; a DPoP-bound token
+//!   is never sent as a Bearer token.
 //!
 //! ## A whole connection, driven by hand
 //!

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use crate::authorize::PendingAuthorization;
+use crate::dpop::{DpopKey, DpopKeyError, StoredDpopKey};
 use crate::secret::{AccessToken, AuthorizationCode, PkceVerifier, RefreshToken, State};
 use crate::time::Timestamp;
 use crate::token::ReauthorizationReason;
@@ -188,12 +189,37 @@ fn reason_from(r: &Reader<'_>) -> Result<Option<ReauthorizationReason>, SerialEr
     }))
 }
 
+/// `value` with the stored form of `key` under `dpop_key` when there is one (an object without
+/// it is exactly what scopegate wrote before DPoP).
+fn with_dpop_key(mut value: Value, key: Option<&DpopKey>) -> String {
+    if let (Some(key), Value::Object(map)) = (key, &mut value) {
+        let stored = serde_json::to_value(key.to_stored()).unwrap_or(Value::Null);
+        map.insert("dpop_key".into(), stored);
+    }
+    value.to_string()
+}
+
+/// The DPoP key stored under `dpop_key`, if any.
+fn dpop_key_from(r: &Reader<'_>) -> Result<Option<DpopKey>, SerialError> {
+    let Some(v) = r.get("dpop_key") else { return Ok(None) };
+    let bad = || r.bad("dpop_key", "is not a usable dpop key");
+    let stored: StoredDpopKey = serde_json::from_value(v.clone()).map_err(|_| bad())?;
+    match DpopKey::from_stored(&stored) {
+        Ok(key) => Ok(Some(key)),
+        Err(DpopKeyError::NewerVersion { found, supported }) => {
+            Err(SerialError::NewerVersion { what: "dpop key", found, supported })
+        }
+        Err(_) => Err(bad()),
+    }
+}
+
 impl TokenSet {
     /// The token set as versioned JSON (`{"format":"scopegate.token_set","version":1,...}`).
-    /// **It contains the tokens**: store it like a password.
+    /// **It contains the tokens** (and, for DPoP-bound tokens, the account's private DPoP key
+    /// under `dpop_key`, a field written only then): store it like a password.
     pub fn to_json(&self) -> String {
         let t = |v: Option<Timestamp>| v.map(Timestamp::as_unix_secs);
-        json!({
+        let value = json!({
             "format": TOKEN_SET_FORMAT,
             "version": FORMAT_VERSION,
             "provider": self.provider_id,
@@ -210,8 +236,8 @@ impl TokenSet {
             "params": self.params,
             "consecutive_401": self.consecutive_401,
             "invalidated": self.invalidated.as_ref().map(reason_json),
-        })
-        .to_string()
+        });
+        with_dpop_key(value, self.dpop_key.as_ref())
     }
 
     /// Reads what [`to_json`](Self::to_json) wrote (this version or an older one).
@@ -243,16 +269,18 @@ impl TokenSet {
             consecutive_401: u32::try_from(r.opt_u64("consecutive_401")?.unwrap_or(0))
                 .map_err(|_| r.bad("consecutive_401", "is too large"))?,
             invalidated: reason_from(&r)?,
+            dpop_key: dpop_key_from(&r)?,
         })
     }
 }
 
 impl PendingAuthorization {
     /// The pending authorization as versioned JSON, to keep in a web session between the
-    /// redirect and the callback. **It contains the `state` and the PKCE verifier**: keep it
-    /// server-side (or encrypted), never in a URL.
+    /// redirect and the callback. **It contains the `state` and the PKCE verifier** (and, for a
+    /// DPoP profile, the private DPoP key the code will be exchanged with, under `dpop_key`):
+    /// keep it server-side (or encrypted), never in a URL.
     pub fn to_json(&self) -> String {
-        json!({
+        let value = json!({
             "format": PENDING_FORMAT,
             "version": FORMAT_VERSION,
             "provider": self.provider_id,
@@ -267,8 +295,8 @@ impl PendingAuthorization {
             "issuer": self.issuer,
             "issuer_required": self.issuer_required,
             "used": self.is_used(),
-        })
-        .to_string()
+        });
+        with_dpop_key(value, self.dpop_key.as_ref())
     }
 
     /// Reads what [`to_json`](Self::to_json) wrote (this version or an older one).
@@ -292,6 +320,7 @@ impl PendingAuthorization {
             issuer: r.opt_string("issuer")?,
             issuer_required: r.bool("issuer_required")?,
             used: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(r.bool("used")?)),
+            dpop_key: dpop_key_from(&r)?,
         })
     }
 }

@@ -46,7 +46,8 @@ pub struct TokenSet {
     pub access_token: AccessToken,
     /// The refresh token, when the provider issued one.
     pub refresh_token: Option<RefreshToken>,
-    /// Always `Bearer` (other token types are rejected).
+    /// `Bearer`, or `DPoP` for a DPoP-bound token (RFC 9449), which is never sent as a Bearer
+    /// token (other token types are rejected).
     pub token_type: String,
     /// Granted scopes (the response's `scope`, else the requested ones, RFC 6749 §5.1).
     pub scopes: Vec<String>,
@@ -68,6 +69,11 @@ pub struct TokenSet {
     /// Set when the grant is known to be dead: only a new authorization helps. A store keeps the
     /// mark, so later calls fail locally without a request.
     pub invalidated: Option<ReauthorizationReason>,
+    /// The account's DPoP key pair (RFC 9449), when its tokens are DPoP-bound: kept with the
+    /// tokens so that every process and host of a service proves possession of the same key.
+    /// **A secret** (it holds the private key): `Debug` shows only its algorithm and thumbprint,
+    /// and it is stored with the rest of the token set (sealed when the store has a key).
+    pub dpop_key: Option<crate::dpop::DpopKey>,
 }
 
 impl TokenSet {
@@ -84,6 +90,13 @@ impl TokenSet {
     /// Whether the refresh token is known to have expired at `now`.
     pub fn refresh_token_expired(&self, now: Timestamp) -> bool {
         self.refresh_expires_at.is_some_and(|at| now >= at)
+    }
+
+    /// Whether the access token is DPoP-bound (`token_type` `DPoP`, RFC 9449): it goes out only
+    /// as `Authorization: DPoP` with a proof of [`dpop_key`](Self::dpop_key), never as a Bearer
+    /// token.
+    pub fn is_dpop_bound(&self) -> bool {
+        self.token_type.eq_ignore_ascii_case("dpop")
     }
 }
 
@@ -470,6 +483,7 @@ impl TokenContext {
             params: self.params,
             consecutive_401: 0,
             invalidated: None,
+            dpop_key: None,
         }
     }
 }

@@ -130,6 +130,28 @@ pub enum UsageError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A DPoP-bound token set (`token_type` `DPoP`) has no DPoP key: its access token can only be
+    /// sent with a proof of that key, never as a Bearer token.
+    #[error(
+        "the token set of provider `{provider}` is DPoP-bound but holds no DPoP key: it is never sent as a bearer token; log in again"
+    )]
+    DpopKeyMissing {
+        /// Provider id.
+        provider: String,
+    },
+    /// The DPoP key could not be made or used (the random number generator or the signature
+    /// failed).
+    #[error("dpop: {reason}")]
+    Dpop {
+        /// What failed.
+        reason: String,
+    },
+    /// The browser URL of a pushed authorization request was asked for, and none was pushed
+    /// (or its answer was not handed in yet).
+    #[error(
+        "no pushed authorization request is held: start_authorization pushes one, and its answer must be handed in first"
+    )]
+    NoPushedAuthorization,
     /// The provider has no `[api]` table, and the path is not a full URL.
     #[error("provider `{provider}` has no api base url: set [api] base_url in the profile")]
     NoApiBase {
@@ -143,10 +165,11 @@ impl UsageError {
     /// the wrong order, [`ErrorKind::Random`] for the random number generator.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            UsageError::NotWaitingForResponse | UsageError::ProviderMismatch { .. } | UsageError::NeedsTime { .. } => {
-                ErrorKind::Usage
-            }
-            UsageError::Random(_) => ErrorKind::Random,
+            UsageError::NotWaitingForResponse
+            | UsageError::ProviderMismatch { .. }
+            | UsageError::NeedsTime { .. }
+            | UsageError::NoPushedAuthorization => ErrorKind::Usage,
+            UsageError::Random(_) | UsageError::Dpop { .. } => ErrorKind::Random,
             _ => ErrorKind::Config,
         }
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use scopegate::Transport;
 use scopegate::embed;
 use scopegate::{Client, UreqTransport};
+use scopegate_core::jose::SigningKey;
 use scopegate_core::{ClientConfig, DEFAULT_ACCOUNT};
 
 use crate::authorization::{pending_from, scopegate_authorization};
@@ -24,7 +25,9 @@ use crate::transport::{CallbackTransport, scopegate_transport_callback};
 pub struct scopegate_client_options {
     /// The client id (required).
     pub client_id: *const c_char,
-    /// The client secret; NULL for a public client.
+    /// The client secret; NULL for a public client, or for one that authenticates with its
+    /// private key (`private_key_jwt`: pass the key to `scopegate_client_new_with_key` or
+    /// `scopegate_session_new_with_key`).
     pub client_secret: *const c_char,
     /// The redirect URI, exactly as registered; NULL when no authorization code flow is used.
     pub redirect_uri: *const c_char,
@@ -73,6 +76,20 @@ pub(crate) unsafe fn read_options<'a>(options: *const scopegate_client_options) 
     Ok(Options { config, store, account })
 }
 
+/// The client's private key for `private_key_jwt` (RFC 7523): NULL, or the PEM text of a
+/// PKCS#8 key (ES256, RS256, EdDSA; an RSA key in PKCS#1 too), read during the call. The text
+/// is a secret: wipe your copies.
+///
+/// # Safety
+/// `pem` is NULL or a NUL-terminated string.
+pub(crate) unsafe fn read_client_key(pem: *const c_char) -> Result<Option<SigningKey>, Failure> {
+    // SAFETY: forwarded.
+    let Some(pem) = (unsafe { opt_cstr(pem, "client_key_pem") })? else { return Ok(None) };
+    SigningKey::from_pem(pem)
+        .map(Some)
+        .map_err(|e| Failure::invalid("client_key_pem", &format!("not a usable private key: {e}")))
+}
+
 /// A blocking OAuth 2.0 client for one provider, one app registration and one account:
 /// client credentials, the authorization code exchange, access tokens refreshed when due (one
 /// refresh at a time, across threads and, with a SQLite store, processes), revocation and API
@@ -98,12 +115,16 @@ impl std::fmt::Debug for scopegate_client {
 unsafe fn make(
     provider: *const scopegate_provider,
     options: *const scopegate_client_options,
+    key: Option<SigningKey>,
     transport: Arc<dyn Transport>,
     out: Out<*mut scopegate_client>,
 ) -> Result<(), Failure> {
     // SAFETY (both): forwarded.
     let p = unsafe { handle(provider, "provider") }?;
-    let o = unsafe { read_options(options) }?;
+    let mut o = unsafe { read_options(options) }?;
+    if let Some(key) = key {
+        o.config = o.config.with_client_key(key);
+    }
     let store = embed::open_store(o.store, embed::StoreKeys::FromEnv)?;
     let account = o.account.unwrap_or(DEFAULT_ACCOUNT);
     let client = Client::new(Arc::clone(&p.provider), o.config, transport, store, account);
@@ -123,7 +144,7 @@ pub unsafe extern "C" fn scopegate_client_new(
     guard(|| {
         // SAFETY: a live provider, options and a writable `out`, or NULL, by contract.
         let out = unsafe { Out::new(out, "out") }?;
-        unsafe { make(provider, options, Arc::new(UreqTransport::default()), out) }
+        unsafe { make(provider, options, None, Arc::new(UreqTransport::default()), out) }
     })
 }
 
@@ -142,7 +163,37 @@ pub unsafe extern "C" fn scopegate_client_new_with_transport(
         // SAFETY: as `scopegate_client_new`; the callback and userdata as documented.
         let out = unsafe { Out::new(out, "out") }?;
         let transport = CallbackTransport::new(callback, userdata).ok_or_else(|| Failure::null("callback"))?;
-        unsafe { make(provider, options, Arc::new(transport), out) }
+        unsafe { make(provider, options, None, Arc::new(transport), out) }
+    })
+}
+
+/// `scopegate_client_new`, or with a non-NULL `callback` `scopegate_client_new_with_transport`,
+/// for a client that authenticates with its private key: `client_key_pem` (see
+/// `scopegate_client_options`: the options struct's layout is a contract and does not grow) is
+/// the PEM text of a PKCS#8 key (ES256, RS256, EdDSA), for a profile with
+/// `[token] client_auth = "private_key_jwt"` (RFC 7523): every token, revocation, PAR and device
+/// request then carries an assertion signed with it when it leaves (a fresh `jti`, `aud` the
+/// token endpoint or the issuer, a short `exp`). The key is read during the call and never
+/// shown. `SCOPEGATE_RESULT_INVALID_PARAMETER` when it is not a usable key; NULL is no key.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn scopegate_client_new_with_key(
+    provider: *const scopegate_provider,
+    options: *const scopegate_client_options,
+    client_key_pem: *const c_char,
+    callback: scopegate_transport_callback,
+    userdata: *mut c_void,
+    out: *mut *mut scopegate_client,
+) -> scopegate_result {
+    guard(|| {
+        // SAFETY: as `scopegate_client_new`; a NUL-terminated key or NULL; the callback and
+        // userdata as documented, or NULL.
+        let out = unsafe { Out::new(out, "out") }?;
+        let key = unsafe { read_client_key(client_key_pem) }?;
+        let transport: Arc<dyn Transport> = match CallbackTransport::new(callback, userdata) {
+            Some(t) => Arc::new(t),
+            None => Arc::new(UreqTransport::default()),
+        };
+        unsafe { make(provider, options, key, transport, out) }
     })
 }
 
@@ -155,7 +206,7 @@ pub unsafe extern "C" fn scopegate_client_free(client: *mut scopegate_client) {
 
 /// # Safety
 /// `client` is NULL or a live client.
-unsafe fn client<'a>(client: *mut scopegate_client) -> Result<&'a Client, Failure> {
+pub(crate) unsafe fn client<'a>(client: *mut scopegate_client) -> Result<&'a Client, Failure> {
     // SAFETY: forwarded.
     unsafe { client_ref(client.cast_const()) }
 }

@@ -53,6 +53,7 @@ pub mod authorization;
 mod boundary;
 pub mod check;
 pub mod client;
+pub mod device;
 pub mod error;
 mod failure;
 pub mod http;

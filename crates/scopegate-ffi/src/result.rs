@@ -38,7 +38,8 @@ pub enum scopegate_result {
     /// 7: only a new authorization by the user helps (invalid_grant, refresh token expired, no
     /// refresh token, repeated 401s).
     ReauthorizationRequired = 7,
-    /// 8: the token endpoint refused with an OAuth error (`invalid_client`, `invalid_grant`...).
+    /// 8: the token endpoint refused with an OAuth error (`invalid_client`, `invalid_grant`...),
+    /// or the device authorization or pushed authorization request endpoint did.
     TokenRefused = 8,
     /// 9: the provider answered something unusable (not JSON, a field missing, a redirect).
     Protocol = 9,
@@ -77,6 +78,10 @@ pub enum scopegate_result {
     /// `scopegate_last_error_part(SCOPEGATE_ERROR_PART_TOKENS, ...)` gives it (versioned JSON,
     /// secrets included) and the client's token-change callback has received it.
     NotSaved = 24,
+    /// 25: the authorization expired before it was completed: the device code expired before
+    /// the user approved (RFC 8628), or a pushed authorization request's `request_uri` passed its
+    /// `expires_in` (RFC 9126). Start it again.
+    AuthorizationExpired = 25,
     /// 1001: a pointer argument that must not be NULL was NULL.
     NullParameter = 1001,
     /// 1002: a string argument is not valid UTF-8.
@@ -140,6 +145,7 @@ impl scopegate_result {
             ErrorKind::Listen => Self::Listen,
             ErrorKind::LoginTimeout => Self::LoginTimeout,
             ErrorKind::NotSaved => Self::NotSaved,
+            ErrorKind::AuthorizationExpired => Self::AuthorizationExpired,
             // A kind added to the core after this ABI: the test `every_kind_has_its_result`
             // fails until it gets its own result.
             _ => Self::Usage,

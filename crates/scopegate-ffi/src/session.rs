@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::authorization::{pending_from, scopegate_authorization};
 use crate::boundary::{Out, OutText, cstr, free_handle, guard, guard_value, handle, handle_mut, into_handle, text};
-use crate::client::{read_options, scopegate_client_options};
+use crate::client::{read_client_key, read_options, scopegate_client_options};
 use crate::failure::Failure;
 use crate::http::RequestView;
 use crate::provider::scopegate_provider;
@@ -36,9 +36,12 @@ pub struct scopegate_session {
     pub(crate) transmit_view: Option<Box<RequestView>>,
     /// What the last `api_request` view points into.
     pub(crate) api_view: Option<Box<RequestView>>,
-    /// API request ids given out: (number given to C, the session's id), newest last.
-    pub(crate) api_ids: Vec<(u64, ApiRequestId)>,
+    /// API request ids given out: (number given to C, the session's id, the request's method
+    /// and URL, nothing else: no secret), newest last.
+    pub(crate) api_ids: Vec<(u64, ApiRequestId, scopegate_core::HttpRequest)>,
     pub(crate) next_api_id: u64,
+    /// What the last `SCOPEGATE_EVENT_KIND_USER_CODE` event announced (its view points into it).
+    pub(crate) user_code: Option<Box<crate::device::UserCodeView>>,
 }
 
 /// How many distinct API request ids are remembered (one per token generation).
@@ -61,6 +64,44 @@ pub(crate) unsafe fn session_mut<'a>(session: *mut scopegate_session) -> Result<
     unsafe { handle_mut(session, "session") }
 }
 
+/// # Safety
+/// As the exports that call it.
+unsafe fn make(
+    provider: *const scopegate_provider,
+    options: *const scopegate_client_options,
+    client_key_pem: *const c_char,
+    out: Out<*mut scopegate_session>,
+) -> Result<(), Failure> {
+    // SAFETY (all): forwarded.
+    let p = unsafe { handle(provider, "provider") }?;
+    let o = unsafe { read_options(options) }?;
+    let key = unsafe { read_client_key(client_key_pem) }?;
+    if o.store.is_some() {
+        return Err(Failure::invalid(
+            "options.store",
+            "a session keeps no store: persist scopegate_session_tokens yourself (NULL here)",
+        ));
+    }
+    let config = match key {
+        Some(key) => o.config.with_client_key(key),
+        None => o.config,
+    };
+    let mut session = Session::new(Arc::clone(&p.provider), config);
+    if let Some(account) = o.account {
+        session = session.with_account(account);
+    }
+    out.write(into_handle(scopegate_session {
+        session,
+        sent: None,
+        transmit_view: None,
+        api_view: None,
+        api_ids: Vec::new(),
+        next_api_id: 1,
+        user_code: None,
+    }));
+    Ok(())
+}
+
 /// A session for `provider` and the app registration in `options` (whose `store` must be
 /// NULL: the caller keeps the token set), holding no token yet. With `options->account`, a
 /// login for another account is refused (a profile whose callback names the account: Yotpo's
@@ -74,27 +115,24 @@ pub unsafe extern "C" fn scopegate_session_new(
     guard(|| {
         // SAFETY: a live provider, options and a writable `out`, or NULL, by contract.
         let out = unsafe { Out::new(out, "out") }?;
-        let p = unsafe { handle(provider, "provider") }?;
-        let o = unsafe { read_options(options) }?;
-        if o.store.is_some() {
-            return Err(Failure::invalid(
-                "options.store",
-                "a session keeps no store: persist scopegate_session_tokens yourself (NULL here)",
-            ));
-        }
-        let mut session = Session::new(Arc::clone(&p.provider), o.config);
-        if let Some(account) = o.account {
-            session = session.with_account(account);
-        }
-        out.write(into_handle(scopegate_session {
-            session,
-            sent: None,
-            transmit_view: None,
-            api_view: None,
-            api_ids: Vec::new(),
-            next_api_id: 1,
-        }));
-        Ok(())
+        unsafe { make(provider, options, std::ptr::null(), out) }
+    })
+}
+
+/// `scopegate_session_new` for a client that authenticates with its private key
+/// (`private_key_jwt`): `client_key_pem` as for `scopegate_client_new_with_key` (NULL: none).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn scopegate_session_new_with_key(
+    provider: *const scopegate_provider,
+    options: *const scopegate_client_options,
+    client_key_pem: *const c_char,
+    out: *mut *mut scopegate_session,
+) -> scopegate_result {
+    guard(|| {
+        // SAFETY: a live provider, options, a NUL-terminated key or NULL, and a writable `out`,
+        // or NULL, by contract.
+        let out = unsafe { Out::new(out, "out") }?;
+        unsafe { make(provider, options, client_key_pem, out) }
     })
 }
 
@@ -127,7 +165,11 @@ pub unsafe extern "C" fn scopegate_session_set_rights(
 }
 
 /// Starts an authorization with the profile's scopes (the options need a redirect URI): see
-/// `scopegate_authorization`.
+/// `scopegate_authorization`. For a profile that pushes its requests (`[authorization] par =
+/// true`, RFC 9126) the push is the operation in flight: the authorization's URL is empty, send
+/// what `scopegate_session_poll_transmit` gives, and `SCOPEGATE_EVENT_KIND_AUTHORIZATION_READY`
+/// says when `scopegate_session_authorization_url` has the browser URL (keep the pending
+/// authorization as usual).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn scopegate_session_start_authorization(
     session: *mut scopegate_session,
@@ -140,6 +182,26 @@ pub unsafe extern "C" fn scopegate_session_start_authorization(
         let start = unsafe { session_mut(session) }?.session.start_authorization(at(now))?;
         out.write(into_handle(scopegate_authorization::from(start)));
         Ok(())
+    })
+}
+
+/// Writes the browser URL of the authorization pushed last (RFC 9126: only `client_id` and the
+/// `request_uri`) into `buf` like every text output, while its `request_uri` lives:
+/// `SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED` after its `expires_in` (start again),
+/// `SCOPEGATE_RESULT_USAGE` when none was pushed (or its answer is not in yet).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn scopegate_session_authorization_url(
+    session: *mut scopegate_session,
+    now: u64,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> scopegate_result {
+    guard(|| {
+        // SAFETY: a live session and an output buffer, or NULL, by contract.
+        let out = unsafe { OutText::new(buf, len, out_n) }?;
+        let url = unsafe { session_mut(session) }?.session.authorization_url(at(now))?;
+        out.write(url.as_bytes())
     })
 }
 

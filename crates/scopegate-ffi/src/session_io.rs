@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use scopegate_core::{Error, Event, HttpResponse, NextStep, ReauthorizationReason, Revoked, UsageError};
+use scopegate_core::{ApiRequestId, Error, Event, HttpResponse, NextStep, ReauthorizationReason, Revoked, UsageError};
 
 use crate::boundary::{FailureArg, Out, bytes, cbytes, cstr, guard, handle};
 use crate::failure::Failure;
@@ -35,6 +35,12 @@ pub enum scopegate_event_kind {
     /// The operation in flight failed: `result` says how, and the calling thread's last error
     /// has the detail (the provider's `error` and `error_description` included).
     Failed = 5,
+    /// A device authorization (`scopegate_session_start_device_authorization`) was accepted:
+    /// show the user what `scopegate_session_user_code` points at. The session polls meanwhile.
+    UserCode = 6,
+    /// The pushed authorization request (PAR) was accepted: send the user's browser to
+    /// `scopegate_session_authorization_url` before it expires.
+    AuthorizationReady = 7,
 }
 
 /// Why only a new authorization helps.
@@ -91,6 +97,10 @@ pub enum scopegate_next_step {
     Retry = 3,
     /// Only a new authorization helps (Yotpo: the third 401 in a row).
     Reauthorize = 4,
+    /// The resource asked for a DPoP nonce (RFC 9449 §9; `scopegate_session_handle_api_answer`
+    /// only): build the request again (a new `scopegate_session_api_request`: its proof now
+    /// carries the nonce) and send it, once.
+    RetryWithNonce = 5,
 }
 
 /// The next request to send for the operation in flight: `*out_request` points at a read-only
@@ -265,6 +275,11 @@ pub unsafe extern "C" fn scopegate_session_poll_event(
                 event.kind = scopegate_event_kind::Failed;
                 event.result = last_error::record(Failure::from(e));
             }
+            Some(Event::UserCode(code)) => {
+                event.kind = scopegate_event_kind::UserCode;
+                s.user_code = Some(crate::device::UserCodeView::new(&code));
+            }
+            Some(Event::AuthorizationReady { .. }) => event.kind = scopegate_event_kind::AuthorizationReady,
             // An event added to the core after this ABI: reported as a change to persist.
             Some(_) => event.kind = scopegate_event_kind::TokensChanged,
         }
@@ -302,12 +317,16 @@ pub unsafe extern "C" fn scopegate_session_api_request(
         let path = unsafe { cstr(path, "path") }?;
         let body = if body.is_null() && body_len == 0 { None } else { Some(unsafe { bytes(body, body_len, "body") }?) };
         let (api_id, request) = s.session.api_request(at(now), method, path, body)?;
-        let number = match s.api_ids.iter().find(|(_, a)| *a == api_id) {
-            Some((n, _)) => *n,
+        // Kept for the answer: the method and URL only (the nonce is per origin).
+        let bare = scopegate_core::HttpRequest::new(request.method(), request.url().clone());
+        let same =
+            |a: &ApiRequestId, r: &scopegate_core::HttpRequest| *a == api_id && r.url().origin() == bare.url().origin();
+        let number = match s.api_ids.iter().find(|(_, a, r)| same(a, r)) {
+            Some((n, _, _)) => *n,
             None => {
                 let n = s.next_api_id;
                 s.next_api_id += 1;
-                s.api_ids.push((n, api_id));
+                s.api_ids.push((n, api_id, bare));
                 if s.api_ids.len() > API_IDS_KEPT {
                     s.api_ids.remove(0);
                 }
@@ -337,20 +356,93 @@ pub unsafe extern "C" fn scopegate_session_handle_api_response(
         // SAFETY: a live session and a writable `out_step`, or NULL, by contract.
         let out_step = unsafe { Out::new(out_step, "out_step") }?;
         let s = unsafe { session_mut(session) }?;
-        let api_id =
-            s.api_ids.iter().find(|(n, _)| *n == id).map(|(_, a)| *a).ok_or_else(|| {
-                Failure::invalid("id", "not an api request id this session gave out (or a very old one)")
-            })?;
+        let (api_id, _) = api_request_of(s, id)?;
         let _ = now; // accepted like every session call; the status needs no time
-        let step = match s.session.handle_api_response(api_id, status) {
-            NextStep::Done => scopegate_next_step::Done,
-            NextStep::RefreshAndRetry => scopegate_next_step::RefreshAndRetry,
-            NextStep::Retry => scopegate_next_step::Retry,
-            NextStep::Reauthorize(_) => scopegate_next_step::Reauthorize,
-            // A step added to the core after this ABI: the safe default is to stop.
-            _ => scopegate_next_step::Done,
-        };
-        out_step.write(step);
+        out_step.write(next_step(s.session.handle_api_response(api_id, status)));
         Ok(())
     })
+}
+
+/// The session's id and URL of the API request C knows as `id`.
+fn api_request_of(s: &scopegate_session, id: u64) -> Result<(ApiRequestId, scopegate_core::HttpRequest), Failure> {
+    s.api_ids
+        .iter()
+        .find(|(n, _, _)| *n == id)
+        .map(|(_, a, u)| (*a, u.clone()))
+        .ok_or_else(|| Failure::invalid("id", "not an api request id this session gave out (or a very old one)"))
+}
+
+fn next_step(step: NextStep) -> scopegate_next_step {
+    match step {
+        NextStep::Done => scopegate_next_step::Done,
+        NextStep::RefreshAndRetry => scopegate_next_step::RefreshAndRetry,
+        NextStep::Retry => scopegate_next_step::Retry,
+        NextStep::Reauthorize(_) => scopegate_next_step::Reauthorize,
+        NextStep::RetryWithNonce => scopegate_next_step::RetryWithNonce,
+        // A step added to the core after this ABI: the safe default is to stop.
+        _ => scopegate_next_step::Done,
+    }
+}
+
+/// `scopegate_session_handle_api_response` with the whole answer (headers as for
+/// `scopegate_session_handle_response`): for a DPoP-bound token (RFC 9449) the server's nonce is
+/// learned (the next proof carries it) and a nonce challenge is
+/// `SCOPEGATE_NEXT_STEP_RETRY_WITH_NONCE` rather than a 401 of the token. Use it for every API
+/// answer of a DPoP profile.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn scopegate_session_handle_api_answer(
+    session: *mut scopegate_session,
+    now: u64,
+    id: u64,
+    status: u16,
+    headers: *const scopegate_header,
+    headers_len: usize,
+    body: *const u8,
+    body_len: usize,
+    out_step: *mut scopegate_next_step,
+) -> scopegate_result {
+    guard(|| {
+        // SAFETY: a live session, `headers_len` headers of NUL-terminated strings, `body_len`
+        // readable bytes and a writable `out_step`, or NULL, by contract.
+        let out_step = unsafe { Out::new(out_step, "out_step") }?;
+        let s = unsafe { session_mut(session) }?;
+        let response = unsafe { response_of(status, headers, headers_len, body, body_len) }?;
+        let (api_id, sent) = api_request_of(s, id)?;
+        let _ = now; // accepted like every session call; the answer needs no time
+        out_step.write(next_step(s.session.handle_api_answer(api_id, &sent, &response)));
+        Ok(())
+    })
+}
+
+/// An answer as C hands it in: status, headers (bytes as received), body.
+///
+/// # Safety
+/// `headers` is NULL or points to `headers_len` headers of NUL-terminated strings; `body` is
+/// NULL or points to `body_len` readable bytes.
+unsafe fn response_of(
+    status: u16,
+    headers: *const scopegate_header,
+    headers_len: usize,
+    body: *const u8,
+    body_len: usize,
+) -> Result<HttpResponse, Failure> {
+    let headers: &[scopegate_header] = if headers_len == 0 {
+        &[]
+    } else if headers.is_null() {
+        return Err(Failure::null("headers"));
+    } else {
+        // SAFETY: by the caller's promise.
+        unsafe { std::slice::from_raw_parts(headers, headers_len) }
+    };
+    // SAFETY: by the caller's promise.
+    let body = unsafe { bytes(body, body_len, "body") }?;
+    let mut response = HttpResponse::new(status, body.to_vec());
+    for h in headers {
+        // Bytes as they came: one odd header never costs the answer.
+        // SAFETY: NUL-terminated by the caller's promise.
+        let name = unsafe { cbytes(h.name, "headers[].name") }?;
+        let value = unsafe { cbytes(h.value, "headers[].value") }?;
+        response = response.with_header_bytes(name, value);
+    }
+    Ok(response)
 }

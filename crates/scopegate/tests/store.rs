@@ -38,6 +38,7 @@ fn tokens(n: u32) -> TokenSet {
         identity: Identity::User,
         consecutive_401: n % 3,
         invalidated: (n == 3).then_some(ReauthorizationReason::RepeatedUnauthorized { count: 3 }),
+        dpop_key: None,
     }
 }
 

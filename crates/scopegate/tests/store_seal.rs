@@ -31,6 +31,7 @@ fn tokens(tag: &str) -> TokenSet {
         identity: Identity::User,
         consecutive_401: 0,
         invalidated: None,
+        dpop_key: None,
     }
 }
 

@@ -37,11 +37,13 @@ from ._native import (
     SqliteStore,
     TokenSet,
     TokenStore,
+    UserCode,
     __version__,
 )
 from . import _logging
 from .errors import (
     AuthorizationDenied,
+    AuthorizationExpired,
     Blame,
     CallbackError,
     ConfigError,
@@ -71,6 +73,7 @@ from .errors import (
 __all__ = [
     "DEFAULT_ACCOUNT",
     "AuthorizationDenied",
+    "AuthorizationExpired",
     "AuthorizationRequest",
     "Blame",
     "CallbackError",
@@ -109,6 +112,7 @@ __all__ = [
     "TransportError",
     "UnknownEndpoint",
     "UsageError",
+    "UserCode",
     "__version__",
 ]
 

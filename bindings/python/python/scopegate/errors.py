@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuthorizationDenied",
+    "AuthorizationExpired",
     "Blame",
     "CallbackError",
     "ConfigError",
@@ -337,3 +338,11 @@ class LoginError(Error):
     """The loopback login could not listen on its port, or no callback arrived in time."""
 
     default_kind = ErrorKind.LOGIN_TIMEOUT
+
+
+class AuthorizationExpired(Error):
+    """The authorization expired before it was completed: the device code (``device_login``)
+    expired before the user approved, or a pushed authorization request's ``request_uri`` (PAR)
+    passed its ``expires_in``. Start it again."""
+
+    default_kind = ErrorKind.AUTHORIZATION_EXPIRED

@@ -5,7 +5,7 @@ import enum
 from ._native import TokenSet
 from typing import ClassVar, Sequence
 
-__all__ = ['ErrorKind', 'Blame', 'Error', 'UsageError', 'ConfigError', 'SerializationError', 'CallbackError', 'StateMismatch', 'AuthorizationDenied', 'NotAuthorized', 'ReauthorizationRequired', 'ReinstallRequired', 'TokenExpired', 'TokenEndpointError', 'ProtocolError', 'RevocationError', 'PermissionDenied', 'UnknownEndpoint', 'PathRejected', 'OriginRefused', 'IdentityMismatch', 'TransportError', 'StoreError', 'NotSavedError', 'LoginError']
+__all__ = ['ErrorKind', 'Blame', 'Error', 'AuthorizationExpired', 'UsageError', 'ConfigError', 'SerializationError', 'CallbackError', 'StateMismatch', 'AuthorizationDenied', 'NotAuthorized', 'ReauthorizationRequired', 'ReinstallRequired', 'TokenExpired', 'TokenEndpointError', 'ProtocolError', 'RevocationError', 'PermissionDenied', 'UnknownEndpoint', 'PathRejected', 'OriginRefused', 'IdentityMismatch', 'TransportError', 'StoreError', 'NotSavedError', 'LoginError']
 
 class ErrorKind(enum.IntEnum):
     """The core's error kinds (``scopegate_core::ErrorKind``): numbers that never change."""
@@ -34,6 +34,7 @@ class ErrorKind(enum.IntEnum):
     LISTEN = 22
     LOGIN_TIMEOUT = 23
     NOT_SAVED = 24
+    AUTHORIZATION_EXPIRED = 25
 
 class Blame(str, enum.Enum):
     """Who caused an error."""
@@ -151,3 +152,8 @@ class NotSavedError(StoreError):
 
 class LoginError(Error):
     """The loopback login could not listen on its port, or no callback arrived in time."""
+
+class AuthorizationExpired(Error):
+    """The authorization expired before it was completed: the device code (``device_login``)
+    expired before the user approved, or a pushed authorization request's ``request_uri`` (PAR)
+    passed its ``expires_in``. Start it again."""

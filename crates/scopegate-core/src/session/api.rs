@@ -5,7 +5,7 @@ use url::Url;
 use super::rules::{ApiVerdict, TokenState};
 use super::{Event, Session};
 use crate::error::Error;
-use crate::http::HttpRequest;
+use crate::http::{HttpRequest, HttpResponse};
 use crate::matrix::Decision;
 use crate::method::Method;
 use crate::time::Timestamp;
@@ -17,6 +17,18 @@ use crate::usage::UsageError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ApiRequestId {
     generation: u64,
+    /// For a request with a DPoP proof: a digest of the nonce the proof carried (0: none).
+    dpop_nonce: Option<u64>,
+}
+
+/// A digest of a DPoP nonce, to tell whether a challenge brings another nonce than the one a
+/// request carried (the nonce itself is not kept in the id, which is `Copy`).
+fn nonce_digest(nonce: Option<&str>) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let Some(n) = nonce else { return 0 };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    n.hash(&mut h);
+    h.finish() | 1
 }
 
 /// What to do after an API answer ([`Session::handle_api_response`]).
@@ -33,6 +45,11 @@ pub enum NextStep {
     Retry,
     /// Only a new authorization helps (Yotpo: the third 401 in a row means re-install).
     Reauthorize(ReauthorizationReason),
+    /// The resource asked for a DPoP nonce (RFC 9449 §9: a 401 with `WWW-Authenticate: DPoP
+    /// error="use_dpop_nonce"` and a `DPoP-Nonce` header; [`Session::handle_api_answer`] only):
+    /// build the request again with [`Session::api_request`] (its proof now carries the nonce)
+    /// and send it, once. Not counted as a 401.
+    RetryWithNonce,
 }
 
 /// Longest URL quoted in an error.
@@ -87,8 +104,14 @@ impl Session {
     /// - a token must be held and usable: [`Error::NotAuthorized`],
     ///   [`Error::ReauthorizationRequired`], or [`Error::TokenExpired`] (refresh first).
     ///
-    /// `json_body` is sent as `application/json`. Hand the answer's status to
-    /// [`handle_api_response`](Self::handle_api_response).
+    /// A DPoP-bound token (`token_type` `DPoP`, RFC 9449) goes as `Authorization: DPoP` with a
+    /// proof of the token set's key for this method and URL (`htu` without query or fragment,
+    /// `iat`, a fresh `jti`, `ath`, and the resource's nonce when it gave one), never as a Bearer
+    /// token; one without its key is refused ([`UsageError::DpopKeyMissing`]).
+    ///
+    /// `json_body` is sent as `application/json`. Hand the answer to
+    /// [`handle_api_answer`](Self::handle_api_answer) (or its status to
+    /// [`handle_api_response`](Self::handle_api_response), when no DPoP is involved).
     pub fn api_request(
         &mut self,
         now: Timestamp,
@@ -99,13 +122,48 @@ impl Session {
         let url = self.api_url(method, path)?;
         self.usable_tokens(now)?;
         let Some(c) = &self.conn else { return Err(self.not_authorized()) };
-        let mut request = HttpRequest::new(method, url)
-            .with_bearer(&c.tokens().access_token)
-            .with_header("Accept", "application/json");
+        let tokens = c.tokens();
+        let (mut request, dpop_nonce) = match Session::api_dpop_key(tokens)? {
+            // RFC 9449 §7: `Authorization: DPoP` and a proof for this method and URL, bound to
+            // the token (`ath`), with the resource's nonce when it gave one. Never as Bearer.
+            Some(key) => {
+                let nonce = self.nonces.resources.get(&url);
+                let digest = nonce_digest(nonce);
+                let request = crate::dpop::authorize(
+                    HttpRequest::new(method, url.clone()),
+                    key,
+                    &tokens.access_token,
+                    now,
+                    nonce,
+                )?;
+                (request, Some(digest))
+            }
+            None => (HttpRequest::new(method, url).with_bearer(&tokens.access_token), None),
+        };
+        request = request.with_header("Accept", "application/json");
         if let Some(body) = json_body {
             request = request.with_body("application/json", body.to_vec());
         }
-        Ok((ApiRequestId { generation: self.generation }, request))
+        Ok((ApiRequestId { generation: self.generation, dpop_nonce }, request))
+    }
+
+    /// The answer to an API request, whole: what [`handle_api_response`](Self::handle_api_response)
+    /// does with its status, and, for a request with a DPoP proof, the server's nonce (kept per
+    /// origin, so the next proof carries it) and its nonce challenge
+    /// ([`NextStep::RetryWithNonce`] when the challenge brings a nonce the request did not carry;
+    /// a challenge is not a 401 of the token). `request` is the request sent.
+    pub fn handle_api_answer(&mut self, id: ApiRequestId, request: &HttpRequest, response: &HttpResponse) -> NextStep {
+        if let Some(carried) = id.dpop_nonce {
+            let url = request.url();
+            if self.nonces.resources.learn(url, response) {
+                return if nonce_digest(self.nonces.resources.get(url)) != carried {
+                    NextStep::RetryWithNonce
+                } else {
+                    NextStep::Done
+                };
+            }
+        }
+        self.handle_api_response(id, response.status())
     }
 
     /// The held token set, if an API call may use it at `now`; else why not: no token

@@ -2,8 +2,11 @@
 
 use std::fmt;
 
+use super::device::DeviceWork;
+use super::par::PushWork;
 use super::rules::refresh_due_at;
 use super::{Event, Session};
+use crate::dpop::DpopKey;
 use crate::error::Error;
 use crate::flow::{FlowError, TokenFlow};
 use crate::http::{HttpRequest, HttpResponse};
@@ -46,30 +49,41 @@ pub(crate) enum OpKind {
     ClientCredentials,
     Refresh,
     Revoke,
+    /// A pushed authorization request (RFC 9126).
+    Push,
+    /// The device authorization grant (RFC 8628): its request, then the polls.
+    Device,
 }
 
-enum Work {
+pub(super) enum Work {
     Token(Box<TokenFlow>),
     Revoke(Option<RevocationFlow>),
+    Push(Box<PushWork>),
+    Device(Box<DeviceWork>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
+pub(super) enum Phase {
     Ready,
     Sent(RequestId),
     Waiting(Timestamp),
 }
 
-/// One operation: a token request or a revocation, with its retries.
+/// One operation: a token request, a revocation, a push or a device authorization, with its
+/// retries.
 pub(crate) struct Op {
-    kind: OpKind,
+    pub(super) kind: OpKind,
     /// The scopes asked for (token requests).
-    requested: Vec<String>,
-    work: Work,
-    request: Option<HttpRequest>,
-    phase: Phase,
-    tries: u32,
-    waited: u64,
+    pub(super) requested: Vec<String>,
+    pub(super) work: Work,
+    pub(super) request: Option<HttpRequest>,
+    pub(super) phase: Phase,
+    pub(super) tries: u32,
+    pub(super) waited: u64,
+    /// The account's DPoP key the requests are proven with (RFC 9449), and the token set gets.
+    pub(super) dpop: Option<DpopKey>,
+    /// Whether a DPoP nonce challenge was answered already (it is retried once).
+    pub(super) nonce_retried: bool,
 }
 
 impl fmt::Debug for Op {
@@ -84,29 +98,58 @@ impl fmt::Debug for Op {
 }
 
 impl Op {
-    pub(crate) fn token(kind: OpKind, flow: TokenFlow) -> Op {
-        let requested = flow.requested_scopes().to_vec();
+    pub(super) fn new(kind: OpKind, requested: Vec<String>, work: Work, dpop: Option<DpopKey>) -> Op {
         Op {
             kind,
             requested,
-            work: Work::Token(Box::new(flow)),
+            work,
             request: None,
             phase: Phase::Ready,
             tries: 0,
             waited: 0,
+            dpop,
+            nonce_retried: false,
         }
+    }
+
+    /// A token request proven with the account's DPoP key (when there is one).
+    pub(crate) fn token_with_dpop(kind: OpKind, flow: TokenFlow, dpop: Option<DpopKey>) -> Op {
+        let requested = flow.requested_scopes().to_vec();
+        Op::new(kind, requested, Work::Token(Box::new(flow)), dpop)
     }
 
     pub(crate) fn revoke(flow: RevocationFlow) -> Op {
         let request = Some(flow.request().clone());
-        Op {
-            kind: OpKind::Revoke,
-            requested: Vec::new(),
-            work: Work::Revoke(Some(flow)),
-            request,
-            phase: Phase::Ready,
-            tries: 0,
-            waited: 0,
+        Op { request, ..Op::new(OpKind::Revoke, Vec::new(), Work::Revoke(Some(flow)), None) }
+    }
+
+    /// Makes the request sent last ready to be built (and signed) again.
+    fn rearm(&mut self) {
+        match &mut self.work {
+            Work::Token(flow) => {
+                if flow.resend() {
+                    self.request = None;
+                }
+            }
+            Work::Revoke(_) => {}
+            Work::Push(push) => {
+                push.rearm();
+                self.request = None;
+            }
+            Work::Device(device) => {
+                device.rearm();
+                self.request = None;
+            }
+        }
+    }
+
+    /// Whether the request carries something signed with the time (an assertion, a DPoP
+    /// proof): sent again after it may have arrived, it is signed again.
+    fn signs(&self) -> bool {
+        match &self.work {
+            Work::Token(flow) => self.dpop.is_some() || flow.signs(),
+            Work::Revoke(_) => false,
+            Work::Push(_) | Work::Device(_) => true,
         }
     }
 }
@@ -135,8 +178,39 @@ impl Session {
             _ => return None,
         }
         if op.request.is_none() {
-            if let Work::Token(flow) = &mut op.work {
-                op.request = flow.poll_transmit(now);
+            let built = match &mut op.work {
+                Work::Token(flow) => {
+                    let nonce = self.provider.token_url().and_then(|u| self.nonces.authorization_server.get(u));
+                    let req = match &op.dpop {
+                        Some(key) => flow.poll_transmit_with_dpop(now, key, nonce),
+                        None => flow.poll_transmit(now),
+                    };
+                    // None: signing failed, and the flow holds the error.
+                    req.ok_or_else(|| match flow.poll_outcome() {
+                        Some(Err(e)) => Error::Flow(e),
+                        _ => UsageError::NotWaitingForResponse.into(),
+                    })
+                    .map(Some)
+                }
+                Work::Revoke(_) => Err(UsageError::NotWaitingForResponse.into()),
+                Work::Push(push) => {
+                    let nonce = self.provider.par_url().and_then(|u| self.nonces.authorization_server.get(u));
+                    push.request(&self.provider, &self.client, now, op.dpop.as_ref(), nonce).map(Some)
+                }
+                Work::Device(device) => {
+                    let nonce = self.provider.token_url().and_then(|u| self.nonces.authorization_server.get(u));
+                    device.request(&self.provider, &self.client, now, op.dpop.as_ref(), nonce)
+                }
+            };
+            match built {
+                Ok(Some(req)) => op.request = Some(req),
+                Ok(None) => return None, // a poll that is not due yet
+                Err(e) => {
+                    // Nothing can be sent: the operation ends with why.
+                    self.op = None;
+                    self.events.push_back(Event::Failed(e));
+                    return None;
+                }
             }
         }
         let request = op.request.clone()?;
@@ -158,11 +232,29 @@ impl Session {
     pub fn handle_response(&mut self, now: Timestamp, id: RequestId, response: HttpResponse) -> Result<(), Error> {
         self.sent_op(id)?;
         let op = self.op.as_mut().expect("checked");
+        if op.dpop.is_some() {
+            // RFC 9449 §8: every answer may bring the server's next nonce; a `use_dpop_nonce`
+            // refusal is answered once, with a request proven (and signed) anew.
+            let url = op.request.as_ref().map(|r| r.url().clone());
+            let challenge = url.is_some_and(|u| self.nonces.authorization_server.learn(&u, &response));
+            if challenge && !op.nonce_retried {
+                op.nonce_retried = true;
+                op.rearm();
+                if op.request.is_none() {
+                    op.phase = Phase::Ready;
+                    return Ok(());
+                }
+            }
+        }
         if let Some(wait) = retry_after(&response) {
             let total = op.waited.saturating_add(wait);
             if op.tries < MAX_TRIES && total <= MAX_RETRY_WAIT_SECS {
                 op.waited = total;
                 op.phase = Phase::Waiting(now.plus_secs(wait));
+                if op.signs() {
+                    // It may have arrived: its assertion's `jti` and its proof are spent.
+                    op.rearm();
+                }
                 return Ok(());
             }
         }
@@ -185,6 +277,15 @@ impl Session {
         if !error.may_have_been_sent() && op.tries < MAX_TRIES {
             op.phase = Phase::Ready;
             return Ok(());
+        }
+        if let Work::Device(device) = &mut op.work {
+            // A lost poll changes nothing on the server: polling goes on at the next interval,
+            // unless the polls keep failing.
+            if op.tries < MAX_TRIES && device.lost_poll(now) {
+                op.request = None;
+                op.phase = device.next_phase();
+                return Ok(());
+            }
         }
         let op = self.op.take().expect("checked");
         self.finish(now, op, Err(error));
@@ -257,7 +358,12 @@ impl Session {
                     Ok(()) => flow.poll_outcome().unwrap_or(Err(UsageError::NotWaitingForResponse.into())),
                     Err(e) => Err(FlowError::Usage(e)),
                 };
-                self.token_outcome(now, op.kind, &op.requested, result);
+                self.token_outcome(now, op.kind, &op.requested, result, op.dpop);
+            }
+            Work::Push(push) => self.push_outcome(now, *push, outcome),
+            Work::Device(device) => {
+                let op = Op { work: Work::Revoke(None), ..op };
+                self.device_outcome(now, op, *device, outcome);
             }
             Work::Revoke(flow) => {
                 let Some(flow) = flow else { return };
@@ -276,15 +382,20 @@ impl Session {
         }
     }
 
-    fn token_outcome(
+    pub(super) fn token_outcome(
         &mut self,
         now: Timestamp,
         kind: OpKind,
         requested: &[String],
         result: Result<crate::token::TokenSet, FlowError>,
+        dpop: Option<DpopKey>,
     ) {
         match result {
-            Ok(tokens) => {
+            Ok(mut tokens) => {
+                if dpop.is_some() {
+                    // The tokens are bound to this key (the answer was checked to be `DPoP`).
+                    tokens.dpop_key = dpop;
+                }
                 let narrowed = kind != OpKind::Refresh && requested.iter().any(|s| !tokens.scopes.contains(s));
                 let granted = tokens.scopes.clone();
                 match (kind, &mut self.conn) {

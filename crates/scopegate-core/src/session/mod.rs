@@ -5,7 +5,10 @@
 //! their answers; `rules` the refresh rule and the token-state rules.
 
 mod api;
+mod device;
+mod dpop;
 mod io;
+mod par;
 mod rules;
 
 // The rules' own tests (they reach the private rules), with the integration tests' helpers.
@@ -21,9 +24,11 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::authorize::{AuthorizationRequest, AuthorizationStart, ClientConfig, PendingAuthorization};
+use crate::dpop::SessionNonces;
 use crate::error::Error;
 use crate::flow::TokenFlow;
 use crate::matrix::Rights;
+use crate::par::PushedAuthorization;
 use crate::profile::{GrantType, Provider};
 use crate::revoke::{RevocationFlow, Revoked};
 use crate::time::Timestamp;
@@ -62,6 +67,20 @@ pub enum Event {
     /// The operation in flight failed; the tokens held are as they were (unless an event before
     /// this one said otherwise).
     Failed(Error),
+    /// A device authorization ([`Session::start_device_authorization`]) was accepted: show the
+    /// user the verification URI (the complete one carries the code) and the code. The session
+    /// polls meanwhile.
+    UserCode(crate::device::UserCode),
+    /// The pushed authorization request (RFC 9126) was accepted: send the user's browser to
+    /// `url` (only `client_id` and `request_uri`) before `expires_at`; keep the pending
+    /// authorization [`Session::start_authorization`] returned until the callback, as without
+    /// PAR.
+    AuthorizationReady {
+        /// The URL for the user's browser.
+        url: String,
+        /// When the `request_uri` expires.
+        expires_at: Timestamp,
+    },
 }
 
 /// The state machine of one connection (see the module documentation).
@@ -78,6 +97,10 @@ pub struct Session {
     events: VecDeque<Event>,
     /// After an automatic refresh failed: when to try again, and how many failures in a row.
     refresh_retry: Option<(Timestamp, u32)>,
+    /// The servers' latest DPoP nonces, per role and origin (RFC 9449 §8, §9).
+    nonces: SessionNonces,
+    /// The authorization pushed last (RFC 9126), until the next one.
+    pushed: Option<PushedAuthorization>,
 }
 
 impl std::fmt::Debug for Session {
@@ -109,6 +132,8 @@ impl Session {
             next_request: 1,
             events: VecDeque::new(),
             refresh_retry: None,
+            nonces: SessionNonces::default(),
+            pushed: None,
         }
     }
 
@@ -281,13 +306,31 @@ impl Session {
     /// Starts an authorization with the profile's scopes and extra parameters: the URL to send
     /// the user to, and the pending authorization to keep (in the user's web session, say,
     /// [`PendingAuthorization::to_json`]) until the callback arrives.
+    ///
+    /// For a profile that pushes its authorization requests (`[authorization] par = true`,
+    /// RFC 9126) the push is the session's operation (so [`Error::Busy`] while another is in
+    /// flight): the returned `url` is empty, [`poll_transmit`](Self::poll_transmit) gives the
+    /// push (authenticated like a token request), and once its answer is handed in,
+    /// [`Event::AuthorizationReady`] carries the browser URL, with only `client_id` and the
+    /// `request_uri` ([`authorization_url`](Self::authorization_url) gives it again, until the
+    /// `request_uri` expires). A refused push ends with [`Event::Failed`] ([`Error::Par`]).
+    ///
+    /// For a profile that uses DPoP (`[dpop] required = true`) the pending authorization carries
+    /// the account's DPoP key (the held token set's, else a new one): the push is proven with
+    /// it, and the code is exchanged with it.
     pub fn start_authorization(&mut self, now: Timestamp) -> Result<AuthorizationStart, Error> {
         self.authorization_check()?;
-        Ok(AuthorizationRequest::new(&self.provider, &self.client).build(now)?)
+        let mut start = AuthorizationRequest::new(&self.provider, &self.client).build(now)?;
+        start.pending.dpop_key = self.new_grant_dpop_key(None)?;
+        if self.provider.uses_par() {
+            return self.start_push(start);
+        }
+        Ok(start)
     }
 
     /// The builder of [`start_authorization`](Self::start_authorization), to ask for other
-    /// scopes or to inject entropy in tests.
+    /// scopes or to inject entropy in tests. What it builds is not pushed (PAR) and carries no
+    /// DPoP key: the code exchange then uses the account's key (or a new one).
     pub fn authorization_request(&self) -> Result<AuthorizationRequest<'_>, Error> {
         self.authorization_check()?;
         Ok(AuthorizationRequest::new(&self.provider, &self.client))
@@ -338,8 +381,10 @@ impl Session {
                 }
             }
         }
+        let dpop = self.new_grant_dpop_key(Some(pending))?;
         let flow = TokenFlow::authorization_code(&self.provider, &self.client, grant)?;
-        self.op = Some(Op::token(OpKind::Exchange, flow));
+        self.pushed = None;
+        self.op = Some(Op::token_with_dpop(OpKind::Exchange, flow, dpop));
         Ok(())
     }
 
@@ -357,8 +402,9 @@ impl Session {
                 )));
             }
         }
+        let dpop = self.new_grant_dpop_key(None)?;
         let flow = TokenFlow::client_credentials(&self.provider, &self.client, scopes)?;
-        self.op = Some(Op::token(OpKind::ClientCredentials, flow));
+        self.op = Some(Op::token_with_dpop(OpKind::ClientCredentials, flow, dpop));
         Ok(())
     }
 
@@ -398,7 +444,8 @@ impl Session {
             }
             (None, _) => return Err(UsageError::NoRefreshToken.into()),
         };
-        self.op = Some(Op::token(OpKind::Refresh, flow));
+        let dpop = self.refresh_dpop_key()?;
+        self.op = Some(Op::token_with_dpop(OpKind::Refresh, flow, dpop));
         Ok(())
     }
 

@@ -162,26 +162,8 @@ pub fn execute(name: &str, lang: Lang, variant: Variant) -> Option<Ran> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let fixture = fixture(&dir);
-    let mut cmd = match variant {
-        Variant::Valgrind => {
-            let mut c = Command::new("valgrind");
-            c.args([
-                "--quiet",
-                "--error-exitcode=1",
-                "--leak-check=full",
-                "--errors-for-leak-kinds=definite",
-                "--show-leak-kinds=definite",
-            ]);
-            c.arg(&bin);
-            c
-        }
-        _ => Command::new(&bin),
-    };
+    let mut cmd = command(&bin, variant);
     cmd.envs(fixture.env.iter().map(|(k, v)| (k, v)));
-    if variant == Variant::Sanitized {
-        cmd.env("ASAN_OPTIONS", "detect_leaks=1");
-        cmd.env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
-    }
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {:?}: {e}", cmd.get_program()));
     // Read both pipes while the program runs: one that writes more than a pipe holds (valgrind's
@@ -216,6 +198,33 @@ pub fn execute(name: &str, lang: Lang, variant: Variant) -> Option<Ran> {
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
     })
+}
+
+/// The command that runs a built C test in `variant` (under valgrind, or with the sanitizers'
+/// options).
+pub fn command(bin: &Path, variant: Variant) -> Command {
+    let mut cmd = match variant {
+        Variant::Valgrind => {
+            let mut c = Command::new("valgrind");
+            c.args([
+                "--quiet",
+                "--error-exitcode=1",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite",
+                "--show-leak-kinds=definite",
+            ]);
+            c.arg(bin);
+            // Valgrind replaces operator new: the C++ test's allocation counter sees nothing.
+            c.env("SCOPEGATE_TEST_VALGRIND", "1");
+            c
+        }
+        _ => Command::new(bin),
+    };
+    if variant == Variant::Sanitized {
+        cmd.env("ASAN_OPTIONS", "detect_leaks=1");
+        cmd.env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+    }
+    cmd
 }
 
 /// Builds and runs one C test; panics with its output unless it exits 0 having finished.

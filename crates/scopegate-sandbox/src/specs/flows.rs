@@ -188,6 +188,8 @@ pub(super) fn authorize(s: &SpecsServer, consent: Consent, req: &Req) -> Answer 
                 if let Some(st) = state.as_deref() {
                     pairs.push(("state", st));
                 }
+                // RFC 9207 §2: error responses name the issuer too.
+                pairs.push(("iss", &s.issuer));
                 return redirect_with(&r, &pairs);
             }
             p.params

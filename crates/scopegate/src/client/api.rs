@@ -1,7 +1,7 @@
 //! API calls: the bearer token, one refresh and one retry on 401, and the 401 count kept in
 //! the store (Yotpo's repeated-401 rule counts across processes).
 
-use scopegate_core::{ApiRequestId, Error, Event, HttpResponse, Method, NextStep, Session, TokenSet};
+use scopegate_core::{ApiRequestId, Error, Event, HttpRequest, HttpResponse, Method, NextStep, Session, TokenSet};
 
 use super::Client;
 use super::observe::{self, Op, OpSpan, Outcome, Sent};
@@ -12,21 +12,27 @@ use crate::store::Written;
 pub(crate) enum ApiNext {
     /// Hand the answer to the caller.
     Done,
+    /// Send the request again with the same token set (a DPoP nonce challenge, answered once:
+    /// the session holds the nonce now).
+    Resend,
     /// Send the request again with this token set.
     Again(Box<TokenSet>),
 }
 
-/// The session's verdict on an API answer, applied to the token set in memory (no I/O), and
-/// whether it changed that token set (so the store must hear of it).
-pub(crate) fn api_probe(s: &mut Session, id: ApiRequestId, status: u16) -> (NextStep, bool) {
-    let step = s.handle_api_response(id, status);
-    (step, changed(s))
+/// The retries an API call has made: one after a refresh (or with the current token), one with
+/// a DPoP nonce.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Retries {
+    refreshed: bool,
+    nonce: bool,
 }
 
 impl Client {
     /// An API call: the URL must stay inside the profile's API, the permission pre-check (when
-    /// rights are configured), bearer token (refreshed when due), one refresh and one retry on
-    /// 401, and the profile's repeated-401 rule (Yotpo: 3 in a row ⇒
+    /// rights are configured), bearer token (refreshed when due; a DPoP-bound token goes as
+    /// `Authorization: DPoP` with a proof, never as Bearer, and a DPoP nonce challenge is
+    /// answered once with the nonce), one refresh and one retry on 401, and the profile's
+    /// repeated-401 rule (Yotpo: 3 in a row ⇒
     /// [`Error::ReauthorizationRequired`]). Everything refused is refused before any I/O. A
     /// renewed token set the store could not write is used all the same (it is kept in memory;
     /// see [`Error::NotSaved`]).
@@ -48,15 +54,16 @@ impl Client {
         let mut s = self.api_session(method, path)?;
         let mut tokens = usable(self.access_token())?;
         s.set_tokens(Some(tokens.clone()))?;
-        let mut retried = false;
+        let mut retries = Retries::default();
         loop {
             let (id, request) = s.api_request(self.now(), method, path, json_body)?;
             sent.tries += 1;
             let response = self.transport.send(&request)?;
             sent.last_status = Some(response.status());
-            let probe = api_probe(&mut s, id, response.status());
-            match self.api_settle(&mut s, id, response.status(), probe, &mut retried, &tokens)? {
+            let probe = self.api_probe(&mut s, id, &request, &response);
+            match self.api_settle(&mut s, id, response.status(), probe, &mut retries, &tokens)? {
                 ApiNext::Done => return Ok(response),
+                ApiNext::Resend => {}
                 ApiNext::Again(t) => {
                     tokens = *t;
                     s.set_tokens(Some(tokens.clone()))?;
@@ -73,7 +80,22 @@ impl Client {
         Ok(s)
     }
 
-    /// What follows an API answer, once the session has judged it ([`api_probe`]): a changed
+    /// The session's verdict on an API answer (a DPoP nonce it brings is kept for the next
+    /// sessions), applied to the token set in memory (no I/O), and whether it changed that token
+    /// set (so the store must hear of it).
+    pub(crate) fn api_probe(
+        &self,
+        s: &mut Session,
+        id: ApiRequestId,
+        request: &HttpRequest,
+        response: &HttpResponse,
+    ) -> (NextStep, bool) {
+        let step = s.handle_api_answer(id, request, response);
+        self.keep_nonces(s);
+        (step, changed(s))
+    }
+
+    /// What follows an API answer, once the session has judged it ([`Client::api_probe`]): a changed
     /// token set (the 401 count) is written to the store; a 401 gets one refresh (unless another
     /// caller replaced the token meanwhile) or one retry with the current token; only a new
     /// authorization helps after the profile's limit of 401s.
@@ -83,7 +105,7 @@ impl Client {
         id: ApiRequestId,
         status: u16,
         (step, changed): (NextStep, bool),
-        retried: &mut bool,
+        retries: &mut Retries,
         used: &TokenSet,
     ) -> Result<ApiNext, Error> {
         if status == 401 {
@@ -101,8 +123,13 @@ impl Client {
                     oauth: None,
                 })
             }
-            NextStep::RefreshAndRetry if !*retried => {
-                *retried = true;
+            // RFC 9449 §9: the resource asked for its DPoP nonce; the session has it now.
+            NextStep::RetryWithNonce if !retries.nonce => {
+                retries.nonce = true;
+                Ok(ApiNext::Resend)
+            }
+            NextStep::RefreshAndRetry if !retries.refreshed => {
+                retries.refreshed = true;
                 let used = used.access_token.clone();
                 // Refresh unless another caller already replaced the token we used.
                 let slot = self.slot();
@@ -110,8 +137,8 @@ impl Client {
                 let view = self.current(&slot)?;
                 Ok(ApiNext::Again(Box::new(usable(self.refresh_locked(&slot, view, &|_, t| t.access_token == used))?)))
             }
-            NextStep::Retry if !*retried => {
-                *retried = true;
+            NextStep::Retry if !retries.refreshed => {
+                retries.refreshed = true;
                 Ok(ApiNext::Again(Box::new(usable(self.access_token())?)))
             }
             _ => Ok(ApiNext::Done),

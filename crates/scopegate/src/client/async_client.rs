@@ -26,7 +26,7 @@ use scopegate_core::{
     TokenSet, TransportError,
 };
 
-use super::api::{ApiNext, api_probe, usable};
+use super::api::{ApiNext, Retries, usable};
 use super::observe::{Op, OpSpan, Outcome, Sent};
 use super::{Client, ClientStats};
 use crate::store::{StoreKey, TokenStore};
@@ -231,14 +231,14 @@ impl AsyncClient {
         let mut s = self.inner.api_session(method, path)?;
         let mut tokens = usable(self.access_token().await)?;
         s.set_tokens(Some(tokens.clone()))?;
-        let mut retried = false;
+        let mut retries = Retries::default();
         loop {
             let (id, request) = s.api_request(self.inner.now(), method, path, json_body)?;
             sent.tries += 1;
             let response = self.transport.send(&request).await?;
             let status = response.status();
             sent.last_status = Some(status);
-            let probe = api_probe(&mut s, id, status);
+            let probe = self.inner.api_probe(&mut s, id, &request, &response);
             if probe == (NextStep::Done, false) && status != 401 {
                 // Nothing to store, nothing to refresh: the answer is the caller's.
                 return Ok(response);
@@ -247,15 +247,16 @@ impl AsyncClient {
             let (back, next, again) = self
                 .blocking(move |c| {
                     let mut s = s;
-                    let mut again = retried;
+                    let mut again = retries;
                     let next = c.api_settle(&mut s, id, status, probe, &mut again, &used);
                     Ok((s, next, again))
                 })
                 .await?;
             s = back;
-            retried = again;
+            retries = again;
             match next? {
                 ApiNext::Done => return Ok(response),
+                ApiNext::Resend => {}
                 ApiNext::Again(t) => {
                     tokens = *t;
                     s.set_tokens(Some(tokens.clone()))?;

@@ -19,7 +19,10 @@
 mod api;
 #[cfg(feature = "tokio")]
 mod async_client;
+mod device;
+mod dpop;
 mod observe;
+mod par;
 mod refresh;
 mod slot;
 
@@ -104,6 +107,8 @@ pub struct Client {
     lease_ttl: Duration,
     counters: Arc<Counters>,
     trace_context: Option<TraceContext>,
+    /// The servers' DPoP nonces, per origin, kept between this client's sessions.
+    dpop_nonces: dpop::Nonces,
 }
 
 impl std::fmt::Debug for Client {
@@ -153,6 +158,7 @@ impl Client {
             lease_ttl: DEFAULT_LEASE_TTL,
             counters: Arc::default(),
             trace_context: None,
+            dpop_nonces: dpop::Nonces::default(),
         }
     }
 
@@ -264,6 +270,7 @@ impl Client {
             lease_ttl: self.lease_ttl,
             counters: Arc::clone(&self.counters),
             trace_context: self.trace_context.clone(),
+            dpop_nonces: self.dpop_nonces.clone(),
         })
     }
 
@@ -303,7 +310,7 @@ impl Client {
         if self.bound {
             s = s.with_account(self.account());
         }
-        s
+        s.with_dpop_nonces(self.dpop_nonces.get())
     }
 
     fn notify(&self, key: &StoreKey, tokens: &TokenSet, saved: bool) {
@@ -319,7 +326,8 @@ impl Client {
     }
 
     /// Starts an authorization: the URL for the user's browser and the pending authorization to
-    /// keep until the callback.
+    /// keep until the callback. For a profile that pushes its requests (PAR, RFC 9126) the push
+    /// is sent first, and the URL carries only `client_id` and the `request_uri`.
     pub fn authorization_request(&self) -> Result<AuthorizationStart, Error> {
         let slot = self.slot();
         let mut s = self.session();
@@ -327,7 +335,8 @@ impl Client {
             let _flight = slot.flight.lock();
             s.set_tokens(self.current(&slot)?.tokens)?;
         }
-        s.start_authorization(self.now())
+        let start = s.start_authorization(self.now())?;
+        self.pushed(&mut s, start)
     }
 
     /// Completes an authorization: checks the callback, exchanges the code, stores the tokens

@@ -67,6 +67,7 @@ impl Client {
             // The wait is over whatever an injected clock says.
             s.handle_timeout(at.max(self.now()));
         }
+        self.keep_nonces(s);
         let events: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
         for e in &events {
             if let Event::ScopesNarrowed { requested, granted } = e {

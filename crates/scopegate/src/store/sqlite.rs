@@ -302,6 +302,7 @@ impl SqliteStore {
                 params,
                 consecutive_401: 0,
                 invalidated: None,
+                dpop_key: None,
             };
             out.push((key, tokens));
         }

@@ -47,24 +47,27 @@ const publicJwk = (file, alg, kid) => {
   return { ...jwk, alg, kid, use: 'sig' };
 };
 const REDIRECTS = ['http://127.0.0.1:45678/callback', 'http://127.0.0.1/callback'];
+// Native apps (RFC 8252 §7.3): a loopback redirect URI on any port, as `scopegate login` listens
+// on a free one.
+const NATIVE = { application_type: 'native' };
 const CODE_GRANTS = ['authorization_code', 'refresh_token'];
 
 const clients = [
   {
-    client_id: 'basic-client', client_secret: 'basic-secret',
+    ...NATIVE, client_id: 'basic-client', client_secret: 'basic-secret',
     grant_types: [...CODE_GRANTS, 'client_credentials'], redirect_uris: REDIRECTS,
     token_endpoint_auth_method: 'client_secret_basic',
   },
   ...[['es256', 'ES256', 'es256.pem'], ['rs256', 'RS256', 'rs256.pem'], ['eddsa', 'EdDSA', 'eddsa.pem']].map(
     ([name, alg, file]) => ({
-      client_id: `jwt-${name}`,
+      ...NATIVE, client_id: `jwt-${name}`,
       grant_types: [...CODE_GRANTS, 'client_credentials'], redirect_uris: REDIRECTS,
       token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: alg,
       jwks: { keys: [publicJwk(file, alg, `${name}-key`)] },
     }),
   ),
   {
-    client_id: 'par-client', client_secret: 'par-secret',
+    ...NATIVE, client_id: 'par-client', client_secret: 'par-secret',
     grant_types: CODE_GRANTS, redirect_uris: REDIRECTS,
     token_endpoint_auth_method: 'client_secret_basic',
     require_pushed_authorization_requests: true,
@@ -76,7 +79,7 @@ const clients = [
     token_endpoint_auth_method: 'client_secret_basic',
   },
   {
-    client_id: 'dpop-client', client_secret: 'dpop-secret',
+    ...NATIVE, client_id: 'dpop-client', client_secret: 'dpop-secret',
     grant_types: [...CODE_GRANTS, 'client_credentials'], redirect_uris: REDIRECTS,
     token_endpoint_auth_method: 'client_secret_basic',
     dpop_bound_access_tokens: true,

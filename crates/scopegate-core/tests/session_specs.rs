@@ -1,0 +1,611 @@
+//! The Session with issue 23's specs wired in, driven by hand with canned answers: PAR inside
+//! `start_authorization`, the device grant as commands and events, DPoP (the key in the token
+//! set, proofs on token requests and API calls, nonces, never Bearer), private_key_jwt wherever
+//! the session authenticates. The interop tests against real servers are in the `scopegate`
+//! crate (node-oidc-provider) and the sandbox's (`/specs`).
+
+use std::path::Path;
+
+use scopegate_core::device::{DeviceError, UserCode};
+use scopegate_core::dpop::DpopKey;
+use scopegate_core::jose::{SigningKey, peek_header, verify_compact};
+use scopegate_core::par::ParError;
+use scopegate_core::prelude::*;
+use scopegate_core::profile::JwsAlgorithm;
+use scopegate_core::{GrantType, UsageError};
+use serde_json::{Map, Value};
+
+const T0: Timestamp = Timestamp::from_unix_secs(1_800_000_000);
+const REDIRECT: &str = "http://127.0.0.1:9000/callback";
+
+const BASE: &str = r#"
+id = "as"
+[authorization]
+url = "https://as.example/authorize"
+issuer = "https://as.example"
+par_url = "https://as.example/par"
+[token]
+url = "https://as.example/token"
+grants = ["authorization_code", "refresh_token", "client_credentials", "device_code"]
+[device]
+url = "https://as.example/device"
+[api]
+base_url = "https://rs.example/api/"
+[revocation]
+kind = "rfc7009"
+url = "https://as.example/revoke"
+"#;
+
+fn provider(extra: &str) -> Provider {
+    Provider::from_toml_str(BASE, "as.toml").unwrap().with_overrides(extra, "extra").unwrap()
+}
+
+fn client() -> ClientConfig {
+    ClientConfig::new("client-1").unwrap().with_secret("s3cret-value").with_redirect_uri(REDIRECT).unwrap()
+}
+
+fn jwt_client() -> ClientConfig {
+    let pem = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys/es256.pem")).unwrap();
+    ClientConfig::new("client-1")
+        .unwrap()
+        .with_client_key(SigningKey::from_pem(&pem).unwrap())
+        .with_redirect_uri(REDIRECT)
+        .unwrap()
+}
+
+fn json(status: u16, body: &str) -> HttpResponse {
+    HttpResponse::new(status, body.as_bytes().to_vec()).with_header("Content-Type", "application/json")
+}
+
+fn events(s: &mut Session) -> Vec<Event> {
+    std::iter::from_fn(|| s.poll_event()).collect()
+}
+
+/// The claims of the DPoP proof a request carries, verified with the key in its header; and
+/// that key's header.
+fn proof(req: &HttpRequest) -> (Map<String, Value>, Map<String, Value>) {
+    let jws = req.header_value("DPoP").expect("a DPoP proof");
+    let header = peek_header(jws).unwrap();
+    assert_eq!(header["typ"], "dpop+jwt");
+    let jwk = header["jwk"].as_object().unwrap().clone();
+    assert!(!jwk.contains_key("d"), "no private member in a proof");
+    (verify_compact(jws, &jwk).expect("signed by the key in its header").claims, jwk)
+}
+
+/// The claims of a request's client assertion.
+fn assertion(req: &HttpRequest) -> Map<String, Value> {
+    let jws = req.form_value("client_assertion").expect("a client assertion");
+    let pem = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys/es256.pem")).unwrap();
+    let key = SigningKey::from_pem(&pem).unwrap();
+    verify_compact(jws, &key.public_jwk()).unwrap().claims
+}
+
+const DPOP_TOKENS: &str =
+    r#"{"access_token":"at-dpop-1","token_type":"DPoP","expires_in":3600,"refresh_token":"rt-dpop-1"}"#;
+
+/// A DPoP-required session that got its tokens by client credentials, with the nonce round
+/// trip at the token endpoint.
+fn dpop_session() -> Session {
+    let mut s = Session::new(provider("[dpop]\nrequired = true\n"), client());
+    s.client_credentials(&[]).unwrap();
+    let (id, req) = s.poll_transmit(T0).unwrap();
+    let (claims, jwk) = proof(&req);
+    assert_eq!((claims["htm"].as_str(), claims["htu"].as_str()), (Some("POST"), Some("https://as.example/token")));
+    assert_eq!(claims["iat"], T0.as_unix_secs());
+    assert!(claims.get("nonce").is_none() && claims.get("ath").is_none());
+    let first_jti = claims["jti"].clone();
+    // The token endpoint wants its nonce: the session sends the request again, once, with it.
+    let challenge = json(400, r#"{"error":"use_dpop_nonce","error_description":"nonce please"}"#)
+        .with_header("DPoP-Nonce", "as-nonce-1");
+    s.handle_response(T0, id, challenge).unwrap();
+    assert!(events(&mut s).is_empty(), "a nonce challenge is not a failure");
+    let (id, req) = s.poll_transmit(T0.plus_secs(1)).expect("sent again");
+    let (claims, jwk2) = proof(&req);
+    assert_eq!(claims["nonce"], "as-nonce-1");
+    assert_ne!(claims["jti"], first_jti, "a fresh jti");
+    assert_eq!(jwk, jwk2, "the same key");
+    s.handle_response(T0.plus_secs(1), id, json(200, DPOP_TOKENS)).unwrap();
+    assert!(matches!(events(&mut s).as_slice(), [Event::TokensChanged]));
+    let t = s.tokens().unwrap();
+    assert_eq!(t.token_type, "DPoP");
+    assert!(t.is_dpop_bound());
+    assert_eq!(t.dpop_key.as_ref().unwrap().public_jwk(), jwk, "the token set keeps the key it was bound to");
+    s
+}
+
+#[test]
+fn dpop_token_requests_carry_proofs_and_the_key_is_kept_in_the_token_set() {
+    let s = dpop_session();
+    let t = s.tokens().unwrap().clone();
+    let key = t.dpop_key.clone().unwrap();
+    // Stored with the tokens (the versioned JSON), read back whole; never printed.
+    let text = t.to_json();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["dpop_key"]["format"], "scopegate.dpop_key");
+    assert_eq!(v["version"], 1, "no new token set version: dpop_key is an optional field");
+    let back = TokenSet::from_json(&text).unwrap();
+    assert_eq!(back, t);
+    assert_eq!(back.dpop_key.as_ref().unwrap().thumbprint(), key.thumbprint());
+    let shown = format!("{t:?} {s:?}");
+    assert!(!shown.contains(v["dpop_key"]["pkcs8"].as_str().unwrap()), "{shown}");
+    assert!(!shown.contains("at-dpop-1") && !shown.contains("rt-dpop-1"));
+    // A token set without DPoP writes exactly the fields it wrote before.
+    let mut plain = t.clone();
+    plain.dpop_key = None;
+    plain.token_type = "Bearer".into();
+    let v: Value = serde_json::from_str(&plain.to_json()).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "access_token",
+            "authorization_code",
+            "consecutive_401",
+            "expires_at",
+            "format",
+            "identity",
+            "invalidated",
+            "issued_at",
+            "params",
+            "provider",
+            "redirect_uri",
+            "refresh_expires_at",
+            "refresh_token",
+            "scopes",
+            "token_type",
+            "version"
+        ]
+    );
+    // A broken key is a typed serialization error naming the field.
+    let broken = text.replace("scopegate.dpop_key", "something-else");
+    let err = Error::from(TokenSet::from_json(&broken).unwrap_err());
+    assert_eq!(err.kind(), ErrorKind::Serialization);
+    assert!(err.to_string().contains("dpop_key"), "{err}");
+}
+
+#[test]
+fn a_dpop_bound_token_is_never_sent_as_bearer() {
+    let mut s = dpop_session();
+    let (id, req) = s.api_request(T0.plus_secs(2), Method::Get, "me?fields=x#frag", None).unwrap();
+    assert_eq!(req.header_value("Authorization"), Some("DPoP at-dpop-1"));
+    let (claims, _) = proof(&req);
+    assert_eq!(claims["htm"], "GET");
+    assert_eq!(claims["htu"], "https://rs.example/api/me", "htu without query or fragment");
+    assert_eq!(claims["iat"], T0.plus_secs(2).as_unix_secs());
+    assert!(claims["ath"].is_string(), "bound to the access token");
+    assert!(claims.get("nonce").is_none(), "the token endpoint's nonce is not the resource's");
+    // The resource asks for its nonce: retry once with it; not a 401 of the token.
+    let challenge = HttpResponse::new(401, "")
+        .with_header("WWW-Authenticate", r#"DPoP error="use_dpop_nonce", error_description="nonce""#)
+        .with_header("DPoP-Nonce", "rs-nonce-1");
+    assert_eq!(s.handle_api_answer(id, &req, &challenge), NextStep::RetryWithNonce);
+    assert_eq!(s.tokens().unwrap().consecutive_401, 0);
+    let (id, again) = s.api_request(T0.plus_secs(2), Method::Get, "me", None).unwrap();
+    let (claims, _) = proof(&again);
+    assert_eq!(claims["nonce"], "rs-nonce-1");
+    // The same challenge for a request that carried that nonce: no endless retries.
+    assert_eq!(s.handle_api_answer(id, &again, &challenge), NextStep::Done);
+    let ok = HttpResponse::new(200, "{}").with_header("DPoP-Nonce", "rs-nonce-2");
+    let (id, third) = s.api_request(T0.plus_secs(3), Method::Get, "me", None).unwrap();
+    assert_eq!(s.handle_api_answer(id, &third, &ok), NextStep::Done);
+    assert_eq!(s.dpop_nonces().resources.get(third.url()), Some("rs-nonce-2"), "a nonce on a success is kept too");
+
+    // A DPoP-bound token set that lost its key (written by something else): refused, never
+    // sent as Bearer.
+    let mut lost = s.tokens().unwrap().clone();
+    lost.dpop_key = None;
+    let mut other = Session::new(provider(""), client());
+    other.set_tokens(Some(lost)).unwrap();
+    let err = other.api_request(T0.plus_secs(2), Method::Get, "me", None).unwrap_err();
+    assert!(matches!(err, Error::Usage(UsageError::DpopKeyMissing { .. })), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(other.refresh(T0).is_err_and(|e| matches!(e, Error::Usage(UsageError::DpopKeyMissing { .. }))));
+    // A Bearer token of the same profile stays a Bearer token.
+    let mut bearer = s.tokens().unwrap().clone();
+    bearer.token_type = "Bearer".into();
+    bearer.dpop_key = None;
+    let mut b = Session::new(provider("[dpop]\nrequired = true\n"), client());
+    b.set_tokens(Some(bearer)).unwrap();
+    let (_, req) = b.api_request(T0.plus_secs(2), Method::Get, "me", None).unwrap();
+    assert_eq!(req.header_value("Authorization"), Some("Bearer at-dpop-1"));
+    assert!(req.header_value("DPoP").is_none());
+}
+
+#[test]
+fn dpop_refresh_proves_the_same_key_and_a_bearer_answer_is_refused() {
+    let mut s = dpop_session();
+    let key = s.tokens().unwrap().dpop_key.clone().unwrap();
+    s.refresh(T0.plus_secs(10)).unwrap();
+    let (id, req) = s.poll_transmit(T0.plus_secs(10)).unwrap();
+    let (claims, jwk) = proof(&req);
+    assert_eq!(jwk, key.public_jwk(), "the account's key");
+    assert_eq!(claims["nonce"], "as-nonce-1", "the token endpoint's nonce, kept");
+    assert_eq!(req.form_value("grant_type"), Some("refresh_token"));
+    let renewed = r#"{"access_token":"at-dpop-2","token_type":"DPoP","expires_in":3600,"refresh_token":"rt-dpop-2"}"#;
+    s.handle_response(T0.plus_secs(10), id, json(200, renewed).with_header("DPoP-Nonce", "as-nonce-2")).unwrap();
+    assert!(matches!(events(&mut s).as_slice(), [Event::TokensChanged]));
+    assert_eq!(s.tokens().unwrap().dpop_key.as_ref(), Some(&key));
+    assert_eq!(s.dpop_nonces().authorization_server.get(req.url()), Some("as-nonce-2"));
+    // A server that answers a proof with a Bearer token: refused, the tokens held stay.
+    s.refresh(T0.plus_secs(20)).unwrap();
+    let (id, _) = s.poll_transmit(T0.plus_secs(20)).unwrap();
+    let bearer = r#"{"access_token":"at-3","token_type":"Bearer","expires_in":3600}"#;
+    s.handle_response(T0.plus_secs(20), id, json(200, bearer)).unwrap();
+    match events(&mut s).as_slice() {
+        [Event::Failed(e)] => assert_eq!(e.kind(), ErrorKind::Protocol, "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.tokens().unwrap().access_token.expose_secret(), "at-dpop-2");
+    // A second nonce challenge in one operation is not retried again: it is the answer.
+    s.refresh(T0.plus_secs(30)).unwrap();
+    for _ in 0..2 {
+        let (id, _) = s.poll_transmit(T0.plus_secs(30)).expect("a request");
+        let challenge = json(400, r#"{"error":"use_dpop_nonce"}"#).with_header("DPoP-Nonce", "as-nonce-9");
+        s.handle_response(T0.plus_secs(30), id, challenge).unwrap();
+    }
+    assert!(s.poll_transmit(T0.plus_secs(30)).is_none());
+    match events(&mut s).as_slice() {
+        [Event::Failed(e)] => assert_eq!(e.oauth().unwrap().code.as_str(), "use_dpop_nonce"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn profiles_without_dpop_send_no_proof() {
+    let mut s = Session::new(provider(""), client());
+    s.client_credentials(&[]).unwrap();
+    let (id, req) = s.poll_transmit(T0).unwrap();
+    assert!(req.header_value("DPoP").is_none());
+    s.handle_response(T0, id, json(200, r#"{"access_token":"a","token_type":"Bearer","expires_in":60}"#)).unwrap();
+    assert!(s.tokens().unwrap().dpop_key.is_none());
+    assert!(!s.tokens().unwrap().to_json().contains("dpop_key"));
+    let start = s.start_authorization(T0).err().map(|e| e.kind());
+    assert_eq!(start, Some(ErrorKind::IdentityMismatch), "the app's token is not replaced by a login");
+}
+
+fn par_session(extra: &str, c: ClientConfig) -> (Session, AuthorizationStart) {
+    let mut s = Session::new(provider(&format!("[authorization]\npar = true\n{extra}")), c);
+    let start = s.start_authorization(T0).unwrap();
+    assert!(start.url.is_empty(), "the browser URL comes with the push's answer");
+    assert!(s.is_busy());
+    assert_eq!(s.start_authorization(T0).unwrap_err().kind(), ErrorKind::Busy);
+    (s, start)
+}
+
+#[test]
+fn par_pushes_inside_start_authorization() {
+    let (mut s, mut start) = par_session("", client());
+    assert_eq!(s.authorization_url(T0).unwrap_err().kind(), ErrorKind::Usage, "nothing pushed yet");
+    let (id, req) = s.poll_transmit(T0).unwrap();
+    assert_eq!(req.method(), Method::Post);
+    assert_eq!(req.url().as_str(), "https://as.example/par");
+    assert!(
+        req.header_value("Authorization").unwrap().starts_with("Basic "),
+        "authenticated like at the token endpoint"
+    );
+    assert_eq!(req.form_value("response_type"), Some("code"));
+    assert_eq!(req.form_value("redirect_uri"), Some(REDIRECT));
+    assert_eq!(req.form_value("state"), Some(start.pending.state().expose_secret()));
+    s.handle_response(T0, id, json(201, r#"{"request_uri":"urn:ietf:params:oauth:request_uri:abc","expires_in":60}"#))
+        .unwrap();
+    assert!(!s.is_busy());
+    let url = match events(&mut s).as_slice() {
+        [Event::AuthorizationReady { url, expires_at }] => {
+            assert_eq!(*expires_at, T0.plus_secs(60));
+            url.clone()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        url,
+        "https://as.example/authorize?client_id=client-1&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Aabc"
+    );
+    assert_eq!(s.authorization_url(T0.plus_secs(59)).unwrap(), url);
+    assert_eq!(s.authorization_expires_at(), Some(T0.plus_secs(60)));
+    // expires_in is respected: the URL is refused once the request_uri has expired.
+    let err = s.authorization_url(T0.plus_secs(61)).unwrap_err();
+    assert!(matches!(err, Error::Par(ParError::Expired { ago_secs: 1, lifetime_secs: 60 })), "{err}");
+    assert_eq!(err.kind(), ErrorKind::AuthorizationExpired);
+    assert_eq!(err.blame(), Blame::Local);
+    // The callback is checked against the pending authorization as without PAR.
+    let state = start.pending.state().expose_secret().to_owned();
+    let cb = format!("{REDIRECT}?code=c1&state={state}&iss=https%3A%2F%2Fas.example");
+    s.handle_callback(T0.plus_secs(30), &mut start.pending, &cb).unwrap();
+    let (id, req) = s.poll_transmit(T0.plus_secs(30)).unwrap();
+    assert_eq!(req.form_value("code"), Some("c1"));
+    assert!(req.form_value("code_verifier").is_some());
+    s.handle_response(T0.plus_secs(30), id, json(200, r#"{"access_token":"a","token_type":"Bearer"}"#)).unwrap();
+    assert!(matches!(events(&mut s).as_slice(), [Event::TokensChanged]));
+    assert_eq!(s.authorization_url(T0.plus_secs(30)).unwrap_err().kind(), ErrorKind::Usage, "used up");
+}
+
+#[test]
+fn par_refused_is_a_typed_failure_and_private_key_jwt_signs_the_push() {
+    let (mut s, _start) = par_session("[token]\nclient_auth = \"private_key_jwt\"\n", jwt_client());
+    let (id, req) = s.poll_transmit(T0).unwrap();
+    assert!(req.header_value("Authorization").is_none());
+    let claims = assertion(&req);
+    assert_eq!(claims["aud"], "https://as.example/token");
+    assert_eq!((claims["iss"].as_str(), claims["sub"].as_str()), (Some("client-1"), Some("client-1")));
+    assert_eq!(claims["iat"], T0.as_unix_secs());
+    s.handle_response(T0, id, json(401, r#"{"error":"invalid_client","error_description":"bad assertion"}"#)).unwrap();
+    match events(&mut s).as_slice() {
+        [Event::Failed(e)] => {
+            assert!(matches!(e, Error::Par(ParError::Refused(_))), "{e}");
+            assert_eq!(e.kind(), ErrorKind::TokenRefused);
+            assert_eq!(e.blame(), Blame::Local, "invalid_client is the caller's configuration");
+            assert_eq!(e.oauth().unwrap().code.as_str(), "invalid_client");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!s.is_busy());
+}
+
+#[test]
+fn par_with_dpop_proves_the_push_and_exchanges_with_the_same_key() {
+    let (mut s, mut start) = par_session("[dpop]\nrequired = true\n", client());
+    let key = start.pending.dpop_key().cloned().expect("the pending authorization carries the key");
+    // The pending authorization's JSON keeps it (a web app exchanges the code in another process).
+    let back = PendingAuthorization::from_json(&start.pending.to_json()).unwrap();
+    assert_eq!(back.dpop_key(), Some(&key));
+    assert!(!format!("{:?}", start.pending).contains(&key.to_json()[60..90]));
+    let (id, req) = s.poll_transmit(T0).unwrap();
+    let (claims, jwk) = proof(&req);
+    assert_eq!(jwk, key.public_jwk());
+    assert_eq!(claims["htu"], "https://as.example/par");
+    let challenge = json(400, r#"{"error":"use_dpop_nonce"}"#).with_header("DPoP-Nonce", "n-par");
+    s.handle_response(T0, id, challenge).unwrap();
+    let (id, req) = s.poll_transmit(T0).unwrap();
+    assert_eq!(proof(&req).0["nonce"], "n-par");
+    s.handle_response(T0, id, json(201, r#"{"request_uri":"urn:x","expires_in":30}"#)).unwrap();
+    assert!(matches!(events(&mut s).as_slice(), [Event::AuthorizationReady { .. }]));
+    // The code exchange in a new session, from the stored pending authorization: same key.
+    let mut later = Session::new(provider("[authorization]\npar = true\n[dpop]\nrequired = true\n"), client());
+    let mut pending = PendingAuthorization::from_json(&start.pending.to_json()).unwrap();
+    let state = start.pending.state().expose_secret().to_owned();
+    later
+        .handle_callback(
+            T0.plus_secs(5),
+            &mut pending,
+            &format!("{REDIRECT}?code=c&state={state}&iss=https%3A%2F%2Fas.example"),
+        )
+        .unwrap();
+    let (id, req) = later.poll_transmit(T0.plus_secs(5)).unwrap();
+    assert_eq!(proof(&req).1, key.public_jwk());
+    later.handle_response(T0.plus_secs(5), id, json(200, DPOP_TOKENS)).unwrap();
+    assert_eq!(later.tokens().unwrap().dpop_key.as_ref(), Some(&key));
+    let _ = &mut start;
+}
+
+/// A session that started a device authorization and got its answer.
+fn device_session(p: Provider, c: ClientConfig) -> (Session, UserCode) {
+    let mut s = Session::new(p, c);
+    s.start_device_authorization(T0, None).unwrap();
+    assert_eq!(s.refresh(T0).unwrap_err().kind(), ErrorKind::Busy);
+    let (id, req) = s.poll_transmit(T0).unwrap();
+    assert_eq!(req.url().as_str(), "https://as.example/device");
+    s.handle_response(
+        T0,
+        id,
+        json(
+            200,
+            r#"{"device_code":"dc-secret-123","user_code":"WDJB-MJHT","verification_uri":"https://as.example/device/verify",
+                "verification_uri_complete":"https://as.example/device/verify?user_code=WDJB-MJHT","expires_in":300,"interval":5}"#,
+        ),
+    )
+    .unwrap();
+    let code = match events(&mut s).as_slice() {
+        [Event::UserCode(code)] => code.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(s.is_busy(), "polling is the operation in flight");
+    (s, code)
+}
+
+#[test]
+fn device_grant_polls_with_the_interval_and_slow_down() {
+    let (mut s, code) = device_session(provider(""), client());
+    assert_eq!(code.user_code, "WDJB-MJHT");
+    assert_eq!(code.uri().as_str(), "https://as.example/device/verify?user_code=WDJB-MJHT");
+    assert_eq!(code.expires_at, T0.plus_secs(300));
+    assert!(!format!("{code:?}").contains("dc-secret-123"), "the device code is not in the event");
+    // Nothing before the interval; then a poll.
+    assert!(s.poll_transmit(T0.plus_secs(4)).is_none());
+    assert_eq!(s.poll_timeout(), Some(T0.plus_secs(5)));
+    s.handle_timeout(T0.plus_secs(5));
+    let (id, req) = s.poll_transmit(T0.plus_secs(5)).unwrap();
+    assert_eq!(req.form_value("grant_type"), Some("urn:ietf:params:oauth:grant-type:device_code"));
+    assert_eq!(req.form_value("device_code"), Some("dc-secret-123"));
+    s.handle_response(T0.plus_secs(5), id, json(400, r#"{"error":"authorization_pending"}"#)).unwrap();
+    assert!(events(&mut s).is_empty());
+    assert_eq!(s.poll_timeout(), Some(T0.plus_secs(10)));
+    s.handle_timeout(T0.plus_secs(10));
+    let (id, _) = s.poll_transmit(T0.plus_secs(10)).unwrap();
+    s.handle_response(T0.plus_secs(10), id, json(400, r#"{"error":"slow_down"}"#)).unwrap();
+    assert_eq!(s.poll_timeout(), Some(T0.plus_secs(20)), "slow_down adds 5 s to the interval");
+    s.handle_timeout(T0.plus_secs(20));
+    let (id, _) = s.poll_transmit(T0.plus_secs(20)).unwrap();
+    s.handle_response(T0.plus_secs(20), id, json(400, r#"{"error":"authorization_pending"}"#)).unwrap();
+    assert_eq!(s.poll_timeout(), Some(T0.plus_secs(30)), "for good");
+    // A lost poll: polling goes on.
+    s.handle_timeout(T0.plus_secs(30));
+    let (id, _) = s.poll_transmit(T0.plus_secs(30)).unwrap();
+    s.handle_transport_error(
+        T0.plus_secs(30),
+        id,
+        TransportError::Io { host: "as.example".into(), reason: "reset".into() },
+    )
+    .unwrap();
+    assert_eq!(s.poll_timeout(), Some(T0.plus_secs(40)));
+    s.handle_timeout(T0.plus_secs(40));
+    let (id, _) = s.poll_transmit(T0.plus_secs(40)).unwrap();
+    let tokens =
+        r#"{"access_token":"at-d","token_type":"Bearer","expires_in":600,"refresh_token":"rt-d","scope":"openid"}"#;
+    s.handle_response(T0.plus_secs(40), id, json(200, tokens)).unwrap();
+    assert!(matches!(events(&mut s).as_slice(), [Event::TokensChanged]));
+    assert!(!s.is_busy());
+    let t = s.tokens().unwrap();
+    assert_eq!(t.identity, Identity::User);
+    assert_eq!(t.access_token.expose_secret(), "at-d");
+    assert_eq!(s.poll_timeout(), t.refresh_due_at(60), "the timer is the refresh's again");
+}
+
+#[test]
+fn device_grant_denied_expired_and_refused_are_typed() {
+    let (mut s, _) = device_session(provider(""), client());
+    s.handle_timeout(T0.plus_secs(5));
+    let (id, _) = s.poll_transmit(T0.plus_secs(5)).unwrap();
+    s.handle_response(T0.plus_secs(5), id, json(400, r#"{"error":"access_denied"}"#)).unwrap();
+    match events(&mut s).as_slice() {
+        [Event::Failed(e)] => {
+            assert!(matches!(e, Error::Device(DeviceError::AccessDenied)), "{e}");
+            assert_eq!(e.kind(), ErrorKind::AuthorizationDenied);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!s.is_busy() && s.tokens().is_none());
+
+    let (mut s, _) = device_session(provider(""), client());
+    s.handle_timeout(T0.plus_secs(5));
+    let (id, _) = s.poll_transmit(T0.plus_secs(5)).unwrap();
+    s.handle_response(T0.plus_secs(5), id, json(400, r#"{"error":"expired_token"}"#)).unwrap();
+    match events(&mut s).as_slice() {
+        [Event::Failed(e)] => {
+            assert!(matches!(e, Error::Device(DeviceError::Expired)), "{e}");
+            assert_eq!(e.kind(), ErrorKind::AuthorizationExpired);
+            assert_eq!(e.blame(), Blame::Remote);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The code's own expiry ends it without a request.
+    let (mut s, _) = device_session(provider(""), client());
+    s.handle_timeout(T0.plus_secs(300));
+    assert!(s.poll_transmit(T0.plus_secs(300)).is_none());
+    assert!(matches!(events(&mut s).as_slice(), [Event::Failed(Error::Device(DeviceError::Expired))]));
+    assert!(!s.is_busy());
+
+    // The device authorization endpoint refuses: typed, with the OAuth error.
+    let mut s = Session::new(provider(""), client());
+    s.start_device_authorization(T0, Some(&["api:read".to_string()])).unwrap();
+    let (id, req) = s.poll_transmit(T0).unwrap();
+    assert_eq!(req.form_value("scope"), Some("api:read"));
+    s.handle_response(T0, id, json(400, r#"{"error":"invalid_scope"}"#)).unwrap();
+    match events(&mut s).as_slice() {
+        [Event::Failed(e)] => {
+            assert!(matches!(e, Error::Device(DeviceError::Refused(_))), "{e}");
+            assert_eq!(e.kind(), ErrorKind::TokenRefused);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A profile without the device grant, or a session holding the app's token: refused.
+    let p = provider("[token]\ngrants = [\"authorization_code\"]\n");
+    let mut s = Session::new(p, client());
+    assert!(matches!(
+        s.start_device_authorization(T0, None),
+        Err(Error::Usage(UsageError::GrantNotSupported { grant: GrantType::DeviceCode, .. }))
+    ));
+}
+
+#[test]
+fn device_grant_with_private_key_jwt_and_dpop() {
+    let p = provider("[token]\nclient_auth = \"private_key_jwt\"\n[dpop]\nrequired = true\nalg = \"EdDSA\"\n");
+    let mut s = Session::new(p.clone(), jwt_client());
+    s.start_device_authorization(T0, None).unwrap();
+    let (id, req) = s.poll_transmit(T0).unwrap();
+    assert_eq!(assertion(&req)["aud"], "https://as.example/token");
+    assert!(req.header_value("DPoP").is_none(), "RFC 9449 defines no proof for the device authorization request");
+    s.handle_response(
+        T0,
+        id,
+        json(
+            200,
+            r#"{"device_code":"dc","user_code":"AB-CD","verification_uri":"https://as.example/v","expires_in":60}"#,
+        ),
+    )
+    .unwrap();
+    match events(&mut s).as_slice() {
+        [Event::UserCode(c)] => {
+            assert_eq!(c.interval_secs, 5, "RFC 8628 §3.2's default");
+            assert_eq!(c.uri().as_str(), "https://as.example/v", "no complete URI: the plain one");
+        }
+        other => panic!("{other:?}"),
+    }
+    s.handle_timeout(T0.plus_secs(5));
+    let (id, req) = s.poll_transmit(T0.plus_secs(5)).unwrap();
+    let first_jti = assertion(&req)["jti"].clone();
+    let (claims, jwk) = proof(&req);
+    assert_eq!(jwk["crv"], "Ed25519");
+    assert_eq!(claims["htu"], "https://as.example/token");
+    // A nonce challenge on a poll: sent again at once with the nonce and a fresh assertion.
+    s.handle_response(T0.plus_secs(5), id, json(400, r#"{"error":"use_dpop_nonce"}"#).with_header("DPoP-Nonce", "dn"))
+        .unwrap();
+    let (id, req) = s.poll_transmit(T0.plus_secs(5)).expect("at once");
+    assert_eq!(proof(&req).0["nonce"], "dn");
+    assert_ne!(assertion(&req)["jti"], first_jti);
+    s.handle_response(T0.plus_secs(5), id, json(200, DPOP_TOKENS)).unwrap();
+    assert!(matches!(events(&mut s).as_slice(), [Event::TokensChanged]));
+    assert_eq!(s.tokens().unwrap().dpop_key.as_ref().unwrap().algorithm(), JwsAlgorithm::EdDsa);
+}
+
+#[test]
+fn private_key_jwt_wherever_the_session_authenticates() {
+    let p = provider("[token]\nclient_auth = \"private_key_jwt\"\n");
+    let mut s = Session::new(p, jwt_client());
+    s.client_credentials(&[]).unwrap();
+    let (id, req) = s.poll_transmit(T0).unwrap();
+    assert_eq!(assertion(&req)["iat"], T0.as_unix_secs());
+    s.handle_response(
+        T0,
+        id,
+        json(200, r#"{"access_token":"a","token_type":"Bearer","expires_in":60,"refresh_token":"r"}"#),
+    )
+    .unwrap();
+    // Refresh: a fresh assertion, signed when it leaves; and again after a Retry-After.
+    s.refresh(T0.plus_secs(40)).unwrap();
+    let (id, req) = s.poll_transmit(T0.plus_secs(40)).unwrap();
+    let first = assertion(&req);
+    assert_eq!(first["iat"], T0.plus_secs(40).as_unix_secs());
+    s.handle_response(T0.plus_secs(40), id, HttpResponse::new(503, "").with_header("Retry-After", "2")).unwrap();
+    s.handle_timeout(T0.plus_secs(42));
+    let (id, req) = s.poll_transmit(T0.plus_secs(42)).unwrap();
+    let second = assertion(&req);
+    assert_ne!(second["jti"], first["jti"], "a request that may have arrived is not replayed with its jti");
+    assert_eq!(second["iat"], T0.plus_secs(42).as_unix_secs());
+    s.handle_response(T0.plus_secs(42), id, json(200, r#"{"access_token":"b","token_type":"Bearer","expires_in":60}"#))
+        .unwrap();
+    // Revocation.
+    s.revoke(T0.plus_secs(50)).unwrap();
+    let (_, req) = s.poll_transmit(T0.plus_secs(50)).unwrap();
+    assert_eq!(req.url().as_str(), "https://as.example/revoke");
+    assert_eq!(assertion(&req)["iat"], T0.plus_secs(50).as_unix_secs());
+    // Without the key: refused locally before any request.
+    let mut s =
+        Session::new(provider("[token]\nclient_auth = \"private_key_jwt\"\n"), ClientConfig::new("client-1").unwrap());
+    assert!(matches!(s.client_credentials(&[]), Err(Error::Usage(UsageError::MissingClientKey { .. }))));
+    assert!(matches!(s.start_device_authorization(T0, None), Err(Error::Usage(UsageError::MissingClientKey { .. }))));
+    assert!(!s.is_busy());
+}
+
+#[test]
+fn generated_dpop_keys_are_per_account_and_reused() {
+    // A new login for an account that holds a DPoP key keeps it.
+    let s = dpop_session();
+    let held = s.tokens().unwrap().clone();
+    let mut s = Session::new(provider("[dpop]\nrequired = true\n"), client());
+    let mut user = held.clone();
+    user.identity = Identity::User;
+    s.set_tokens(Some(user)).unwrap();
+    let start = s.start_authorization(T0).unwrap();
+    assert_eq!(start.pending.dpop_key(), held.dpop_key.as_ref());
+    // A fresh account gets a fresh key.
+    let mut fresh = Session::new(provider("[dpop]\nrequired = true\n"), client());
+    let other = fresh.start_authorization(T0).unwrap();
+    let k = other.pending.dpop_key().unwrap();
+    assert_ne!(Some(k.thumbprint()), held.dpop_key.as_ref().map(DpopKey::thumbprint));
+    // Without DPoP, nothing is generated.
+    let mut plain = Session::new(provider(""), client());
+    assert!(plain.start_authorization(T0).unwrap().pending.dpop_key().is_none());
+}

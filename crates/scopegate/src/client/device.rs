@@ -1,0 +1,101 @@
+//! The device authorization grant (RFC 8628) in the blocking client: for a CLI or a headless
+//! service, the user approves on another device while the client polls.
+
+use std::time::Duration;
+
+use scopegate_core::device::UserCode;
+use scopegate_core::{Error, Event, Session, TokenSet, UsageError};
+
+use super::Client;
+use super::observe::{self, Op, OpSpan, Outcome, Sent};
+use super::slot::Slot;
+use crate::store::StoreKey;
+
+impl Client {
+    /// Logs in with the device authorization grant (RFC 8628) and the profile's scopes:
+    /// `on_code` is called once with what to show the user (the verification URI, complete with
+    /// the code when the server gives one, and the code); meanwhile the client polls the token
+    /// endpoint at the server's interval (`slow_down` adds 5 s), and stores the tokens (before
+    /// returning them) under the account they belong to, like [`exchange`](Self::exchange).
+    ///
+    /// Blocks until the user approved, refused ([`Error::Device`] with
+    /// [`DeviceError::AccessDenied`](scopegate_core::device::DeviceError::AccessDenied)) or the
+    /// code expired ([`DeviceError::Expired`](scopegate_core::device::DeviceError::Expired)).
+    ///
+    /// Traced as a `scopegate.exchange` span (the device code exchanged for tokens).
+    pub fn device_login(&self, on_code: impl FnMut(&UserCode)) -> Result<TokenSet, Error> {
+        let span = OpSpan::new(Op::Exchange, &self.key());
+        let mut sent = Sent::default();
+        let result = span.run(|| self.device_login_in_span(on_code, &mut sent));
+        span.finish(Outcome::of(&result), sent);
+        self.noted(result)
+    }
+
+    fn device_login_in_span(&self, on_code: impl FnMut(&UserCode), sent: &mut Sent) -> Result<TokenSet, Error> {
+        let mut s = self.session();
+        if self.bound {
+            let slot = self.slot();
+            let _flight = slot.flight.lock();
+            s.set_tokens(self.current(&slot)?.tokens)?;
+        }
+        s.start_device_authorization(self.now(), None)?;
+        let tokens = self.poll_device(&mut s, on_code, sent)?;
+        let key = StoreKey::new(self.provider.id(), self.config.client_id(), s.account());
+        let slot = Slot::of(&self.store, &key);
+        let _flight = slot.flight.lock();
+        self.slot.store(std::sync::Arc::clone(&slot));
+        self.put_new_grant(&slot, tokens)
+    }
+
+    /// Drives a device authorization to its end: sends what the session asks for, hands its
+    /// [`Event::UserCode`] to `on_code` as soon as it comes, and sleeps until each poll.
+    fn poll_device(
+        &self,
+        s: &mut Session,
+        mut on_code: impl FnMut(&UserCode),
+        sent: &mut Sent,
+    ) -> Result<TokenSet, Error> {
+        let mut changed = false;
+        loop {
+            while let Some((id, request)) = s.poll_transmit(self.now()) {
+                sent.tries += 1;
+                let request = match &self.trace_context {
+                    Some(context) => observe::with_traceparent(request, context()),
+                    None => request,
+                };
+                match self.transport.send(&request) {
+                    Ok(response) => {
+                        sent.last_status = Some(response.status());
+                        s.handle_response(self.now(), id, response)?
+                    }
+                    Err(e) => s.handle_transport_error(self.now(), id, e)?,
+                }
+            }
+            while let Some(event) = s.poll_event() {
+                match event {
+                    Event::UserCode(code) => on_code(&code),
+                    Event::TokensChanged => changed = true,
+                    Event::Failed(e) => {
+                        self.keep_nonces(s);
+                        return Err(e);
+                    }
+                    _ => {}
+                }
+            }
+            if !s.is_busy() {
+                break;
+            }
+            let Some(at) = s.poll_timeout() else { break };
+            let now = self.now();
+            if at > now {
+                std::thread::sleep(Duration::from_secs(at.secs_since(now)));
+            }
+            s.handle_timeout(at.max(self.now()));
+        }
+        self.keep_nonces(s);
+        match (changed, s.tokens()) {
+            (true, Some(t)) => Ok(t.clone()),
+            _ => Err(UsageError::NotWaitingForResponse.into()),
+        }
+    }
+}
