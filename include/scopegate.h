@@ -37,6 +37,17 @@
 #define SCOPEGATE_VERSION_MAJOR 0
 #define SCOPEGATE_VERSION_MINOR 1
 #define SCOPEGATE_VERSION_PATCH 0
+#ifndef SCOPEGATE_NODISCARD
+#if defined(__cplusplus) && __cplusplus >= 201703L
+#define SCOPEGATE_NODISCARD [[nodiscard]]
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ > 201710L
+#define SCOPEGATE_NODISCARD [[nodiscard]]
+#elif defined(__GNUC__) || defined(__clang__)
+#define SCOPEGATE_NODISCARD __attribute__((warn_unused_result))
+#else
+#define SCOPEGATE_NODISCARD
+#endif
+#endif
 
 /**
  * What `scopegate_session_poll_timeout` writes when no timer is due.
@@ -1052,6 +1063,7 @@ const char *scopegate_version(void);
  * Writes the URL to send the user's browser to into `buf` (like every text output: see
  * `scopegate_last_error`).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_authorization_url(const scopegate_authorization *authorization,
                                              char *buf,
                                              size_t len,
@@ -1063,6 +1075,7 @@ scopegate_result scopegate_authorization_url(const scopegate_authorization *auth
  * `scopegate_session_handle_callback` with the callback URL, once: delete them when that
  * returns, whatever it returned. They hold secrets.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_authorization_pending(const scopegate_authorization *authorization,
                                                  char *buf,
                                                  size_t len,
@@ -1089,6 +1102,7 @@ scopegate_decision scopegate_check(const scopegate_provider *provider,
  * `scopegate_check` with the detail: the matched endpoint's template and group, whether it is
  * deprecated, the rights that would allow it, or why the path was rejected. Written to `*out`.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_check_detail(const scopegate_provider *provider,
                                         uint64_t rights,
                                         const char *method,
@@ -1105,6 +1119,7 @@ scopegate_result scopegate_check_detail(const scopegate_provider *provider,
  * `SCOPEGATE_RESULT_NULL_PARAMETER` when `provider` is NULL, or `calls` or `out` is while
  * `calls_len` is not 0 (nothing written then).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_policy_allows_many(const scopegate_provider *provider,
                                               uint64_t rights,
                                               const scopegate_call *calls,
@@ -1117,6 +1132,7 @@ scopegate_result scopegate_policy_allows_many(const scopegate_provider *provider
  * `SCOPEGATE_RESULT_UNKNOWN_RIGHT` when an id is not one of the profile's (the last error lists
  * them).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_rights_parse(const scopegate_provider *provider,
                                         const char *list,
                                         uint64_t *out);
@@ -1125,6 +1141,7 @@ scopegate_result scopegate_rights_parse(const scopegate_provider *provider,
  * Writes the ids of a rights set, comma-separated (`full_api,messages`), into `buf` like every
  * text output (see `scopegate_last_error`). Bits beyond the profile's rights are ignored.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_rights_names(const scopegate_provider *provider,
                                         uint64_t rights,
                                         char *buf,
@@ -1138,6 +1155,7 @@ scopegate_result scopegate_rights_names(const scopegate_provider *provider,
  * `SCOPEGATE_RESULT_PATH_REJECTED`, or `SCOPEGATE_RESULT_PERMISSION_DENIED` when no right opens
  * it) and the last error lists every such call by its index.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_least_rights(const scopegate_provider *provider,
                                         const scopegate_call *calls,
                                         size_t calls_len,
@@ -1154,6 +1172,7 @@ void scopegate_reject_reason_message(scopegate_reject_reason reason, char *buf, 
  * plain http only to loopback hosts, no redirects followed, 10 s to connect, 30 s in all).
  * The client keeps its own reference to the provider.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_client_new(const scopegate_provider *provider,
                                       const scopegate_client_options *options,
                                       scopegate_client **out);
@@ -1163,6 +1182,7 @@ scopegate_result scopegate_client_new(const scopegate_provider *provider,
  * called with `userdata`. Plain http to a host that is not loopback is refused before the
  * callback is called.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_client_new_with_transport(const scopegate_provider *provider,
                                                      const scopegate_client_options *options,
                                                      scopegate_transport_callback callback,
@@ -1179,6 +1199,7 @@ scopegate_result scopegate_client_new_with_transport(const scopegate_provider *p
  * token endpoint or the issuer, a short `exp`). The key is read during the call and never
  * shown. `SCOPEGATE_RESULT_INVALID_PARAMETER` when it is not a usable key; NULL is no key.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_client_new_with_key(const scopegate_provider *provider,
                                                const scopegate_client_options *options,
                                                const char *client_key_pem,
@@ -1195,11 +1216,12 @@ void scopegate_client_free(scopegate_client *client);
  * Gets a token for the app itself (client credentials grant, the profile's default scopes)
  * and stores it. `SCOPEGATE_RESULT_IDENTITY_MISMATCH` when the account holds a user's token.
  */
-scopegate_result scopegate_client_client_credentials(scopegate_client *client);
+SCOPEGATE_NODISCARD scopegate_result scopegate_client_client_credentials(scopegate_client *client);
 
 /**
  * `scopegate_client_client_credentials` asking for these scopes (separated by spaces).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_client_client_credentials_scopes(scopegate_client *client,
                                                             const char *scopes);
 
@@ -1210,6 +1232,7 @@ scopegate_result scopegate_client_client_credentials_scopes(scopegate_client *cl
  * `SCOPEGATE_RESULT_NOT_AUTHORIZED` when none is stored,
  * `SCOPEGATE_RESULT_REAUTHORIZATION_REQUIRED` when only the user can help.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_client_access_token(scopegate_client *client,
                                                char *buf,
                                                size_t len,
@@ -1218,7 +1241,7 @@ scopegate_result scopegate_client_access_token(scopegate_client *client,
 /**
  * Refreshes the stored token now, whatever its expiry, and stores the result.
  */
-scopegate_result scopegate_client_refresh(scopegate_client *client);
+SCOPEGATE_NODISCARD scopegate_result scopegate_client_refresh(scopegate_client *client);
 
 /**
  * Revokes the stored authorization at the provider (RFC 7009, or the profile's
@@ -1226,19 +1249,20 @@ scopegate_result scopegate_client_refresh(scopegate_client *client);
  * reached, the token stays stored. `SCOPEGATE_RESULT_CONFIG` when the profile has no such
  * endpoint (use `scopegate_client_forget`).
  */
-scopegate_result scopegate_client_revoke(scopegate_client *client);
+SCOPEGATE_NODISCARD scopegate_result scopegate_client_revoke(scopegate_client *client);
 
 /**
  * Forgets the stored token locally, without telling the provider (after Yotpo's uninstall
  * webhook, say).
  */
-scopegate_result scopegate_client_forget(scopegate_client *client);
+SCOPEGATE_NODISCARD scopegate_result scopegate_client_forget(scopegate_client *client);
 
 /**
  * Starts an authorization (authorization code flow, the profile's scopes; the client needs a
  * redirect URI): `*out` holds the URL for the user's browser and the pending authorization to
  * keep until the callback (see `scopegate_authorization`).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_client_start_authorization(scopegate_client *client,
                                                       scopegate_authorization **out);
 
@@ -1249,6 +1273,7 @@ scopegate_result scopegate_client_start_authorization(scopegate_client *client,
  * stores the tokens under the account they belong to. `SCOPEGATE_RESULT_AUTHORIZATION_DENIED`
  * when the user refused; the provider's `error` is in the last error.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_client_exchange(scopegate_client *client,
                                            const char *pending,
                                            size_t pending_len,
@@ -1262,6 +1287,7 @@ scopegate_result scopegate_client_exchange(scopegate_client *client,
  * retry. Any status is an answer: `*out` is the response (free it with
  * `scopegate_http_response_free`).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_client_request(scopegate_client *client,
                                           const char *method,
                                           const char *path,
@@ -1273,6 +1299,7 @@ scopegate_result scopegate_client_request(scopegate_client *client,
  * Sets the client's token-change callback (see `scopegate_token_change_callback`), called
  * with `userdata`; a NULL `cb` removes it. It replaces any earlier one.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_client_on_token_change(scopegate_client *client,
                                                   scopegate_token_change_callback cb,
                                                   void *userdata);
@@ -1287,6 +1314,7 @@ scopegate_result scopegate_client_on_token_change(scopegate_client *client,
  * (`SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED`). The profile needs the device grant and
  * `[device] url` (`SCOPEGATE_RESULT_CONFIG` otherwise).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_client_device_login(scopegate_client *client,
                                                scopegate_user_code_callback callback,
                                                void *userdata);
@@ -1302,6 +1330,7 @@ scopegate_result scopegate_client_device_login(scopegate_client *client,
  * `SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED` (the code expired). The request is built (and, for
  * `private_key_jwt`, signed) at `now`.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_start_device_authorization(scopegate_session *session,
                                                               uint64_t now,
                                                               const char *scopes);
@@ -1311,6 +1340,7 @@ scopegate_result scopegate_session_start_device_authorization(scopegate_session 
  * announced (valid until the session's next such event, or its free).
  * `SCOPEGATE_RESULT_NOT_FOUND` when there was none.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_user_code(scopegate_session *session,
                                              const scopegate_user_code **out);
 
@@ -1322,7 +1352,7 @@ scopegate_result scopegate_session_user_code(scopegate_session *session,
  * `SCOPEGATE_RESULT_INSUFFICIENT_SIZE` and the size needed in `*out_n`. Reading the last error
  * does not change it.
  */
-scopegate_result scopegate_last_error(char *buf, size_t len, size_t *out_n);
+SCOPEGATE_NODISCARD scopegate_result scopegate_last_error(char *buf, size_t len, size_t *out_n);
 
 /**
  * Writes one part of the calling thread's last error (see `scopegate_error_part`) like
@@ -1330,13 +1360,17 @@ scopegate_result scopegate_last_error(char *buf, size_t len, size_t *out_n);
  * (no OAuth error was answered; no renewed token set), `SCOPEGATE_RESULT_INVALID_PARAMETER` for
  * an unknown `part`. `SCOPEGATE_ERROR_PART_TOKENS` is a secret: handle it like a token.
  */
-scopegate_result scopegate_last_error_part(scopegate_error_part part, char *buf, size_t len, size_t *out_n);
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_last_error_part(scopegate_error_part part,
+                                           char *buf,
+                                           size_t len,
+                                           size_t *out_n);
 
 /**
  * Writes the calling thread's last error in numbers (result, blame, HTTP status) to `*out`;
  * result `SCOPEGATE_RESULT_OK` and blame `SCOPEGATE_BLAME_NONE` when none is recorded.
  */
-scopegate_result scopegate_last_error_info(scopegate_error_info *out);
+SCOPEGATE_NODISCARD scopegate_result scopegate_last_error_info(scopegate_error_info *out);
 
 /**
  * Forgets the calling thread's last error.
@@ -1352,6 +1386,7 @@ uint16_t scopegate_http_response_status(const scopegate_http_response *response)
  * Points `*out_body` at the body and writes its length to `*out_len` (`*out_body` is NULL when
  * the body is empty). The bytes belong to `response` and live as long as it.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_http_response_body(const scopegate_http_response *response,
                                               const uint8_t **out_body,
                                               size_t *out_len);
@@ -1360,6 +1395,7 @@ scopegate_result scopegate_http_response_body(const scopegate_http_response *res
  * Writes the value of the first header called `name` (case-insensitive) into `buf`, like every
  * text output; `SCOPEGATE_RESULT_NOT_FOUND` when there is none.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_http_response_header(const scopegate_http_response *response,
                                                 const char *name,
                                                 char *buf,
@@ -1369,6 +1405,7 @@ scopegate_result scopegate_http_response_header(const scopegate_http_response *r
 /**
  * Sets the status code of the answer (transport callbacks).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_http_response_set_status(scopegate_http_response *response,
                                                     uint16_t status);
 
@@ -1377,6 +1414,7 @@ scopegate_result scopegate_http_response_set_status(scopegate_http_response *res
  * UTF-8 is read as ISO-8859-1 (kept, each byte one character) and a header whose name is not
  * UTF-8 is dropped; neither costs the answer.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_http_response_add_header(scopegate_http_response *response,
                                                     const char *name,
                                                     const char *value);
@@ -1387,6 +1425,7 @@ scopegate_result scopegate_http_response_add_header(scopegate_http_response *res
  * `SCOPEGATE_TRANSPORT_FAILURE_BODY_TOO_LARGE` and `SCOPEGATE_RESULT_TRANSPORT` is returned: stop
  * reading.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_http_response_append_body(scopegate_http_response *response,
                                                      const uint8_t *data,
                                                      size_t len);
@@ -1398,6 +1437,7 @@ scopegate_result scopegate_http_response_append_body(scopegate_http_response *re
  * it. A callback that fails without calling this is taken as `SCOPEGATE_TRANSPORT_FAILURE_IO`
  * (the request may have arrived, so it is not retried).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_http_response_set_failure(scopegate_http_response *response,
                                                      scopegate_transport_failure failure,
                                                      const char *reason);
@@ -1411,7 +1451,9 @@ void scopegate_http_response_free(scopegate_http_response *response);
 /**
  * Writes the client's counters to `*out`.
  */
-scopegate_result scopegate_client_stats(const scopegate_client *client, scopegate_stats *out);
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_client_stats(const scopegate_client *client,
+                                        scopegate_stats *out);
 
 /**
  * Sends scopegate's log records at `min_level` and above (`SCOPEGATE_LOG_LEVEL_ERROR` the
@@ -1419,6 +1461,7 @@ scopegate_result scopegate_client_stats(const scopegate_client *client, scopegat
  * callback; a NULL `cb` stops them. `SCOPEGATE_RESULT_INVALID_PARAMETER` for a level outside
  * the enum.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_set_log_callback(scopegate_log_callback cb,
                                             void *userdata,
                                             scopegate_log_level min_level);
@@ -1428,7 +1471,9 @@ scopegate_result scopegate_set_log_callback(scopegate_log_callback cb,
  * provider (free it with `scopegate_provider_free`); `SCOPEGATE_RESULT_UNKNOWN_PROVIDER` when no
  * built-in profile has this id.
  */
-scopegate_result scopegate_provider_builtin(const char *id, scopegate_provider **out);
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_provider_builtin(const char *id,
+                                            scopegate_provider **out);
 
 /**
  * Parses a profile from `len` bytes of TOML text at `toml` (no NUL needed). A profile with
@@ -1436,19 +1481,25 @@ scopegate_result scopegate_provider_builtin(const char *id, scopegate_provider *
  * when the text is not TOML or breaks the profile schema (the last error says where),
  * `SCOPEGATE_RESULT_UNKNOWN_PROVIDER` when `extends` names no built-in profile.
  */
-scopegate_result scopegate_provider_from_toml(const char *toml, size_t len, scopegate_provider **out);
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_provider_from_toml(const char *toml,
+                                              size_t len,
+                                              scopegate_provider **out);
 
 /**
  * Reads and parses a profile file (at most 1 MiB of UTF-8 TOML). `SCOPEGATE_RESULT_PROFILE`
  * when the file cannot be read, otherwise as `scopegate_provider_from_toml`.
  */
-scopegate_result scopegate_provider_from_file(const char *path, scopegate_provider **out);
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_provider_from_file(const char *path,
+                                              scopegate_provider **out);
 
 /**
  * A copy of `base` with the fields of `overrides` (`len` bytes of TOML, same schema, every
  * field optional) laid over it, validated again: e.g. Yotpo's token URL, or every URL pointed
  * at a test server (`[token]\nurl = "http://127.0.0.1:8080/token"`). `base` is not changed.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_provider_with_overrides(const scopegate_provider *base,
                                                    const char *overrides,
                                                    size_t len,
@@ -1479,11 +1530,40 @@ uint64_t scopegate_provider_all_rights(const scopegate_provider *provider);
 void scopegate_result_message(scopegate_result result, char *buf, size_t len, size_t *out_n);
 
 /**
+ * Loads built-in profile `id` (`yespo`, `reteno`, `yotpo` or `yuvo`) with every URL pointed at
+ * the sandbox running at `base_url` (`http://127.0.0.1:PORT`, as `scopegate sandbox --json`
+ * prints it), and an id of its own (`yespo@127.0.0.1:PORT`), so that its stored tokens never
+ * mix with the real provider's. On success `*out` is a new provider (free it with
+ * `scopegate_provider_free`). `SCOPEGATE_RESULT_UNKNOWN_PROVIDER` when the sandbox does not
+ * emulate `id`, `SCOPEGATE_RESULT_INVALID_PARAMETER` when `base_url` is not a usable URL.
+ */
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_provider_at_sandbox(const char *base_url,
+                                               const char *id,
+                                               scopegate_provider **out);
+
+/**
+ * Plays the user's browser at the authorization page of the sandbox running at `base_url`:
+ * opens `authorization_url` (which must be one of that sandbox's URLs) and writes the callback
+ * URL the sandbox redirects to (the redirect URI with `code` and `state`) into `buf` like every
+ * text output, for `scopegate_client_exchange`. Nothing is sent to the callback.
+ * `SCOPEGATE_RESULT_TRANSPORT` when the sandbox cannot be reached or does not redirect (a
+ * sandbox started with `--consent page` shows a page instead).
+ */
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_sandbox_authorize(const char *base_url,
+                                             const char *authorization_url,
+                                             char *buf,
+                                             size_t len,
+                                             size_t *out_n);
+
+/**
  * A session for `provider` and the app registration in `options` (whose `store` must be
  * NULL: the caller keeps the token set), holding no token yet. With `options->account`, a
  * login for another account is refused (a profile whose callback names the account: Yotpo's
  * `app_key`).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_new(const scopegate_provider *provider,
                                        const scopegate_client_options *options,
                                        scopegate_session **out);
@@ -1492,6 +1572,7 @@ scopegate_result scopegate_session_new(const scopegate_provider *provider,
  * `scopegate_session_new` for a client that authenticates with its private key
  * (`private_key_jwt`): `client_key_pem` as for `scopegate_client_new_with_key` (NULL: none).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_new_with_key(const scopegate_provider *provider,
                                                 const scopegate_client_options *options,
                                                 const char *client_key_pem,
@@ -1507,7 +1588,9 @@ void scopegate_session_free(scopegate_session *session);
  * matrix with these rights (the ones granted at app registration) before building it.
  * `SCOPEGATE_RESULT_BUSY` while an operation is in flight.
  */
-scopegate_result scopegate_session_set_rights(scopegate_session *session, uint64_t rights);
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_session_set_rights(scopegate_session *session,
+                                              uint64_t rights);
 
 /**
  * Starts an authorization with the profile's scopes (the options need a redirect URI): see
@@ -1517,6 +1600,7 @@ scopegate_result scopegate_session_set_rights(scopegate_session *session, uint64
  * says when `scopegate_session_authorization_url` has the browser URL (keep the pending
  * authorization as usual).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_start_authorization(scopegate_session *session,
                                                        uint64_t now,
                                                        scopegate_authorization **out);
@@ -1527,6 +1611,7 @@ scopegate_result scopegate_session_start_authorization(scopegate_session *sessio
  * `SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED` after its `expires_in` (start again),
  * `SCOPEGATE_RESULT_USAGE` when none was pushed (or its answer is not in yet).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_authorization_url(scopegate_session *session,
                                                      uint64_t now,
                                                      char *buf,
@@ -1538,6 +1623,7 @@ scopegate_result scopegate_session_authorization_url(scopegate_session *session,
  * query) against `pending` (`pending_len` bytes from `scopegate_authorization_pending`) and
  * starts the code exchange: then send what `scopegate_session_poll_transmit` gives.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_handle_callback(scopegate_session *session,
                                                    uint64_t now,
                                                    const char *pending,
@@ -1548,6 +1634,7 @@ scopegate_result scopegate_session_handle_callback(scopegate_session *session,
  * Starts the client credentials grant (a token for the app itself) with these scopes
  * (separated by spaces; NULL: the profile's default).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_client_credentials(scopegate_session *session,
                                                       uint64_t now,
                                                       const char *scopes);
@@ -1557,19 +1644,24 @@ scopegate_result scopegate_session_client_credentials(scopegate_session *session
  * or an expired user token without a refresh token give
  * `SCOPEGATE_RESULT_REAUTHORIZATION_REQUIRED` without a request (and events say so).
  */
-scopegate_result scopegate_session_refresh(scopegate_session *session, uint64_t now);
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_session_refresh(scopegate_session *session,
+                                           uint64_t now);
 
 /**
  * Starts the revocation (or remove-application) call for the held token. On success
  * `SCOPEGATE_EVENT_KIND_REVOKED` comes and the session holds no token (delete the stored one).
  */
-scopegate_result scopegate_session_revoke(scopegate_session *session, uint64_t now);
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_session_revoke(scopegate_session *session,
+                                          uint64_t now);
 
 /**
  * Writes the held token set, serialized (versioned JSON, the form every store keeps), into
  * `buf` like every text output. It holds the tokens: store it safely.
  * `SCOPEGATE_RESULT_NOT_AUTHORIZED` when no token is held.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_tokens(scopegate_session *session,
                                           char *buf,
                                           size_t len,
@@ -1580,6 +1672,7 @@ scopegate_result scopegate_session_tokens(scopegate_session *session,
  * `scopegate_session_tokens`). It must belong to this provider (and account, when the session
  * names one). `SCOPEGATE_RESULT_SERIALIZATION` when unreadable or written by a newer version.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_set_tokens(scopegate_session *session,
                                               const char *tokens,
                                               size_t len);
@@ -1588,12 +1681,13 @@ scopegate_result scopegate_session_set_tokens(scopegate_session *session,
  * Forgets the held token set, without telling the provider. `SCOPEGATE_RESULT_BUSY` while an
  * operation is in flight (its answer would bring a token set back): hand the answer in first.
  */
-scopegate_result scopegate_session_forget(scopegate_session *session);
+SCOPEGATE_NODISCARD scopegate_result scopegate_session_forget(scopegate_session *session);
 
 /**
  * Writes the account the held tokens belong to (Yotpo: the store's `app_key` from the
  * callback; else the options' account, or `default`) into `buf` like every text output.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_account(scopegate_session *session,
                                            char *buf,
                                            size_t len,
@@ -1617,6 +1711,7 @@ bool scopegate_session_needs_refresh(const scopegate_session *session, uint64_t 
  * 0) when nothing is to be sent now: no operation, an answer awaited, or a back-off not over.
  * Send it as it is, never following a redirect.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_poll_transmit(scopegate_session *session,
                                                  uint64_t now,
                                                  const scopegate_http_request **out_request,
@@ -1630,6 +1725,7 @@ scopegate_result scopegate_session_poll_transmit(scopegate_session *session,
  * `Retry-After` back-off makes the session wait (`scopegate_session_poll_timeout`).
  * `SCOPEGATE_RESULT_USAGE` when `id` is not the request awaited (answered already, say).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_handle_response(scopegate_session *session,
                                                    uint64_t now,
                                                    uint64_t id,
@@ -1644,6 +1740,7 @@ scopegate_result scopegate_session_handle_response(scopegate_session *session,
  * (a failure before anything was sent is retried, up to 3 tries; after, never: a code or
  * refresh token may be spent). `reason` (may be NULL) goes into messages: no secrets.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_handle_transport_error(scopegate_session *session,
                                                           uint64_t now,
                                                           uint64_t id,
@@ -1655,19 +1752,25 @@ scopegate_result scopegate_session_handle_transport_error(scopegate_session *ses
  * next: the end of a `Retry-After` back-off, or when a refresh is due; `SCOPEGATE_NO_TIMEOUT`
  * when no timer is set.
  */
-scopegate_result scopegate_session_poll_timeout(const scopegate_session *session, uint64_t *out_at);
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_session_poll_timeout(const scopegate_session *session,
+                                                uint64_t *out_at);
 
 /**
  * Runs what is due at `now`: ends a back-off (poll again), starts a refresh that is due, or
  * reports an expired token that cannot be renewed (events).
  */
-scopegate_result scopegate_session_handle_timeout(scopegate_session *session, uint64_t now);
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_session_handle_timeout(scopegate_session *session,
+                                                  uint64_t now);
 
 /**
  * Writes the next event to `*out` (`SCOPEGATE_EVENT_KIND_NONE` when none waits). Drain them after
  * every call. A `FAILED` event also becomes the calling thread's last error.
  */
-scopegate_result scopegate_session_poll_event(scopegate_session *session, scopegate_event *out);
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_session_poll_event(scopegate_session *session,
+                                              scopegate_event *out);
 
 /**
  * Builds an API request with the held access token: `method` on `path` (under the API base, an
@@ -1679,6 +1782,7 @@ scopegate_result scopegate_session_poll_event(scopegate_session *session, scopeg
  * `scopegate_session_api_request` on this session, or its free; hand the answer's status back
  * with `*out_id` to `scopegate_session_handle_api_response`.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_api_request(scopegate_session *session,
                                                uint64_t now,
                                                const char *method,
@@ -1693,6 +1797,7 @@ scopegate_result scopegate_session_api_request(scopegate_session *session,
  * `*out_step` (a 401 counts towards the profile's repeated-401 rule; read the events: the
  * count is part of the token set).
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_handle_api_response(scopegate_session *session,
                                                        uint64_t now,
                                                        uint64_t id,
@@ -1706,6 +1811,7 @@ scopegate_result scopegate_session_handle_api_response(scopegate_session *sessio
  * `SCOPEGATE_NEXT_STEP_RETRY_WITH_NONCE` rather than a 401 of the token. Use it for every API
  * answer of a DPoP profile.
  */
+SCOPEGATE_NODISCARD
 scopegate_result scopegate_session_handle_api_answer(scopegate_session *session,
                                                      uint64_t now,
                                                      uint64_t id,

@@ -6,9 +6,6 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use scopegate::Transport;
-use scopegate::UreqTransport;
-use scopegate_core::{HttpRequest, Method};
 use scopegate_sandbox::{App, Consent, Fault, Sandbox, SandboxError, SandboxOptions};
 
 use crate::errors::{Failure, detached};
@@ -192,27 +189,13 @@ impl PySandbox {
     /// app: returns the callback URL (with `code` and `state`), without requesting it. For tests
     /// of `fetch_token` in a web app.
     fn authorize(&self, py: Python<'_>, url: String) -> PyResult<String> {
-        detached(py, move || {
-            let remote =
-                |reason: String| Failure::Sandbox(SandboxError::Remote { base: self.base_url.clone(), reason });
-            let parsed = url::Url::parse(&url).map_err(|e| remote(format!("not a url: {e}")))?;
-            if !url.starts_with(&self.base_url) {
-                return Err(remote("the url is not one of this sandbox's".into()));
-            }
-            let answer = UreqTransport::default()
-                .send(&HttpRequest::new(Method::Get, parsed))
-                .map_err(|e| remote(e.to_string()))?;
-            match answer.header("location") {
-                Some(l) if (300..400).contains(&answer.status()) => Ok(l.to_owned()),
-                _ => Err(remote(format!("the authorization was not redirected (http {})", answer.status()))),
-            }
-        })
+        detached(py, move || scopegate_sandbox::authorize_at(&self.base_url, &url).map_err(Failure::Sandbox))
     }
 
     /// Plays the user's browser, like `webbrowser.open`: follows `url` in a background thread
     /// (consent, then the redirect to the app's loopback callback). For `client.login(open_browser=sandbox.open)`.
     fn open(&self, url: String) -> bool {
-        std::thread::spawn(move || scopegate_sandbox::demo::follow_as_browser(&url));
+        std::thread::spawn(move || scopegate_sandbox::follow_as_browser(&url));
         true
     }
 

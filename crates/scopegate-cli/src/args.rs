@@ -116,7 +116,9 @@ pub(crate) enum Command {
         /// Port on 127.0.0.1 (0: any free port).
         #[arg(long, default_value_t = 0)]
         port: u16,
-        /// How consent is given: page (approve/deny buttons), approve, deny.
+        /// How consent is given: page (approve/deny buttons, for a person at a browser: the
+        /// default here), approve (at once: the default of the sandbox from Rust and Python,
+        /// for tests), deny.
         #[arg(long, default_value = "page")]
         consent: String,
         /// Strict mode: PKCE (S256) required, a reused refresh token revokes its grant.

@@ -115,7 +115,7 @@ pub(crate) fn run(cli: &Cli, a: &LoginArgs<'_>) -> Result<u8> {
         if self_approve {
             eprintln!("sandbox: approving the authorization request ourselves (--no-browser)");
             let url = url.to_owned();
-            follower = Some(std::thread::spawn(move || scopegate_sandbox::demo::follow_as_browser(&url)));
+            follower = Some(std::thread::spawn(move || scopegate_sandbox::follow_as_browser(&url)));
         } else if opened {
             eprintln!("opened your browser at:\n  {url}");
         } else {

@@ -210,6 +210,8 @@ pub use store_error::StoreError;
 pub use time::Timestamp;
 pub use token::{Identity, OAuthError, ReauthorizationReason, TokenSet};
 pub use transport::TransportError;
+/// The `url` crate, whose [`Url`](url::Url) [`HttpRequest::new`] and the profiles take.
+pub use url;
 pub use usage::UsageError;
 
 /// The single-request state machines under the [`Session`]: one token request

@@ -123,8 +123,19 @@ pub enum UsageError {
         /// What is wrong.
         reason: String,
     },
+    /// A loopback login's redirect URI asks for any free port (port 0), and the profile does not
+    /// say that its provider accepts any port on a loopback redirect (RFC 8252 §7.3): set
+    /// `loopback_any_port = true` in its `[authorization]` table if it does, or name the port the
+    /// app registered.
+    #[error(
+        "provider `{provider}` does not accept any loopback port: the redirect uri names port 0 (any free port), which needs `loopback_any_port = true` in the profile's [authorization]; name the registered port instead"
+    )]
+    AnyPortNotAllowed {
+        /// Provider id.
+        provider: String,
+    },
     /// A loopback login cannot listen on the redirect URI (RFC 8252 §7.3): not `http`, not a
-    /// loopback host, no port, or port 0 (any free port) for a profile that does not allow it.
+    /// loopback host, or no port.
     #[error("loopback login needs a redirect uri like http://127.0.0.1:8081/callback: {reason}")]
     LoopbackRedirectUri {
         /// What is wrong with it.

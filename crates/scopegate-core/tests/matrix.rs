@@ -396,3 +396,18 @@ fn disguised_dot_segments_and_encoded_delimiters_are_rejected() {
         assert!(policy.allows("GET", path), "{path}");
     }
 }
+
+#[test]
+fn rights_print_their_names_with_the_matrix_and_their_bits_without() {
+    let p = yespo();
+    let set = rights(&p, &["events", "messages"]);
+    // A Rights value does not know its profile: Debug shows the bit indexes, never a bare number.
+    assert_eq!(format!("{set:?}"), "Rights{1, 3}");
+    assert_eq!(format!("{:?}", Rights::EMPTY), "Rights{}");
+    // The matrix names them, in profile order; a bit the profile has no right for says so.
+    let m = p.matrix();
+    assert_eq!(format!("{:?}", m.named(set)), r#"{"events", "messages"}"#);
+    assert_eq!(m.named(set).to_string(), "events, messages");
+    assert_eq!(m.named(set.union(Rights::single(63))).to_string(), "events, messages, #63");
+    assert_eq!(m.named(Rights::EMPTY).to_string(), "(none)");
+}

@@ -50,6 +50,7 @@ pub(crate) unsafe fn pending_from(ptr: *const c_char, len: usize) -> Result<Pend
 /// Writes the URL to send the user's browser to into `buf` (like every text output: see
 /// `scopegate_last_error`).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_authorization_url(
     authorization: *const scopegate_authorization,
     buf: *mut c_char,
@@ -69,6 +70,7 @@ pub unsafe extern "C" fn scopegate_authorization_url(
 /// `scopegate_session_handle_callback` with the callback URL, once: delete them when that
 /// returns, whatever it returned. They hold secrets.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_authorization_pending(
     authorization: *const scopegate_authorization,
     buf: *mut c_char,

@@ -252,6 +252,7 @@ pub unsafe extern "C" fn scopegate_check(
 /// `scopegate_check` with the detail: the matched endpoint's template and group, whether it is
 /// deprecated, the rights that would allow it, or why the path was rejected. Written to `*out`.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_check_detail(
     provider: *const scopegate_provider,
     rights: u64,
@@ -303,6 +304,7 @@ pub unsafe extern "C" fn scopegate_check_detail(
 /// `SCOPEGATE_RESULT_NULL_PARAMETER` when `provider` is NULL, or `calls` or `out` is while
 /// `calls_len` is not 0 (nothing written then).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_policy_allows_many(
     provider: *const scopegate_provider,
     rights: u64,
@@ -364,6 +366,7 @@ unsafe fn allows_many(
 /// `SCOPEGATE_RESULT_UNKNOWN_RIGHT` when an id is not one of the profile's (the last error lists
 /// them).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_rights_parse(
     provider: *const scopegate_provider,
     list: *const c_char,
@@ -385,6 +388,7 @@ pub unsafe extern "C" fn scopegate_rights_parse(
 /// Writes the ids of a rights set, comma-separated (`full_api,messages`), into `buf` like every
 /// text output (see `scopegate_last_error`). Bits beyond the profile's rights are ignored.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_rights_names(
     provider: *const scopegate_provider,
     rights: u64,
@@ -406,6 +410,7 @@ pub unsafe extern "C" fn scopegate_rights_names(
 /// `SCOPEGATE_RESULT_PATH_REJECTED`, or `SCOPEGATE_RESULT_PERMISSION_DENIED` when no right opens
 /// it) and the last error lists every such call by its index.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_least_rights(
     provider: *const scopegate_provider,
     calls: *const scopegate_call,

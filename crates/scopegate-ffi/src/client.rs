@@ -136,6 +136,7 @@ unsafe fn make(
 /// plain http only to loopback hosts, no redirects followed, 10 s to connect, 30 s in all).
 /// The client keeps its own reference to the provider.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_new(
     provider: *const scopegate_provider,
     options: *const scopegate_client_options,
@@ -152,6 +153,7 @@ pub unsafe extern "C" fn scopegate_client_new(
 /// called with `userdata`. Plain http to a host that is not loopback is refused before the
 /// callback is called.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_new_with_transport(
     provider: *const scopegate_provider,
     options: *const scopegate_client_options,
@@ -176,6 +178,7 @@ pub unsafe extern "C" fn scopegate_client_new_with_transport(
 /// token endpoint or the issuer, a short `exp`). The key is read during the call and never
 /// shown. `SCOPEGATE_RESULT_INVALID_PARAMETER` when it is not a usable key; NULL is no key.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_new_with_key(
     provider: *const scopegate_provider,
     options: *const scopegate_client_options,
@@ -223,6 +226,7 @@ pub(crate) unsafe fn client_ref<'a>(client: *const scopegate_client) -> Result<&
 /// Gets a token for the app itself (client credentials grant, the profile's default scopes)
 /// and stores it. `SCOPEGATE_RESULT_IDENTITY_MISMATCH` when the account holds a user's token.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_client_credentials(client: *mut scopegate_client) -> scopegate_result {
     // SAFETY: NULL or a live client, by contract.
     guard(|| unsafe { self::client(client) }?.client_credentials(&[]).map(drop).map_err(Failure::from))
@@ -230,6 +234,7 @@ pub unsafe extern "C" fn scopegate_client_client_credentials(client: *mut scopeg
 
 /// `scopegate_client_client_credentials` asking for these scopes (separated by spaces).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_client_credentials_scopes(
     client: *mut scopegate_client,
     scopes: *const c_char,
@@ -248,6 +253,7 @@ pub unsafe extern "C" fn scopegate_client_client_credentials_scopes(
 /// `SCOPEGATE_RESULT_NOT_AUTHORIZED` when none is stored,
 /// `SCOPEGATE_RESULT_REAUTHORIZATION_REQUIRED` when only the user can help.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_access_token(
     client: *mut scopegate_client,
     buf: *mut c_char,
@@ -264,6 +270,7 @@ pub unsafe extern "C" fn scopegate_client_access_token(
 
 /// Refreshes the stored token now, whatever its expiry, and stores the result.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_refresh(client: *mut scopegate_client) -> scopegate_result {
     // SAFETY: NULL or a live client, by contract.
     guard(|| unsafe { self::client(client) }?.refresh().map(drop).map_err(Failure::from))
@@ -274,6 +281,7 @@ pub unsafe extern "C" fn scopegate_client_refresh(client: *mut scopegate_client)
 /// reached, the token stays stored. `SCOPEGATE_RESULT_CONFIG` when the profile has no such
 /// endpoint (use `scopegate_client_forget`).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_revoke(client: *mut scopegate_client) -> scopegate_result {
     // SAFETY: NULL or a live client, by contract.
     guard(|| unsafe { self::client(client) }?.revoke().map(drop).map_err(Failure::from))
@@ -282,6 +290,7 @@ pub unsafe extern "C" fn scopegate_client_revoke(client: *mut scopegate_client) 
 /// Forgets the stored token locally, without telling the provider (after Yotpo's uninstall
 /// webhook, say).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_forget(client: *mut scopegate_client) -> scopegate_result {
     // SAFETY: NULL or a live client, by contract.
     guard(|| unsafe { self::client(client) }?.forget().map(drop).map_err(Failure::from))
@@ -291,6 +300,7 @@ pub unsafe extern "C" fn scopegate_client_forget(client: *mut scopegate_client) 
 /// redirect URI): `*out` holds the URL for the user's browser and the pending authorization to
 /// keep until the callback (see `scopegate_authorization`).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_start_authorization(
     client: *mut scopegate_client,
     out: *mut *mut scopegate_authorization,
@@ -310,6 +320,7 @@ pub unsafe extern "C" fn scopegate_client_start_authorization(
 /// stores the tokens under the account they belong to. `SCOPEGATE_RESULT_AUTHORIZATION_DENIED`
 /// when the user refused; the provider's `error` is in the last error.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_exchange(
     client: *mut scopegate_client,
     pending: *const c_char,
@@ -333,6 +344,7 @@ pub unsafe extern "C" fn scopegate_client_exchange(
 /// retry. Any status is an answer: `*out` is the response (free it with
 /// `scopegate_http_response_free`).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_request(
     client: *mut scopegate_client,
     method: *const c_char,
@@ -394,6 +406,7 @@ unsafe impl Sync for TokenChangeHook {}
 /// Sets the client's token-change callback (see `scopegate_token_change_callback`), called
 /// with `userdata`; a NULL `cb` removes it. It replaces any earlier one.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_on_token_change(
     client: *mut scopegate_client,
     cb: scopegate_token_change_callback,

@@ -86,6 +86,7 @@ pub type scopegate_user_code_callback =
 /// (`SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED`). The profile needs the device grant and
 /// `[device] url` (`SCOPEGATE_RESULT_CONFIG` otherwise).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_device_login(
     client: *mut scopegate_client,
     callback: scopegate_user_code_callback,
@@ -114,6 +115,7 @@ pub unsafe extern "C" fn scopegate_client_device_login(
 /// `SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED` (the code expired). The request is built (and, for
 /// `private_key_jwt`, signed) at `now`.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_start_device_authorization(
     session: *mut scopegate_session,
     now: u64,
@@ -132,6 +134,7 @@ pub unsafe extern "C" fn scopegate_session_start_device_authorization(
 /// announced (valid until the session's next such event, or its free).
 /// `SCOPEGATE_RESULT_NOT_FOUND` when there was none.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_user_code(
     session: *mut scopegate_session,
     out: *mut *const scopegate_user_code,

@@ -66,6 +66,7 @@ fn write_part(part: scopegate_error_part, out: OutText) -> Result<(), Failure> {
 /// `SCOPEGATE_RESULT_INSUFFICIENT_SIZE` and the size needed in `*out_n`. Reading the last error
 /// does not change it.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_last_error(buf: *mut c_char, len: usize, out_n: *mut usize) -> scopegate_result {
     guard_quiet(|| {
         // SAFETY: `len` writable bytes at `buf` (or NULL with 0) and `out_n`, by contract.
@@ -79,6 +80,7 @@ pub unsafe extern "C" fn scopegate_last_error(buf: *mut c_char, len: usize, out_
 /// (no OAuth error was answered; no renewed token set), `SCOPEGATE_RESULT_INVALID_PARAMETER` for
 /// an unknown `part`. `SCOPEGATE_ERROR_PART_TOKENS` is a secret: handle it like a token.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_last_error_part(
     part: ErrorPartArg,
     buf: *mut c_char,
@@ -102,6 +104,7 @@ pub unsafe extern "C" fn scopegate_last_error_part(
 /// Writes the calling thread's last error in numbers (result, blame, HTTP status) to `*out`;
 /// result `SCOPEGATE_RESULT_OK` and blame `SCOPEGATE_BLAME_NONE` when none is recorded.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_last_error_info(out: *mut scopegate_error_info) -> scopegate_result {
     guard_quiet(|| {
         // SAFETY: `out` is NULL or writable, by contract.

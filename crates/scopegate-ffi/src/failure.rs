@@ -163,3 +163,21 @@ impl From<ProfileError> for Failure {
         f
     }
 }
+
+impl From<scopegate_sandbox::SandboxError> for Failure {
+    /// The sandbox helpers' failures (`scopegate_provider_at_sandbox`, `scopegate_sandbox_authorize`).
+    fn from(e: scopegate_sandbox::SandboxError) -> Failure {
+        use scopegate_sandbox::SandboxError as S;
+        match e {
+            S::Profile(p) => p.into(),
+            S::UnknownProvider(_) => Failure::new(scopegate_result::UnknownProvider, e.to_string()),
+            S::BadUrl(_) => Failure::new(scopegate_result::InvalidParameter, e.to_string()),
+            S::Remote { .. } => {
+                let mut f = Failure::new(scopegate_result::Transport, e.to_string());
+                f.blame = scopegate_blame::Environment;
+                f
+            }
+            other => Failure::new(scopegate_result::Usage, other.to_string()),
+        }
+    }
+}

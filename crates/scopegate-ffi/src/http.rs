@@ -271,6 +271,7 @@ pub unsafe extern "C" fn scopegate_http_response_status(response: *const scopega
 /// Points `*out_body` at the body and writes its length to `*out_len` (`*out_body` is NULL when
 /// the body is empty). The bytes belong to `response` and live as long as it.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_http_response_body(
     response: *const scopegate_http_response,
     out_body: *mut *const u8,
@@ -294,6 +295,7 @@ pub unsafe extern "C" fn scopegate_http_response_body(
 /// Writes the value of the first header called `name` (case-insensitive) into `buf`, like every
 /// text output; `SCOPEGATE_RESULT_NOT_FOUND` when there is none.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_http_response_header(
     response: *const scopegate_http_response,
     name: *const c_char,
@@ -319,6 +321,7 @@ pub unsafe extern "C" fn scopegate_http_response_header(
 
 /// Sets the status code of the answer (transport callbacks).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_http_response_set_status(
     response: *mut scopegate_http_response,
     status: u16,
@@ -338,6 +341,7 @@ pub unsafe extern "C" fn scopegate_http_response_set_status(
 /// UTF-8 is read as ISO-8859-1 (kept, each byte one character) and a header whose name is not
 /// UTF-8 is dropped; neither costs the answer.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_http_response_add_header(
     response: *mut scopegate_http_response,
     name: *const c_char,
@@ -360,6 +364,7 @@ pub unsafe extern "C" fn scopegate_http_response_add_header(
 /// `SCOPEGATE_TRANSPORT_FAILURE_BODY_TOO_LARGE` and `SCOPEGATE_RESULT_TRANSPORT` is returned: stop
 /// reading.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_http_response_append_body(
     response: *mut scopegate_http_response,
     data: *const u8,
@@ -387,6 +392,7 @@ pub unsafe extern "C" fn scopegate_http_response_append_body(
 /// it. A callback that fails without calling this is taken as `SCOPEGATE_TRANSPORT_FAILURE_IO`
 /// (the request may have arrived, so it is not retried).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_http_response_set_failure(
     response: *mut scopegate_http_response,
     failure: FailureArg,

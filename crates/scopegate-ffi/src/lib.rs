@@ -62,6 +62,7 @@ pub mod observe;
 pub mod provider;
 pub mod result;
 pub mod result_message;
+pub mod sandbox;
 pub mod session;
 pub mod session_io;
 pub mod transport;

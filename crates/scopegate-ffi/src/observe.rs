@@ -46,6 +46,7 @@ pub struct scopegate_stats {
 
 /// Writes the client's counters to `*out`.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_client_stats(
     client: *const scopegate_client,
     out: *mut scopegate_stats,
@@ -146,6 +147,7 @@ impl LogHook {
 /// callback; a NULL `cb` stops them. `SCOPEGATE_RESULT_INVALID_PARAMETER` for a level outside
 /// the enum.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_set_log_callback(
     cb: scopegate_log_callback,
     userdata: *mut c_void,

@@ -48,7 +48,7 @@ impl scopegate_provider {
     }
 }
 
-fn give(out: Out<*mut scopegate_provider>, provider: Provider) -> Result<(), Failure> {
+pub(crate) fn give(out: Out<*mut scopegate_provider>, provider: Provider) -> Result<(), Failure> {
     out.write(into_handle(scopegate_provider::new(provider)));
     Ok(())
 }
@@ -57,6 +57,7 @@ fn give(out: Out<*mut scopegate_provider>, provider: Provider) -> Result<(), Fai
 /// provider (free it with `scopegate_provider_free`); `SCOPEGATE_RESULT_UNKNOWN_PROVIDER` when no
 /// built-in profile has this id.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_provider_builtin(
     id: *const c_char,
     out: *mut *mut scopegate_provider,
@@ -74,6 +75,7 @@ pub unsafe extern "C" fn scopegate_provider_builtin(
 /// when the text is not TOML or breaks the profile schema (the last error says where),
 /// `SCOPEGATE_RESULT_UNKNOWN_PROVIDER` when `extends` names no built-in profile.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_provider_from_toml(
     toml: *const c_char,
     len: usize,
@@ -90,6 +92,7 @@ pub unsafe extern "C" fn scopegate_provider_from_toml(
 /// Reads and parses a profile file (at most 1 MiB of UTF-8 TOML). `SCOPEGATE_RESULT_PROFILE`
 /// when the file cannot be read, otherwise as `scopegate_provider_from_toml`.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_provider_from_file(
     path: *const c_char,
     out: *mut *mut scopegate_provider,
@@ -106,6 +109,7 @@ pub unsafe extern "C" fn scopegate_provider_from_file(
 /// field optional) laid over it, validated again: e.g. Yotpo's token URL, or every URL pointed
 /// at a test server (`[token]\nurl = "http://127.0.0.1:8080/token"`). `base` is not changed.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_provider_with_overrides(
     base: *const scopegate_provider,
     overrides: *const c_char,

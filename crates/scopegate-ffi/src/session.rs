@@ -107,6 +107,7 @@ unsafe fn make(
 /// login for another account is refused (a profile whose callback names the account: Yotpo's
 /// `app_key`).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_new(
     provider: *const scopegate_provider,
     options: *const scopegate_client_options,
@@ -122,6 +123,7 @@ pub unsafe extern "C" fn scopegate_session_new(
 /// `scopegate_session_new` for a client that authenticates with its private key
 /// (`private_key_jwt`): `client_key_pem` as for `scopegate_client_new_with_key` (NULL: none).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_new_with_key(
     provider: *const scopegate_provider,
     options: *const scopegate_client_options,
@@ -147,6 +149,7 @@ pub unsafe extern "C" fn scopegate_session_free(session: *mut scopegate_session)
 /// matrix with these rights (the ones granted at app registration) before building it.
 /// `SCOPEGATE_RESULT_BUSY` while an operation is in flight.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_set_rights(
     session: *mut scopegate_session,
     rights: u64,
@@ -171,6 +174,7 @@ pub unsafe extern "C" fn scopegate_session_set_rights(
 /// says when `scopegate_session_authorization_url` has the browser URL (keep the pending
 /// authorization as usual).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_start_authorization(
     session: *mut scopegate_session,
     now: u64,
@@ -190,6 +194,7 @@ pub unsafe extern "C" fn scopegate_session_start_authorization(
 /// `SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED` after its `expires_in` (start again),
 /// `SCOPEGATE_RESULT_USAGE` when none was pushed (or its answer is not in yet).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_authorization_url(
     session: *mut scopegate_session,
     now: u64,
@@ -209,6 +214,7 @@ pub unsafe extern "C" fn scopegate_session_authorization_url(
 /// query) against `pending` (`pending_len` bytes from `scopegate_authorization_pending`) and
 /// starts the code exchange: then send what `scopegate_session_poll_transmit` gives.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_handle_callback(
     session: *mut scopegate_session,
     now: u64,
@@ -228,6 +234,7 @@ pub unsafe extern "C" fn scopegate_session_handle_callback(
 /// Starts the client credentials grant (a token for the app itself) with these scopes
 /// (separated by spaces; NULL: the profile's default).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_client_credentials(
     session: *mut scopegate_session,
     now: u64,
@@ -249,6 +256,7 @@ pub unsafe extern "C" fn scopegate_session_client_credentials(
 /// or an expired user token without a refresh token give
 /// `SCOPEGATE_RESULT_REAUTHORIZATION_REQUIRED` without a request (and events say so).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_refresh(session: *mut scopegate_session, now: u64) -> scopegate_result {
     // SAFETY: NULL or a live session, by contract.
     guard(|| Ok(unsafe { session_mut(session) }?.session.refresh(at(now))?))
@@ -257,6 +265,7 @@ pub unsafe extern "C" fn scopegate_session_refresh(session: *mut scopegate_sessi
 /// Starts the revocation (or remove-application) call for the held token. On success
 /// `SCOPEGATE_EVENT_KIND_REVOKED` comes and the session holds no token (delete the stored one).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_revoke(session: *mut scopegate_session, now: u64) -> scopegate_result {
     // SAFETY: NULL or a live session, by contract.
     guard(|| Ok(unsafe { session_mut(session) }?.session.revoke(at(now))?))
@@ -266,6 +275,7 @@ pub unsafe extern "C" fn scopegate_session_revoke(session: *mut scopegate_sessio
 /// `buf` like every text output. It holds the tokens: store it safely.
 /// `SCOPEGATE_RESULT_NOT_AUTHORIZED` when no token is held.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_tokens(
     session: *mut scopegate_session,
     buf: *mut c_char,
@@ -291,6 +301,7 @@ pub unsafe extern "C" fn scopegate_session_tokens(
 /// `scopegate_session_tokens`). It must belong to this provider (and account, when the session
 /// names one). `SCOPEGATE_RESULT_SERIALIZATION` when unreadable or written by a newer version.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_set_tokens(
     session: *mut scopegate_session,
     tokens: *const c_char,
@@ -308,6 +319,7 @@ pub unsafe extern "C" fn scopegate_session_set_tokens(
 /// Forgets the held token set, without telling the provider. `SCOPEGATE_RESULT_BUSY` while an
 /// operation is in flight (its answer would bring a token set back): hand the answer in first.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_forget(session: *mut scopegate_session) -> scopegate_result {
     guard(|| {
         // SAFETY: NULL or a live session, by contract.
@@ -320,6 +332,7 @@ pub unsafe extern "C" fn scopegate_session_forget(session: *mut scopegate_sessio
 /// Writes the account the held tokens belong to (Yotpo: the store's `app_key` from the
 /// callback; else the options' account, or `default`) into `buf` like every text output.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_account(
     session: *mut scopegate_session,
     buf: *mut c_char,

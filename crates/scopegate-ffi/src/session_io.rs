@@ -109,6 +109,7 @@ pub enum scopegate_next_step {
 /// 0) when nothing is to be sent now: no operation, an answer awaited, or a back-off not over.
 /// Send it as it is, never following a redirect.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_poll_transmit(
     session: *mut scopegate_session,
     now: u64,
@@ -154,6 +155,7 @@ fn sent(s: &mut scopegate_session, id: u64) -> Result<(scopegate_core::RequestId
 /// `Retry-After` back-off makes the session wait (`scopegate_session_poll_timeout`).
 /// `SCOPEGATE_RESULT_USAGE` when `id` is not the request awaited (answered already, say).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_handle_response(
     session: *mut scopegate_session,
     now: u64,
@@ -193,6 +195,7 @@ pub unsafe extern "C" fn scopegate_session_handle_response(
 /// (a failure before anything was sent is retried, up to 3 tries; after, never: a code or
 /// refresh token may be spent). `reason` (may be NULL) goes into messages: no secrets.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_handle_transport_error(
     session: *mut scopegate_session,
     now: u64,
@@ -215,6 +218,7 @@ pub unsafe extern "C" fn scopegate_session_handle_transport_error(
 /// next: the end of a `Retry-After` back-off, or when a refresh is due; `SCOPEGATE_NO_TIMEOUT`
 /// when no timer is set.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_poll_timeout(
     session: *const scopegate_session,
     out_at: *mut u64,
@@ -231,6 +235,7 @@ pub unsafe extern "C" fn scopegate_session_poll_timeout(
 /// Runs what is due at `now`: ends a back-off (poll again), starts a refresh that is due, or
 /// reports an expired token that cannot be renewed (events).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_handle_timeout(
     session: *mut scopegate_session,
     now: u64,
@@ -245,6 +250,7 @@ pub unsafe extern "C" fn scopegate_session_handle_timeout(
 /// Writes the next event to `*out` (`SCOPEGATE_EVENT_KIND_NONE` when none waits). Drain them after
 /// every call. A `FAILED` event also becomes the calling thread's last error.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_poll_event(
     session: *mut scopegate_session,
     out: *mut scopegate_event,
@@ -297,6 +303,7 @@ pub unsafe extern "C" fn scopegate_session_poll_event(
 /// `scopegate_session_api_request` on this session, or its free; hand the answer's status back
 /// with `*out_id` to `scopegate_session_handle_api_response`.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_api_request(
     session: *mut scopegate_session,
     now: u64,
@@ -345,6 +352,7 @@ pub unsafe extern "C" fn scopegate_session_api_request(
 /// `*out_step` (a 401 counts towards the profile's repeated-401 rule; read the events: the
 /// count is part of the token set).
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_handle_api_response(
     session: *mut scopegate_session,
     now: u64,
@@ -390,6 +398,7 @@ fn next_step(step: NextStep) -> scopegate_next_step {
 /// `SCOPEGATE_NEXT_STEP_RETRY_WITH_NONCE` rather than a 401 of the token. Use it for every API
 /// answer of a DPoP profile.
 #[unsafe(no_mangle)]
+#[must_use]
 pub unsafe extern "C" fn scopegate_session_handle_api_answer(
     session: *mut scopegate_session,
     now: u64,

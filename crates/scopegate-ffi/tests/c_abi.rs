@@ -118,3 +118,48 @@ fn bench_program_builds_and_agrees_with_rust() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains(&format!("(allowed {allowed} of 64)")), "{stdout}");
 }
+
+/// An ignored `scopegate_result` does not compile under `-Werror`: SCOPEGATE_NODISCARD is
+/// `warn_unused_result` in GNU C11, `[[nodiscard]]` in C23 and C++17. A use of the result
+/// compiles in each.
+#[test]
+fn an_ignored_result_does_not_compile() {
+    let dir = work_dir().join("nodiscard");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ignored = "#include <scopegate.h>\nint main(void) {\n    scopegate_provider *p = 0;\n    \
+                   scopegate_provider_builtin(\"yespo\", &p);\n    scopegate_provider_free(p);\n    return 0;\n}\n";
+    let used = ignored.replace(
+        "    scopegate_provider_builtin(\"yespo\", &p);\n",
+        "    if (scopegate_provider_builtin(\"yespo\", &p) != SCOPEGATE_RESULT_OK) return 1;\n",
+    );
+    for (compiler, std, ext) in [("gcc", "-std=c11", "c"), ("gcc", "-std=c2x", "c"), ("g++", "-std=c++17", "cpp")] {
+        for (name, source, compiles) in [("ignored", ignored, false), ("used", used.as_str(), true)] {
+            let file = dir.join(format!("{name}{}.{ext}", std.trim_start_matches("-std=")));
+            std::fs::write(&file, source).unwrap();
+            let out = Command::new(compiler)
+                // Compiled, not only parsed: GNU C's warn_unused_result is checked after parsing.
+                .args([std, "-Wall", "-Wextra", "-Werror", "-c", "-I"])
+                .arg(crate_dir().join("../../include"))
+                .arg(&file)
+                .arg("-o")
+                .arg(file.with_extension("o"))
+                .output()
+                .expect("run the C compiler");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.success(), compiles, "{compiler} {std}, the result {name}:\n{stderr}");
+            if !compiles {
+                assert!(stderr.contains("unused-result") || stderr.contains("nodiscard"), "{compiler} {std}: {stderr}");
+            }
+        }
+    }
+}
+
+#[test]
+fn c_sandbox_helpers() {
+    run("sandbox_helpers", Lang::C, Variant::Plain);
+}
+
+#[test]
+fn valgrind_sandbox_helpers() {
+    run("sandbox_helpers", Lang::C, Variant::Valgrind);
+}

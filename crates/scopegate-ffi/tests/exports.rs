@@ -22,9 +22,16 @@ fn exports() -> Vec<(String, String, String)> {
                 "{file}: {name} is not public"
             );
             let attr = before.rfind("#[unsafe(no_mangle)]").map(|i| &before[i..]);
+            // Only `#[must_use]` (SCOPEGATE_NODISCARD in the header) may stand between them.
             assert!(
-                attr.is_some_and(|a| a.lines().count() <= 2),
+                attr.is_some_and(|a| a.lines().filter(|l| l.trim() != "#[must_use]").count() <= 2),
                 "{file}: {name} lacks #[unsafe(no_mangle)] right above it"
+            );
+            let returns_result = after[..after.find(" {\n").unwrap_or(0)].trim_end().ends_with("-> scopegate_result");
+            assert_eq!(
+                attr.is_some_and(|a| a.contains("#[must_use]")),
+                returns_result,
+                "{file}: {name}: #[must_use] (SCOPEGATE_NODISCARD) on exactly the exports that return a scopegate_result"
             );
             // The body: from the `{` that ends the signature to its matching `}`.
             let open = after.find(" {\n").expect("a body") + 1;

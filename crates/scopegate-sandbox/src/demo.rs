@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use scopegate::Transport as _;
 use scopegate::{Browser, Client, LoginOptions, SqliteStore, TokenStore, UreqTransport};
 use scopegate_core::ClientConfig;
 use scopegate_core::Method;
@@ -55,18 +54,7 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-/// What a browser does with an auto-approving sandbox: GET the authorization URL, follow its
-/// redirect to the app's callback (a loopback listener). Returns the callback's status.
-pub fn follow_as_browser(url: &str) -> Result<u16, String> {
-    let t = UreqTransport::default();
-    let get = |u: &str| {
-        let parsed = url::Url::parse(u).map_err(|e| e.to_string())?;
-        t.send(&scopegate_core::HttpRequest::new(Method::Get, parsed)).map_err(|e| e.to_string())
-    };
-    let first = get(url)?;
-    let location = first.header("location").ok_or_else(|| format!("no redirect (http {})", first.status()))?.to_owned();
-    Ok(get(&location)?.status())
-}
+pub use crate::browser::follow_as_browser;
 
 /// A free port on 127.0.0.1 (for a loopback redirect URI).
 pub fn free_loopback_port() -> std::io::Result<u16> {

@@ -81,6 +81,7 @@
 
 mod apps;
 mod authorize;
+mod browser;
 mod clock;
 mod consent;
 mod control;
@@ -105,6 +106,7 @@ mod yotpo;
 mod yuvo;
 
 pub use apps::{App, PROVIDERS, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_COMPANY, SANDBOX_STORE};
+pub use browser::{authorize_at, follow_as_browser};
 pub use clock::SandboxClock;
 pub use counters::Counters;
 pub use error::SandboxError;

@@ -34,6 +34,8 @@ pub(crate) fn sandbox_base(base: &str) -> Result<(String, String), SandboxError>
 
 /// The profile overrides that point built-in profile `id` at a sandbox running at `base`
 /// (`http://127.0.0.1:PORT`), as TOML. Usable without a running sandbox (the CLI's `--sandbox URL`).
+/// Yespo's, Reteno's and Yuvo's say `loopback_any_port = true` (the sandbox takes any loopback
+/// redirect URI): a loopback login with `http://127.0.0.1:0/callback` listens on a free port.
 ///
 /// They give the profile an id of its own, `id@host:port` (`yespo@127.0.0.1:8080`): every store
 /// key of a profile pointed at a sandbox differs from the real provider's, so the real
@@ -48,8 +50,9 @@ pub fn profile_overrides(base: &str, id: &str) -> Result<String, SandboxError> {
 pub fn profile_overrides_with(base: &str, id: &str, strict: bool) -> Result<String, SandboxError> {
     let (base, authority) = sandbox_base(base)?;
     let b = format!("{base}/{id}");
-    // Inside the [authorization] table: a TOML table cannot be opened twice.
-    let pkce = if strict { "pkce = \"S256\"\n" } else { "" };
+    // Inside the [authorization] table: a TOML table cannot be opened twice. The sandbox takes
+    // any loopback redirect URI, so its profiles allow port 0 (a free port, RFC 8252 §7.3).
+    let pkce = if strict { "pkce = \"S256\"\nloopback_any_port = true\n" } else { "loopback_any_port = true\n" };
     let tables = match id {
         "yespo" | "reteno" => format!(
             "[authorization]\nurl = \"{b}/uaa/oauth/authorize\"\n{pkce}\

@@ -92,6 +92,13 @@ impl Sandbox {
         &self.shared.base
     }
 
+    /// Plays the user's browser at this sandbox's authorization page: the callback URL it
+    /// redirects to, for [`Client::exchange`](scopegate::Client::exchange) (see
+    /// [`authorize_at`](crate::authorize_at)).
+    pub fn authorize(&self, url: &str) -> Result<String, SandboxError> {
+        crate::authorize_at(&self.shared.base, url)
+    }
+
     /// Built-in profile `id` with every URL pointed at this sandbox (and, while the sandbox is
     /// strict, `pkce = "S256"` for Yespo, Reteno and Yuvo: see [`profile_at_with`]).
     pub fn profile(&self, id: &str) -> Result<Provider, SandboxError> {

@@ -137,10 +137,14 @@ fn ephemeral_port_only_when_the_profile_allows_it() {
     let (client_no, _) = client("http://127.0.0.1:0/cb", "");
     let opts =
         LoginOptions { timeout: Duration::from_millis(200), browser: Browser::PrintOnly, ..LoginOptions::default() };
-    assert!(matches!(
-        loopback_login(&client_no, &opts, |_, _| {}),
-        Err(scopegate::Error::Usage(scopegate::core::UsageError::LoopbackRedirectUri { .. }))
-    ));
+    let refused = loopback_login(&client_no, &opts, |_, _| {}).unwrap_err();
+    match &refused {
+        scopegate::Error::Usage(scopegate::core::UsageError::AnyPortNotAllowed { provider }) => {
+            assert_eq!(provider, "yuvo")
+        }
+        other => panic!("expected AnyPortNotAllowed, got {other:?}"),
+    }
+    assert!(refused.to_string().contains("loopback_any_port"), "{refused}");
 
     let (client_yes, _) = client("http://127.0.0.1:0/cb", "[authorization]\nloopback_any_port = true\n");
     let (tx, rx) = mpsc::channel::<String>();

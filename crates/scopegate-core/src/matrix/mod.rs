@@ -55,11 +55,13 @@ use crate::method::Method;
 
 mod hop;
 mod many;
+mod named;
 mod path;
 pub(crate) mod spec;
 mod trie;
 
 use hop::{Greedy, Hop, Slot, build_hops, rest_is_plain};
+pub use named::NamedRights;
 use path::Base;
 use spec::{Group, Right};
 use trie::{Edge, Node};
@@ -75,7 +77,7 @@ const NONE: u32 = u32::MAX;
 const EXACT_LIMIT: usize = 16;
 
 /// A set of a profile's rights (bit `i` is the profile's `i`-th right).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Rights(u64);
 
 impl Rights {

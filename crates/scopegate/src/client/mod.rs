@@ -19,6 +19,7 @@
 mod api;
 #[cfg(feature = "tokio")]
 mod async_client;
+mod builder;
 mod device;
 mod dpop;
 mod observe;
@@ -28,6 +29,7 @@ mod slot;
 
 #[cfg(feature = "tokio")]
 pub use async_client::AsyncClient;
+pub use builder::ClientBuilder;
 pub use observe::{ClientStats, Outcome};
 use observe::{Counters, Op, OpSpan, Sent};
 
@@ -117,7 +119,7 @@ impl std::fmt::Debug for Client {
             .field("provider", &self.provider.id())
             .field("config", &self.config)
             .field("key", &self.key())
-            .field("rights", &self.rights)
+            .field("rights", &self.rights.map(|r| self.provider.matrix().named(r)))
             .finish_non_exhaustive()
     }
 }

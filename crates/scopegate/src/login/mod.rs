@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use scopegate_core::TokenSet;
 use scopegate_core::{AuthorizationStart, CallbackError, ClientConfig};
-use scopegate_core::{Error, UsageError};
+use scopegate_core::{Error, Provider, UsageError};
 use url::Url;
 
 use crate::client::Client;
@@ -56,14 +56,14 @@ impl Default for LoginOptions {
 
 /// Where to listen, from the redirect URI: one address, or both loopback addresses for
 /// `localhost`.
-fn listen_addrs(redirect: &Url, any_port: bool) -> Result<Vec<SocketAddr>, Error> {
+fn listen_addrs(redirect: &Url, provider: &Provider) -> Result<Vec<SocketAddr>, Error> {
     let not = |reason: &str| Error::from(UsageError::LoopbackRedirectUri { reason: reason.to_owned() });
     if redirect.scheme() != "http" {
         return Err(not("the scheme must be http (RFC 8252 §7.3)"));
     }
     let port = redirect.port().ok_or_else(|| not("the redirect uri must name a port"))?;
-    if port == 0 && !any_port {
-        return Err(not("port 0 (any port) needs `loopback_any_port = true` in the profile's [authorization]"));
+    if port == 0 && !provider.loopback_any_port() {
+        return Err(UsageError::AnyPortNotAllowed { provider: provider.id().to_owned() }.into());
     }
     match redirect.host() {
         Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(vec![SocketAddr::from((ip, port))]),
@@ -109,7 +109,7 @@ pub fn loopback_login(
         .ok_or_else(|| Error::from(UsageError::LoopbackRedirectUri { reason: "no redirect uri set".into() }))?;
     let redirect =
         Url::parse(redirect).map_err(|e| Error::from(UsageError::LoopbackRedirectUri { reason: e.to_string() }))?;
-    let addrs = listen_addrs(&redirect, client.provider().loopback_any_port())?;
+    let addrs = listen_addrs(&redirect, client.provider())?;
     let sockets = bind(&addrs)?;
     let bound =
         sockets[0].local_addr().map_err(|e| Error::Listen { addr: addrs[0].to_string(), reason: e.to_string() })?;
