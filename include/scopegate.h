@@ -1320,31 +1320,6 @@ scopegate_result scopegate_client_device_login(scopegate_client *client,
                                                void *userdata);
 
 /**
- * Starts the device authorization grant (RFC 8628) on a session, with these scopes (separated
- * by spaces; NULL: the profile's). Send what `scopegate_session_poll_transmit` gives; once the
- * answer is in, `SCOPEGATE_EVENT_KIND_USER_CODE` says what to show the user
- * (`scopegate_session_user_code`); the session then polls the token endpoint through its timer
- * (`scopegate_session_poll_timeout`, `_handle_timeout`, `_poll_transmit`) until
- * `SCOPEGATE_EVENT_KIND_TOKENS_CHANGED`, or `SCOPEGATE_EVENT_KIND_FAILED` with
- * `SCOPEGATE_RESULT_AUTHORIZATION_DENIED` (the user refused) or
- * `SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED` (the code expired). The request is built (and, for
- * `private_key_jwt`, signed) at `now`.
- */
-SCOPEGATE_NODISCARD
-scopegate_result scopegate_session_start_device_authorization(scopegate_session *session,
-                                                              uint64_t now,
-                                                              const char *scopes);
-
-/**
- * Points `*out` at what the last `SCOPEGATE_EVENT_KIND_USER_CODE` event of this session
- * announced (valid until the session's next such event, or its free).
- * `SCOPEGATE_RESULT_NOT_FOUND` when there was none.
- */
-SCOPEGATE_NODISCARD
-scopegate_result scopegate_session_user_code(scopegate_session *session,
-                                             const scopegate_user_code **out);
-
-/**
  * Writes the calling thread's last error message into `buf` (`len` bytes, NUL-terminated) and
  * its length to `*out_n`; the empty string when no error is recorded. The message names the
  * failure and, when the provider answered with an OAuth error, its `error` and
@@ -1703,6 +1678,31 @@ bool scopegate_session_is_busy(const scopegate_session *session);
  * access token expires within the refresh margin, or has expired (false for NULL).
  */
 bool scopegate_session_needs_refresh(const scopegate_session *session, uint64_t now);
+
+/**
+ * Starts the device authorization grant (RFC 8628) on a session, with these scopes (separated
+ * by spaces; NULL: the profile's). Send what `scopegate_session_poll_transmit` gives; once the
+ * answer is in, `SCOPEGATE_EVENT_KIND_USER_CODE` says what to show the user
+ * (`scopegate_session_user_code`); the session then polls the token endpoint through its timer
+ * (`scopegate_session_poll_timeout`, `_handle_timeout`, `_poll_transmit`) until
+ * `SCOPEGATE_EVENT_KIND_TOKENS_CHANGED`, or `SCOPEGATE_EVENT_KIND_FAILED` with
+ * `SCOPEGATE_RESULT_AUTHORIZATION_DENIED` (the user refused) or
+ * `SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED` (the code expired). The request is built (and, for
+ * `private_key_jwt`, signed) at `now`.
+ */
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_session_start_device_authorization(scopegate_session *session,
+                                                              uint64_t now,
+                                                              const char *scopes);
+
+/**
+ * Points `*out` at what the last `SCOPEGATE_EVENT_KIND_USER_CODE` event of this session
+ * announced (valid until the session's next such event, or its free).
+ * `SCOPEGATE_RESULT_NOT_FOUND` when there was none.
+ */
+SCOPEGATE_NODISCARD
+scopegate_result scopegate_session_user_code(scopegate_session *session,
+                                             const scopegate_user_code **out);
 
 /**
  * The next request to send for the operation in flight: `*out_request` points at a read-only

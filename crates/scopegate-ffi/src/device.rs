@@ -6,11 +6,10 @@ use std::ffi::{CString, c_char, c_void};
 
 use scopegate_core::device::UserCode;
 
-use crate::boundary::{Out, guard, opt_cstr};
+use crate::boundary::guard;
 use crate::client::scopegate_client;
 use crate::failure::Failure;
 use crate::result::scopegate_result;
-use crate::session::{at, scopegate_session, session_mut};
 
 /// What the user is shown to approve a device login (RFC 8628 §3.3): the code and where to type
 /// it. A read-only view: its strings are NUL-terminated and valid only as long as the function
@@ -102,54 +101,5 @@ pub unsafe extern "C" fn scopegate_client_device_login(
             unsafe { callback(userdata, view.as_ptr()) };
         };
         c.device_login(show).map(drop).map_err(Failure::from)
-    })
-}
-
-/// Starts the device authorization grant (RFC 8628) on a session, with these scopes (separated
-/// by spaces; NULL: the profile's). Send what `scopegate_session_poll_transmit` gives; once the
-/// answer is in, `SCOPEGATE_EVENT_KIND_USER_CODE` says what to show the user
-/// (`scopegate_session_user_code`); the session then polls the token endpoint through its timer
-/// (`scopegate_session_poll_timeout`, `_handle_timeout`, `_poll_transmit`) until
-/// `SCOPEGATE_EVENT_KIND_TOKENS_CHANGED`, or `SCOPEGATE_EVENT_KIND_FAILED` with
-/// `SCOPEGATE_RESULT_AUTHORIZATION_DENIED` (the user refused) or
-/// `SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED` (the code expired). The request is built (and, for
-/// `private_key_jwt`, signed) at `now`.
-#[unsafe(no_mangle)]
-#[must_use]
-pub unsafe extern "C" fn scopegate_session_start_device_authorization(
-    session: *mut scopegate_session,
-    now: u64,
-    scopes: *const c_char,
-) -> scopegate_result {
-    guard(|| {
-        // SAFETY: a live session and a NUL-terminated string, or NULL, by contract.
-        let s = unsafe { session_mut(session) }?;
-        let scopes: Option<Vec<String>> =
-            unsafe { opt_cstr(scopes, "scopes") }?.map(|list| list.split_whitespace().map(str::to_owned).collect());
-        Ok(s.session.start_device_authorization(at(now), scopes.as_deref())?)
-    })
-}
-
-/// Points `*out` at what the last `SCOPEGATE_EVENT_KIND_USER_CODE` event of this session
-/// announced (valid until the session's next such event, or its free).
-/// `SCOPEGATE_RESULT_NOT_FOUND` when there was none.
-#[unsafe(no_mangle)]
-#[must_use]
-pub unsafe extern "C" fn scopegate_session_user_code(
-    session: *mut scopegate_session,
-    out: *mut *const scopegate_user_code,
-) -> scopegate_result {
-    guard(|| {
-        // SAFETY: a live session and a writable `out`, or NULL, by contract.
-        let out = unsafe { Out::new(out, "out") }?;
-        let s = unsafe { session_mut(session) }?;
-        let view = s.user_code.as_ref().ok_or_else(|| {
-            Failure::new(
-                scopegate_result::NotFound,
-                "no device authorization has announced a user code on this session",
-            )
-        })?;
-        out.write(view.as_ptr());
-        Ok(())
     })
 }

@@ -9,8 +9,11 @@ use scopegate_core::{ApiRequestId, RequestId, Rights, Session, Timestamp, TokenS
 use zeroize::Zeroizing;
 
 use crate::authorization::{pending_from, scopegate_authorization};
-use crate::boundary::{Out, OutText, cstr, free_handle, guard, guard_value, handle, handle_mut, into_handle, text};
+use crate::boundary::{
+    Out, OutText, cstr, free_handle, guard, guard_value, handle, handle_mut, into_handle, opt_cstr, text,
+};
 use crate::client::{read_client_key, read_options, scopegate_client_options};
+use crate::device::{UserCodeView, scopegate_user_code};
 use crate::failure::Failure;
 use crate::http::RequestView;
 use crate::provider::scopegate_provider;
@@ -41,7 +44,7 @@ pub struct scopegate_session {
     pub(crate) api_ids: Vec<(u64, ApiRequestId, scopegate_core::HttpRequest)>,
     pub(crate) next_api_id: u64,
     /// What the last `SCOPEGATE_EVENT_KIND_USER_CODE` event announced (its view points into it).
-    pub(crate) user_code: Option<Box<crate::device::UserCodeView>>,
+    pub(crate) user_code: Option<Box<UserCodeView>>,
 }
 
 /// How many distinct API request ids are remembered (one per token generation).
@@ -359,4 +362,53 @@ pub unsafe extern "C" fn scopegate_session_is_busy(session: *const scopegate_ses
 pub unsafe extern "C" fn scopegate_session_needs_refresh(session: *const scopegate_session, now: u64) -> bool {
     // SAFETY: NULL or a live session, by contract.
     guard_value(false, || unsafe { session.as_ref() }.is_some_and(|s| s.session.needs_refresh(at(now))))
+}
+
+/// Starts the device authorization grant (RFC 8628) on a session, with these scopes (separated
+/// by spaces; NULL: the profile's). Send what `scopegate_session_poll_transmit` gives; once the
+/// answer is in, `SCOPEGATE_EVENT_KIND_USER_CODE` says what to show the user
+/// (`scopegate_session_user_code`); the session then polls the token endpoint through its timer
+/// (`scopegate_session_poll_timeout`, `_handle_timeout`, `_poll_transmit`) until
+/// `SCOPEGATE_EVENT_KIND_TOKENS_CHANGED`, or `SCOPEGATE_EVENT_KIND_FAILED` with
+/// `SCOPEGATE_RESULT_AUTHORIZATION_DENIED` (the user refused) or
+/// `SCOPEGATE_RESULT_AUTHORIZATION_EXPIRED` (the code expired). The request is built (and, for
+/// `private_key_jwt`, signed) at `now`.
+#[unsafe(no_mangle)]
+#[must_use]
+pub unsafe extern "C" fn scopegate_session_start_device_authorization(
+    session: *mut scopegate_session,
+    now: u64,
+    scopes: *const c_char,
+) -> scopegate_result {
+    guard(|| {
+        // SAFETY: a live session and a NUL-terminated string, or NULL, by contract.
+        let s = unsafe { session_mut(session) }?;
+        let scopes: Option<Vec<String>> =
+            unsafe { opt_cstr(scopes, "scopes") }?.map(|list| list.split_whitespace().map(str::to_owned).collect());
+        Ok(s.session.start_device_authorization(at(now), scopes.as_deref())?)
+    })
+}
+
+/// Points `*out` at what the last `SCOPEGATE_EVENT_KIND_USER_CODE` event of this session
+/// announced (valid until the session's next such event, or its free).
+/// `SCOPEGATE_RESULT_NOT_FOUND` when there was none.
+#[unsafe(no_mangle)]
+#[must_use]
+pub unsafe extern "C" fn scopegate_session_user_code(
+    session: *mut scopegate_session,
+    out: *mut *const scopegate_user_code,
+) -> scopegate_result {
+    guard(|| {
+        // SAFETY: a live session and a writable `out`, or NULL, by contract.
+        let out = unsafe { Out::new(out, "out") }?;
+        let s = unsafe { session_mut(session) }?;
+        let view = s.user_code.as_ref().ok_or_else(|| {
+            Failure::new(
+                scopegate_result::NotFound,
+                "no device authorization has announced a user code on this session",
+            )
+        })?;
+        out.write(view.as_ptr());
+        Ok(())
+    })
 }

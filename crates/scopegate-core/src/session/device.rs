@@ -4,80 +4,19 @@
 //! `slow_down` adds 5 s for good), until the tokens come or it ends with a typed error
 //! (`access_denied`, `expired_token` or the code's own expiry).
 
-use super::io::{Op, OpKind, Phase, Work};
+use super::io::{Op, OpKind, Work};
+use super::work::DeviceWork;
 use super::{Event, Session};
-use crate::authorize::ClientConfig;
 use crate::device::{
     DeviceAuthorization, DeviceError, DevicePoll, DevicePollStatus, UserCode, device_authorization_request,
 };
-use crate::dpop::DpopKey;
 use crate::error::Error;
-use crate::http::{HttpRequest, HttpResponse};
-use crate::profile::{GrantType, Provider};
+use crate::http::HttpResponse;
+use crate::profile::GrantType;
 use crate::time::Timestamp;
 use crate::token::Identity;
 use crate::transport::TransportError;
 use crate::usage::UsageError;
-
-/// Where a device authorization stands.
-pub(crate) enum DeviceWork {
-    /// The device authorization request (sent, or about to be).
-    Authorize {
-        /// The scopes asked for.
-        scopes: Vec<String>,
-    },
-    /// Polling the token endpoint.
-    Poll(Box<DevicePoll>),
-}
-
-impl DeviceWork {
-    /// The next request: the device authorization request, or a poll when one is due (`None`
-    /// before). A poll after the codes expired ends the operation ([`DeviceError::Expired`]).
-    pub(super) fn request(
-        &mut self,
-        provider: &Provider,
-        client: &ClientConfig,
-        now: Timestamp,
-        dpop: Option<&DpopKey>,
-        nonce: Option<&str>,
-    ) -> Result<Option<HttpRequest>, Error> {
-        match self {
-            DeviceWork::Authorize { scopes } => Ok(Some(device_authorization_request(provider, client, scopes, now)?)),
-            DeviceWork::Poll(poll) => Ok(match dpop {
-                Some(key) => poll.poll_transmit_with_dpop(provider, client, now, key, nonce)?,
-                None => poll.poll_transmit(provider, client, now)?,
-            }),
-        }
-    }
-
-    /// The request sent last was not processed (a DPoP nonce challenge): build it again.
-    pub(super) fn rearm(&mut self) {
-        if let DeviceWork::Poll(poll) = self {
-            // Due at once: `retry_now` takes the time it was answered, which is not known here;
-            // any `now` at or after the poll's own due time sends it.
-            poll.retry_now(Timestamp::from_unix_secs(0));
-        }
-    }
-
-    /// A poll was lost in transport: whether polling goes on (at the next interval).
-    pub(super) fn lost_poll(&mut self, now: Timestamp) -> bool {
-        match self {
-            DeviceWork::Poll(poll) => {
-                poll.handle_transport_error(now);
-                true
-            }
-            DeviceWork::Authorize { .. } => false,
-        }
-    }
-
-    /// The phase to wait in until the next poll.
-    pub(super) fn next_phase(&self) -> Phase {
-        match self {
-            DeviceWork::Poll(poll) => poll.poll_timeout().map_or(Phase::Ready, Phase::Waiting),
-            DeviceWork::Authorize { .. } => Phase::Ready,
-        }
-    }
-}
 
 impl Session {
     /// Starts the device authorization grant (RFC 8628) for a device without a browser (a CLI, a

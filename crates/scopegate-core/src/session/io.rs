@@ -2,9 +2,8 @@
 
 use std::fmt;
 
-use super::device::DeviceWork;
-use super::par::PushWork;
 use super::rules::refresh_due_at;
+use super::work::{DeviceWork, Phase, PushWork, RequestId};
 use super::{Event, Session};
 use crate::dpop::DpopKey;
 use crate::error::Error;
@@ -26,23 +25,6 @@ pub(crate) const REFRESH_BACKOFF_SECS: u64 = 30;
 /// The longest pause between automatic refresh attempts.
 pub(crate) const MAX_REFRESH_BACKOFF_SECS: u64 = 600;
 
-/// Identifies a request given by [`Session::poll_transmit`], to hand its answer back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RequestId(u64);
-
-impl RequestId {
-    /// The number (increasing within a session).
-    pub fn as_u64(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "request #{}", self.0)
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum OpKind {
     Exchange,
@@ -60,13 +42,6 @@ pub(super) enum Work {
     Revoke(Option<RevocationFlow>),
     Push(Box<PushWork>),
     Device(Box<DeviceWork>),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Phase {
-    Ready,
-    Sent(RequestId),
-    Waiting(Timestamp),
 }
 
 /// One operation: a token request, a revocation, a push or a device authorization, with its

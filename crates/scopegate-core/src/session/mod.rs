@@ -10,6 +10,7 @@ mod dpop;
 mod io;
 mod par;
 mod rules;
+mod work;
 
 // The rules' own tests (they reach the private rules), with the integration tests' helpers.
 #[cfg(test)]
@@ -38,8 +39,9 @@ use crate::usage::UsageError;
 use rules::{Connection, TokenState};
 
 pub use api::{ApiRequestId, NextStep};
-pub use io::{MAX_RETRY_WAIT_SECS, MAX_TRIES, RequestId};
+pub use io::{MAX_RETRY_WAIT_SECS, MAX_TRIES};
 use io::{Op, OpKind};
+pub use work::RequestId;
 
 /// The account a session is for when none is named: `default`.
 pub const DEFAULT_ACCOUNT: &str = "default";

@@ -4,51 +4,15 @@
 //! only `client_id` and the `request_uri` the server answered with, until its `expires_in`.
 
 use super::io::{Op, OpKind, Work};
+use super::work::PushWork;
 use super::{Event, Session};
-use crate::authorize::{AuthorizationStart, ClientConfig, PendingAuthorization};
-use crate::dpop::DpopKey;
+use crate::authorize::AuthorizationStart;
 use crate::error::Error;
-use crate::http::{HttpRequest, HttpResponse};
-use crate::par::{ParFlow, PushedAuthorization};
-use crate::profile::Provider;
+use crate::http::HttpResponse;
+use crate::par::PushedAuthorization;
 use crate::time::Timestamp;
 use crate::transport::TransportError;
 use crate::usage::UsageError;
-
-/// The push in flight: the authorization request's parameters (its URL as it would go to the
-/// browser without PAR) and the flow of the request sent last.
-pub(crate) struct PushWork {
-    url: String,
-    pending: PendingAuthorization,
-    flow: Option<ParFlow>,
-}
-
-impl PushWork {
-    /// The push request, built (and signed) at `now`: a fresh client assertion for
-    /// `private_key_jwt`, and a DPoP proof with the server's nonce when there is a key.
-    pub(super) fn request(
-        &mut self,
-        provider: &Provider,
-        client: &ClientConfig,
-        now: Timestamp,
-        dpop: Option<&DpopKey>,
-        nonce: Option<&str>,
-    ) -> Result<HttpRequest, Error> {
-        let start = AuthorizationStart { url: self.url.clone(), pending: self.pending.clone() };
-        let mut flow = ParFlow::new(provider, client, start, now)?;
-        if let Some(key) = dpop {
-            key.sign_request(flow.request_mut(), now, nonce)?;
-        }
-        let request = flow.request().clone();
-        self.flow = Some(flow);
-        Ok(request)
-    }
-
-    /// The request sent last will be built again.
-    pub(super) fn rearm(&mut self) {
-        self.flow = None;
-    }
-}
 
 impl Session {
     /// Starts the push of `start` (built already, with its `state` and PKCE verifier) as the
