@@ -19,6 +19,7 @@
 mod api;
 #[cfg(feature = "tokio")]
 mod async_client;
+mod authorize;
 mod builder;
 mod device;
 mod dpop;
@@ -39,10 +40,7 @@ use arc_swap::ArcSwap;
 use std::time::{Duration, SystemTime};
 
 use crate::transport::Transport;
-use scopegate_core::{
-    AuthorizationStart, ClientConfig, DEFAULT_ACCOUNT, Error, PendingAuthorization, Provider, Revoked, Rights, Session,
-    Timestamp, TokenSet,
-};
+use scopegate_core::{ClientConfig, DEFAULT_ACCOUNT, Error, Provider, Revoked, Rights, Session, Timestamp, TokenSet};
 
 use crate::store::{Claim, DEFAULT_LEASE_TTL, StoreKey, TokenStore, Update, Written};
 use slot::Slot;
@@ -325,80 +323,6 @@ impl Client {
     fn not_authorized(&self) -> Error {
         let key = self.key();
         Error::NotAuthorized { provider: key.provider_id, account: key.account }
-    }
-
-    /// Starts an authorization: the URL for the user's browser and the pending authorization to
-    /// keep until the callback. For a profile that pushes its requests (PAR, RFC 9126) the push
-    /// is sent first, and the URL carries only `client_id` and the `request_uri`.
-    pub fn authorization_request(&self) -> Result<AuthorizationStart, Error> {
-        let slot = self.slot();
-        let mut s = self.session();
-        {
-            let _flight = slot.flight.lock();
-            s.set_tokens(self.current(&slot)?.tokens)?;
-        }
-        let start = s.start_authorization(self.now())?;
-        self.pushed(&mut s, start)
-    }
-
-    /// Completes an authorization: checks the callback, exchanges the code, stores the tokens
-    /// (before returning them) under the account they belong to.
-    pub fn exchange(&self, pending: &mut PendingAuthorization, callback: &str) -> Result<TokenSet, Error> {
-        let span = OpSpan::new(Op::Exchange, &self.key());
-        let mut sent = Sent::default();
-        let result = span.run(|| self.exchange_in_span(pending, callback, &mut sent));
-        if sent.tries > 0 {
-            self.counters.exchange();
-        }
-        span.finish(observe::Outcome::of(&result), sent);
-        result
-    }
-
-    fn exchange_in_span(
-        &self,
-        pending: &mut PendingAuthorization,
-        callback: &str,
-        sent: &mut Sent,
-    ) -> Result<TokenSet, Error> {
-        let mut s = self.session();
-        if self.bound {
-            let slot = self.slot();
-            let _flight = slot.flight.lock();
-            s.set_tokens(self.current(&slot)?.tokens)?;
-        }
-        s.handle_callback(self.now(), pending, callback)?;
-        let events = self.drive(&mut s, sent)?;
-        let tokens = refresh::outcome(&s, events)?;
-        let key = StoreKey::new(self.provider.id(), self.config.client_id(), s.account());
-        let slot = Slot::of(&self.store, &key);
-        let _flight = slot.flight.lock();
-        self.slot.store(Arc::clone(&slot));
-        self.put_new_grant(&slot, tokens)
-    }
-
-    /// Writes a new grant's tokens unless the entry holds another identity's token (defence in
-    /// depth: the session checked already). A pending unsaved set of the old grant is dropped.
-    fn put_new_grant(&self, slot: &Slot, tokens: TokenSet) -> Result<TokenSet, Error> {
-        let key = &slot.key;
-        let row = match self.claim(slot) {
-            Ok(row) => row,
-            Err(error) => {
-                let base = slot.cached().map_or(0, |c| c.version);
-                return Err(self.keep_unsaved(slot, base, tokens, error));
-            }
-        };
-        if let Some(cur) = row.tokens.as_ref().filter(|c| c.identity != tokens.identity) {
-            let _ = self.store.release(key, &slot.owner);
-            return Err(Error::IdentityMismatch(format!(
-                "{}/{} holds a {} token; a {} token would replace it: forget it first",
-                key.provider_id,
-                key.account,
-                cur.identity.as_str(),
-                tokens.identity.as_str()
-            )));
-        }
-        slot.set_unsaved(None);
-        self.store_result(slot, row.version, tokens)
     }
 
     /// Gets a token for the app itself with the client credentials grant and stores it. An
