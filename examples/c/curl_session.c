@@ -216,7 +216,11 @@ static void events(scopegate_session *s, const char *tokens_file) {
             size_t needed = 0;
             size_t n = 0;
             char *bytes;
-            scopegate_session_tokens(s, NULL, 0, &needed);
+            /* The size first: a buffer of 0 bytes is too small, and *out_n says how many are needed. */
+            scopegate_result size_r = scopegate_session_tokens(s, NULL, 0, &needed);
+            if (size_r != SCOPEGATE_RESULT_INSUFFICIENT_SIZE) {
+                fail("scopegate_session_tokens (size)", size_r);
+            }
             bytes = (char *)malloc(needed);
             TRY(scopegate_session_tokens(s, bytes, needed, &n));
             if (persist(tokens_file, bytes, n) != 0) { /* before the new token is used */
