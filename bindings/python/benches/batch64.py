@@ -21,9 +21,6 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, Rule
-
 import scopegate
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -41,6 +38,10 @@ def batch64() -> list[tuple[str, str]]:
 
 def werkzeug_allows(provider: scopegate.Provider, rights: list[str]) -> Callable[[str, str], bool]:
     """werkzeug's router over the same endpoints, then the same rights test (a set lookup)."""
+    # Imported here: `batch64()` serves tests that run without werkzeug (the wheels' quick subset).
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.routing import Map, Rule
+
     rules = []
     allowed = set()
     for method, template, _group in provider.endpoints:

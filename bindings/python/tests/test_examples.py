@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
 
 # Runs an example with an audit hook watching the token file: every time it is opened for
@@ -65,6 +67,7 @@ def run_under_umask_022(example: Path, tokens: Path, cwd: Path) -> subprocess.Co
     )
 
 
+@pytest.mark.full  # the example needs httpx
 def test_async_httpx_creates_its_token_file_0600(tmp_path: Path) -> None:
     tokens = tmp_path / "yespo-session-tokens.json"
     r = run_under_umask_022(ROOT / "examples/python/async_httpx.py", tokens, tmp_path)
@@ -73,6 +76,7 @@ def test_async_httpx_creates_its_token_file_0600(tmp_path: Path) -> None:
     assert tokens.stat().st_size > 0
 
 
+@pytest.mark.full  # the example needs httpx
 def test_an_existing_token_file_is_made_private_before_it_is_written(tmp_path: Path) -> None:
     tokens = tmp_path / "yespo-session-tokens.json"
     tokens.write_text("{}")

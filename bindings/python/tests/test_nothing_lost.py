@@ -32,6 +32,7 @@ def refreshes(sb: scopegate.testing.Sandbox, provider: str = "yespo") -> int:
     return int(grants.get("refresh_token", 0))
 
 
+@pytest.mark.full  # the Authlib server
 def test_a_token_shorter_than_the_leeway_is_not_refreshed_on_every_call() -> None:
     # Authlib issuing 30 s tokens, the default leeway of 60 s: 10 access_token() and 2 request()
     # calls used to make 12 refresh requests. Now a token is not due before half its lifetime.
