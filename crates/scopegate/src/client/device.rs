@@ -1,13 +1,12 @@
 //! The device authorization grant (RFC 8628) in the blocking client: for a CLI or a headless
 //! service, the user approves on another device while the client polls.
 
-use std::time::Duration;
-
 use scopegate_core::device::UserCode;
-use scopegate_core::{Error, Event, Session, TokenSet, UsageError};
+use scopegate_core::{Error, Event, Session, TokenSet};
 
 use super::Client;
-use super::observe::{self, Op, OpSpan, Outcome, Sent};
+use super::observe::{Op, OpSpan, Outcome, Sent};
+use super::refresh::{self, Waits};
 use super::slot::Slot;
 use crate::store::StoreKey;
 
@@ -55,47 +54,12 @@ impl Client {
         mut on_code: impl FnMut(&UserCode),
         sent: &mut Sent,
     ) -> Result<TokenSet, Error> {
-        let mut changed = false;
-        loop {
-            while let Some((id, request)) = s.poll_transmit(self.now()) {
-                sent.tries += 1;
-                let request = match &self.trace_context {
-                    Some(context) => observe::with_traceparent(request, context()),
-                    None => request,
-                };
-                match self.transport.send(&request) {
-                    Ok(response) => {
-                        sent.last_status = Some(response.status());
-                        s.handle_response(self.now(), id, response)?
-                    }
-                    Err(e) => s.handle_transport_error(self.now(), id, e)?,
-                }
+        let mut show = |e: &Event| {
+            if let Event::UserCode(code) = e {
+                on_code(code);
             }
-            while let Some(event) = s.poll_event() {
-                match event {
-                    Event::UserCode(code) => on_code(&code),
-                    Event::TokensChanged => changed = true,
-                    Event::Failed(e) => {
-                        self.keep_nonces(s);
-                        return Err(e);
-                    }
-                    _ => {}
-                }
-            }
-            if !s.is_busy() {
-                break;
-            }
-            let Some(at) = s.poll_timeout() else { break };
-            let now = self.now();
-            if at > now {
-                std::thread::sleep(Duration::from_secs(at.secs_since(now)));
-            }
-            s.handle_timeout(at.max(self.now()));
-        }
-        self.keep_nonces(s);
-        match (changed, s.tokens()) {
-            (true, Some(t)) => Ok(t.clone()),
-            _ => Err(UsageError::NotWaitingForResponse.into()),
-        }
+        };
+        let events = self.drive_with(s, sent, Waits::Polls, &mut show)?;
+        refresh::outcome(s, events)
     }
 }

@@ -30,13 +30,37 @@ impl View {
 
 type Due<'a> = dyn Fn(&Session, &TokenSet) -> bool + 'a;
 
+/// What the waits between a session's requests are, for the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Waits {
+    /// Back-offs: the request after each is a retry (logged as one).
+    Retries,
+    /// A device grant's polls at the server's interval: not retries.
+    Polls,
+}
+
 impl Client {
     /// Sends the session's requests and waits out its back-offs until its operation ends;
     /// returns the events. `sent` counts the requests and keeps the last status.
     pub(super) fn drive(&self, s: &mut Session, sent: &mut Sent) -> Result<Vec<Event>, Error> {
+        self.drive_with(s, sent, Waits::Retries, &mut |_| {})
+    }
+
+    /// [`drive`](Self::drive), with `on_event` called on each event as soon as the session
+    /// gives it (a device grant's user code must be shown before the polls that wait for the
+    /// user), and `waits` saying what the waits between requests are.
+    pub(super) fn drive_with(
+        &self,
+        s: &mut Session,
+        sent: &mut Sent,
+        waits: Waits,
+        on_event: &mut dyn FnMut(&Event),
+    ) -> Result<Vec<Event>, Error> {
+        let retries = waits == Waits::Retries;
+        let mut events = Vec::new();
         loop {
             while let Some((id, request)) = s.poll_transmit(self.now()) {
-                if sent.tries > 0 && !sent.waited {
+                if retries && sent.tries > 0 && !sent.waited {
                     // Sent again at once: the last try never left.
                     observe::retry(sent.tries + 1, 0, sent.last_status);
                 }
@@ -54,12 +78,15 @@ impl Client {
                     Err(e) => s.handle_transport_error(self.now(), id, e)?,
                 }
             }
+            events.extend(std::iter::from_fn(|| s.poll_event()).inspect(|e| on_event(e)));
             if !s.is_busy() {
                 break;
             }
             let Some(at) = s.poll_timeout() else { break };
             let now = self.now();
-            observe::retry(sent.tries + 1, at.secs_since(now), sent.last_status);
+            if retries {
+                observe::retry(sent.tries + 1, at.secs_since(now), sent.last_status);
+            }
             sent.waited = true;
             if at > now {
                 std::thread::sleep(Duration::from_secs(at.secs_since(now)));
@@ -68,7 +95,7 @@ impl Client {
             s.handle_timeout(at.max(self.now()));
         }
         self.keep_nonces(s);
-        let events: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
+        events.extend(std::iter::from_fn(|| s.poll_event()).inspect(|e| on_event(e)));
         for e in &events {
             if let Event::ScopesNarrowed { requested, granted } = e {
                 observe::scopes_narrowed(s.provider().id(), s.account(), requested.len(), granted.len());
