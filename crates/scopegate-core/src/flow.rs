@@ -105,15 +105,10 @@ impl TokenFlow {
         b.extras(provider, client, grant.redirect_uri.as_deref(), None)?;
         let keep_code = provider.refresh_needs_authorization_code();
         let context = TokenContext {
-            provider_id: provider.id().to_owned(),
-            access_lifetime: provider.access_lifetime(),
-            refresh_lifetime: provider.refresh_lifetime(),
-            requested_scopes: grant.scopes.clone(),
             redirect_uri: grant.redirect_uri.clone().or_else(|| client.redirect_uri().map(str::to_owned)),
             authorization_code: keep_code.then(|| grant.code.clone()),
             params: grant.params.clone(),
-            identity: Identity::User,
-            previous: None,
+            ..TokenContext::new(provider, grant.scopes.clone(), Identity::User)
         };
         Ok(b.finish(provider, context))
     }
@@ -133,15 +128,11 @@ impl TokenFlow {
         }
         b.extras(provider, client, tokens.redirect_uri.as_deref(), code)?;
         let context = TokenContext {
-            provider_id: provider.id().to_owned(),
-            access_lifetime: provider.access_lifetime(),
-            refresh_lifetime: provider.refresh_lifetime(),
-            requested_scopes: tokens.scopes.clone(),
             redirect_uri: tokens.redirect_uri.clone(),
             authorization_code: tokens.authorization_code.clone(),
             params: tokens.params.clone(),
-            identity: tokens.identity,
             previous: Some(tokens.clone()),
+            ..TokenContext::new(provider, tokens.scopes.clone(), tokens.identity)
         };
         Ok(b.finish(provider, context))
     }
@@ -158,17 +149,7 @@ impl TokenFlow {
             b.req.form_param("scope", scopes.join(" "));
         }
         b.extras(provider, client, client.redirect_uri(), None)?;
-        let context = TokenContext {
-            provider_id: provider.id().to_owned(),
-            access_lifetime: provider.access_lifetime(),
-            refresh_lifetime: provider.refresh_lifetime(),
-            requested_scopes: scopes.to_vec(),
-            redirect_uri: None,
-            authorization_code: None,
-            params: Default::default(),
-            identity: Identity::App,
-            previous: None,
-        };
+        let context = TokenContext::new(provider, scopes.to_vec(), Identity::App);
         Ok(b.finish(provider, context))
     }
 
@@ -186,17 +167,7 @@ impl TokenFlow {
         b.req.form_param("device_code", device_code.expose_secret());
         b.secret(device_code.expose_secret());
         b.extras(provider, client, client.redirect_uri(), None)?;
-        let context = TokenContext {
-            provider_id: provider.id().to_owned(),
-            access_lifetime: provider.access_lifetime(),
-            refresh_lifetime: provider.refresh_lifetime(),
-            requested_scopes: scopes.to_vec(),
-            redirect_uri: None,
-            authorization_code: None,
-            params: Default::default(),
-            identity: Identity::User,
-            previous: None,
-        };
+        let context = TokenContext::new(provider, scopes.to_vec(), Identity::User);
         Ok(b.finish(provider, context))
     }
 

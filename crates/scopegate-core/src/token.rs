@@ -455,6 +455,27 @@ fn expiry(issued_at: Timestamp, secs: Option<u64>, default: Lifetime) -> Option<
 }
 
 impl TokenContext {
+    /// The context of a token request to `provider` for `requested_scopes`, whose answer is
+    /// `identity`'s token: the profile's default lifetimes, and nothing carried over from an
+    /// earlier grant (no redirect URI, code, parameters or previous set).
+    pub(crate) fn new(
+        provider: &crate::profile::Provider,
+        requested_scopes: Vec<String>,
+        identity: Identity,
+    ) -> TokenContext {
+        TokenContext {
+            provider_id: provider.id().to_owned(),
+            access_lifetime: provider.access_lifetime(),
+            refresh_lifetime: provider.refresh_lifetime(),
+            requested_scopes,
+            redirect_uri: None,
+            authorization_code: None,
+            params: BTreeMap::new(),
+            identity,
+            previous: None,
+        }
+    }
+
     /// Combines a response with the context. Refresh rule (RFC 6749 §6): a response with a
     /// refresh token replaces the old one (which is then discarded); one without keeps it.
     pub(crate) fn into_token_set(self, response: TokenResponse, issued_at: Timestamp) -> TokenSet {
