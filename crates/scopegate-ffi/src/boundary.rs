@@ -104,19 +104,28 @@ pub(crate) unsafe fn opt_cstr<'a>(ptr: *const c_char, name: &'static str) -> Res
     unsafe { cstr(ptr, name) }.map(Some)
 }
 
-/// A byte-slice argument: `len` bytes at `ptr` (NULL is accepted when `len` is 0).
+/// An array argument: `len` values at `ptr` (NULL is accepted when `len` is 0).
 ///
 /// # Safety
-/// `ptr` is NULL or points to `len` readable bytes that stay valid for `'a`.
-pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize, name: &'static str) -> Result<&'a [u8], Failure> {
+/// `ptr` is NULL or points to `len` readable, initialized values that stay valid for `'a`.
+pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize, name: &'static str) -> Result<&'a [T], Failure> {
     if len == 0 {
         return Ok(&[]);
     }
     if ptr.is_null() {
         return Err(Failure::null(name));
     }
-    // SAFETY: non-NULL, `len` readable bytes by the caller's promise.
+    // SAFETY: non-NULL, `len` readable values by the caller's promise.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// A byte-slice argument: `len` bytes at `ptr` (NULL is accepted when `len` is 0).
+///
+/// # Safety
+/// As [`slice`].
+pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize, name: &'static str) -> Result<&'a [u8], Failure> {
+    // SAFETY: forwarded.
+    unsafe { slice(ptr, len, name) }
 }
 
 /// A text argument given with its length (no NUL needed), checked for UTF-8.

@@ -6,7 +6,7 @@ use std::ffi::c_char;
 use scopegate_core::matrix::UncoveredReason;
 use scopegate_core::{Decision, Method, RejectReason, Rights};
 
-use crate::boundary::{Out, OutText, RejectReasonArg, cstr, guard, guard_value, handle, write_truncated};
+use crate::boundary::{Out, OutText, RejectReasonArg, cstr, guard, guard_value, handle, slice, write_truncated};
 use crate::failure::Failure;
 use crate::provider::scopegate_provider;
 use crate::result::scopegate_result;
@@ -317,16 +317,13 @@ pub unsafe extern "C" fn scopegate_policy_allows_many(
         // NUL-terminated, and `calls_len` writable bools at `out`, each checked for NULL first,
         // by contract.
         let p = unsafe { handle(provider, "provider") }?;
-        if calls_len == 0 {
+        let calls = unsafe { slice(calls, calls_len, "calls") }?;
+        if calls.is_empty() {
             return Ok(());
-        }
-        if calls.is_null() {
-            return Err(Failure::null("calls"));
         }
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        let calls = unsafe { std::slice::from_raw_parts(calls, calls_len) };
         let out = unsafe { std::slice::from_raw_parts_mut(out, calls_len) };
         unsafe { allows_many(p.provider.matrix(), Rights::from_bits(rights), calls, out) };
         Ok(())
@@ -422,13 +419,7 @@ pub unsafe extern "C" fn scopegate_least_rights(
         // and a writable `out`, or NULL, by contract.
         let out = unsafe { Out::new(out, "out") }?;
         let p = unsafe { handle(provider, "provider") }?;
-        let raw = if calls_len == 0 {
-            &[][..]
-        } else if calls.is_null() {
-            return Err(Failure::null("calls"));
-        } else {
-            unsafe { std::slice::from_raw_parts(calls, calls_len) }
-        };
+        let raw = unsafe { slice(calls, calls_len, "calls") }?;
         let mut list = Vec::with_capacity(raw.len());
         for c in raw {
             list.push((unsafe { cstr(c.method, "calls[].method") }?, unsafe { cstr(c.path, "calls[].path") }?));
@@ -476,6 +467,23 @@ mod tests {
 
     /// The hot path of `scopegate_check` (methods parsed from the C string, ASCII paths) decides
     /// as `PermissionMatrix::check` does, on every method spelling and odd path.
+    /// Paths a C caller may pass: allowed, unknown, rejected by a path rule, a full URL, and
+    /// bytes that are not UTF-8.
+    const ODD_PATHS: [&[u8]; 12] = [
+        b"contact/12345/subscriptions",
+        b"version",
+        b"message/email",
+        b"orders/551",
+        b"contact/../contacts",
+        b"contact/12345/",
+        b"",
+        b"https://yespo.io/api/v1/contact/1?x=1",
+        "contact/\u{e9}".as_bytes(),
+        b"contact/%C3%A9",
+        &[b'c', 0xff, b'x'],
+        b"contact/1?q=\xc3",
+    ];
+
     #[test]
     fn the_fast_path_agrees_with_the_matrix() {
         let p = scopegate_provider::new(scopegate_core::Provider::builtin("yespo").unwrap());
@@ -485,20 +493,7 @@ mod tests {
             "POS", "POSTS", "PUTT", "PATC", "PATCHY", "DELET", "DELETES", "OPTION", "OPTIONSS", "BREW", "CONNECT",
             "TRACE", "HEADS", "\u{c9}",
         ];
-        let paths: [&[u8]; 12] = [
-            b"contact/12345/subscriptions",
-            b"version",
-            b"message/email",
-            b"orders/551",
-            b"contact/../contacts",
-            b"contact/12345/",
-            b"",
-            b"https://yespo.io/api/v1/contact/1?x=1",
-            "contact/\u{e9}".as_bytes(),
-            b"contact/%C3%A9",
-            &[b'c', 0xff, b'x'],
-            b"contact/1?q=\xc3",
-        ];
+        let paths = ODD_PATHS;
         for m in methods {
             let c_method = std::ffi::CString::new(m).unwrap();
             for path in paths {
@@ -521,20 +516,7 @@ mod tests {
         let p = scopegate_provider::new(scopegate_core::Provider::builtin("yespo").unwrap());
         let rights = p.provider.rights_from_ids(["events_and_contacts"]).unwrap().bits();
         let methods = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "get", "PUTS", "", "P"];
-        let paths: [&[u8]; 12] = [
-            b"contact/12345/subscriptions",
-            b"version",
-            b"message/email",
-            b"orders/551",
-            b"contact/../contacts",
-            b"contact/12345/",
-            b"",
-            b"https://yespo.io/api/v1/contact/1?x=1",
-            "contact/\u{e9}".as_bytes(),
-            b"contact/%C3%A9",
-            &[b'c', 0xff, b'x'],
-            b"contact/1?q=\xc3",
-        ];
+        let paths = ODD_PATHS;
         let c_methods: Vec<std::ffi::CString> = methods.iter().map(|m| std::ffi::CString::new(*m).unwrap()).collect();
         let c_paths: Vec<std::ffi::CString> = paths.iter().map(|p| std::ffi::CString::new(*p).unwrap()).collect();
         let mut calls = Vec::new();

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 
 use scopegate_core::{ApiRequestId, Error, Event, HttpResponse, NextStep, ReauthorizationReason, Revoked, UsageError};
 
-use crate::boundary::{FailureArg, Out, bytes, cbytes, cstr, guard, handle};
+use crate::boundary::{FailureArg, Out, bytes, cbytes, cstr, guard, handle, slice};
 use crate::failure::Failure;
 use crate::http::{RequestView, scopegate_header, scopegate_http_request, scopegate_transport_failure};
 use crate::last_error;
@@ -170,22 +170,9 @@ pub unsafe extern "C" fn scopegate_session_handle_response(
         // SAFETY: a live session, `headers_len` headers of NUL-terminated strings and
         // `body_len` readable bytes, or NULL, by contract.
         let s = unsafe { session_mut(session) }?;
-        let headers: &[scopegate_header] = if headers_len == 0 {
-            &[]
-        } else if headers.is_null() {
-            return Err(Failure::null("headers"));
-        } else {
-            unsafe { std::slice::from_raw_parts(headers, headers_len) }
-        };
-        let body = unsafe { bytes(body, body_len, "body") }?;
-        let mut response = HttpResponse::new(status, body.to_vec());
-        for h in headers {
-            // Bytes as they came: one odd header never costs the answer (a rotated refresh
-            // token may be in it).
-            let name = unsafe { cbytes(h.name, "headers[].name") }?;
-            let value = unsafe { cbytes(h.value, "headers[].value") }?;
-            response = response.with_header_bytes(name, value);
-        }
+        // Bytes as they came: one odd header never costs the answer (a rotated refresh token
+        // may be in it).
+        let response = unsafe { response_of(status, headers, headers_len, body, body_len) }?;
         let (rid, _) = sent(s, id)?;
         Ok(s.session.handle_response(at(now), rid, response)?)
     })
@@ -435,14 +422,8 @@ unsafe fn response_of(
     body: *const u8,
     body_len: usize,
 ) -> Result<HttpResponse, Failure> {
-    let headers: &[scopegate_header] = if headers_len == 0 {
-        &[]
-    } else if headers.is_null() {
-        return Err(Failure::null("headers"));
-    } else {
-        // SAFETY: by the caller's promise.
-        unsafe { std::slice::from_raw_parts(headers, headers_len) }
-    };
+    // SAFETY: by the caller's promise.
+    let headers = unsafe { slice(headers, headers_len, "headers") }?;
     // SAFETY: by the caller's promise.
     let body = unsafe { bytes(body, body_len, "body") }?;
     let mut response = HttpResponse::new(status, body.to_vec());
