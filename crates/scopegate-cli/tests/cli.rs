@@ -2,15 +2,16 @@
 //! a `scopegate sandbox` process on loopback, and the demo.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 
 use scopegate::Transport;
 use scopegate::UreqTransport;
 use scopegate_core::HttpRequest;
 use scopegate_core::Method;
 
-const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
+mod support;
+use support::{BIN, SandboxProcess, TempDir};
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).env_remove("SCOPEGATE_CLIENT_SECRET").output().expect("run scopegate")
@@ -26,26 +27,6 @@ fn code(o: &Output) -> i32 {
 
 fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {:?}", text(o)))
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let d = std::env::temp_dir().join(format!("scopegate-cli-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-    fn store(&self) -> String {
-        self.0.join("tokens.db").to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]
@@ -137,33 +118,6 @@ fn rights_for() {
     assert_eq!(code(&o), 2);
     assert!(text(&o).1.contains("no right allows `GET nothing`"));
     assert_eq!(code(&run(&["rights-for", "--provider", "yespo", "PUT"])), 2);
-}
-
-/// `scopegate sandbox` in the background, killed on drop.
-struct SandboxProcess {
-    child: Child,
-    url: String,
-}
-
-impl SandboxProcess {
-    fn start() -> SandboxProcess {
-        let mut child = Command::new(BIN)
-            .args(["sandbox", "--port", "0", "--consent", "approve"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("sandbox listening on ").expect("the url line").to_owned();
-        SandboxProcess { child, url }
-    }
-}
-
-impl Drop for SandboxProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn get(url: &str) -> scopegate_core::HttpResponse {

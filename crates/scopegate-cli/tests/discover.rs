@@ -4,14 +4,13 @@
 
 #![allow(clippy::print_stderr)] // the test reports a skip
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use scopegate_core::profile::ClientAuth;
 use scopegate_core::{GrantType, Provider};
 
-const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
+mod support;
+use support::{BIN, SandboxProcess, TempDir};
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().expect("run scopegate")
@@ -21,48 +20,11 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-struct Sandbox(Child, String);
-
-impl Sandbox {
-    fn start() -> Sandbox {
-        let mut child = Command::new(BIN)
-            .args(["sandbox", "--port", "0", "--consent", "approve"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        while !line.starts_with("sandbox listening on ") {
-            line.clear();
-            assert!(out.read_line(&mut line).unwrap() > 0, "the sandbox did not start");
-        }
-        // Keep reading its stdout so that it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in out.lines() {});
-        let url = line.trim().trim_start_matches("sandbox listening on ").to_owned();
-        Sandbox(child, url)
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn temp(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let d = std::env::temp_dir().join(format!("scopegate-discover-{tag}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn discover_writes_a_profile_that_loads_as_written() {
-    let sb = Sandbox::start();
-    let issuer = format!("{}/specs", sb.1);
-    let dir = temp("sandbox");
+    let sb = SandboxProcess::start();
+    let issuer = format!("{}/specs", sb.url);
+    let dir = TempDir::new("sandbox");
     let file = dir.join("specs.toml");
     let f = file.to_str().unwrap();
     let o = run(&["provider", "discover", &issuer, "--out", f]);
@@ -96,7 +58,6 @@ fn discover_writes_a_profile_that_loads_as_written() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["issuer"], issuer.as_str());
     assert_eq!(v["grants"][3], "device_code");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -109,12 +70,11 @@ fn discover_node_oidc_provider_when_it_runs() {
         eprintln!("skipped: SCOPEGATE_TEST_OIDC is not set (scripts/test sets it)");
         return;
     };
-    let dir = temp("node");
+    let dir = TempDir::new("node");
     let file = dir.join("node.toml");
     let o = run(&["provider", "discover", &issuer, "--out", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let p = Provider::from_file(&file).unwrap();
     assert_eq!(p.token_url().unwrap().as_str(), format!("{issuer}/token"));
     assert!(p.issuer_in_callback());
-    let _ = std::fs::remove_dir_all(dir);
 }

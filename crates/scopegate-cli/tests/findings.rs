@@ -12,13 +12,13 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
+mod support;
+use support::{BIN, TempDir};
 const SECRET: &str = "client-secret-from-the-environment";
 
 /// What the scripted server saw.
@@ -152,7 +152,7 @@ impl Server {
         Server { port, other_port, seen }
     }
 
-    fn profile(&self, dir: &Dir, extra: &str) -> String {
+    fn profile(&self, dir: &TempDir, extra: &str) -> String {
         let p = self.port;
         let text = format!(
             "id = \"oidc\"\nname = \"OIDC test\"\n\n[authorization]\nurl = \"http://127.0.0.1:{p}/authorize\"\n\
@@ -163,26 +163,6 @@ impl Server {
         let path = dir.0.join(format!("oidc-{}.toml", extra.len()));
         std::fs::write(&path, text).unwrap();
         path.to_string_lossy().into_owned()
-    }
-}
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let d = std::env::temp_dir().join(format!("scopegate-findings-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-    fn store(&self) -> String {
-        self.0.join("tokens.db").to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -259,7 +239,7 @@ fn stored_access_token(profile: &str, store: &str, account: &str) -> String {
 #[test]
 fn finding_1_a_users_token_is_never_swapped_for_the_apps() {
     let server = Server::start(true);
-    let dir = Dir::new("swap");
+    let dir = TempDir::new("swap");
     let profile = server.profile(&dir, "");
     let store = dir.store();
     let o = login(&profile, &store);
@@ -275,7 +255,7 @@ fn finding_1_a_users_token_is_never_swapped_for_the_apps() {
 #[test]
 fn finding_2_the_token_never_leaves_the_profiles_api() {
     let server = Server::start(false);
-    let dir = Dir::new("origin");
+    let dir = TempDir::new("origin");
     let profile = server.profile(&dir, "");
     let store = dir.store();
     assert_eq!(login(&profile, &store).status.code(), Some(0));
@@ -305,7 +285,7 @@ fn finding_2_the_token_never_leaves_the_profiles_api() {
 #[test]
 fn finding_5_the_hint_can_be_run_and_says_what_happened() {
     let server = Server::start(false);
-    let dir = Dir::new("hint");
+    let dir = TempDir::new("hint");
     let profile = server.profile(&dir, "");
     let store = dir.store();
     assert_eq!(login(&profile, &store).status.code(), Some(0));
@@ -330,7 +310,7 @@ fn finding_5_the_hint_can_be_run_and_says_what_happened() {
 #[test]
 fn finding_6_extra_authorization_parameters_and_a_missing_refresh_token() {
     let server = Server::start(true);
-    let dir = Dir::new("prompt");
+    let dir = TempDir::new("prompt");
     let store = dir.store();
     let plain = server.profile(&dir, "");
     let o = login(&plain, &store);
@@ -351,7 +331,7 @@ fn finding_6_extra_authorization_parameters_and_a_missing_refresh_token() {
 #[test]
 fn finding_7_token_new_runs_client_credentials() {
     let server = Server::start(false);
-    let dir = Dir::new("cc");
+    let dir = TempDir::new("cc");
     let profile = server.profile(&dir, "");
     let store = dir.store();
     let o = run(&[

@@ -5,53 +5,11 @@
 //! 5. `--sandbox URL` gives the built-in profile a provider id of its own, so the real
 //!    provider's stored tokens are never sent to the sandbox URL.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
+mod support;
+use support::{BIN, SandboxProcess, TempDir};
 const KEY: &str = "0202020202020202020202020202020202020202020202020202020202020202";
-
-struct Sandbox(Child, String);
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn sandbox() -> Sandbox {
-    let mut child = Command::new(BIN)
-        .args(["sandbox", "--port", "0", "--consent", "approve"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("sandbox listening on ").unwrap().to_owned();
-    Sandbox(child, url)
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let d = std::env::temp_dir().join(format!("scopegate-issue18-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-    fn store(&self) -> String {
-        self.0.join("tokens.db").to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Runs `scopegate ARGS` with the store key set (or not).
 fn run(args: &[&str], key: Option<&str>) -> Output {
@@ -70,10 +28,10 @@ fn said(o: &Output) -> String {
 
 #[test]
 fn a_store_written_without_a_key_is_refused_with_one_until_sealed() {
-    let sb = sandbox();
+    let sb = SandboxProcess::start();
     let dir = TempDir::new("seal");
     let store = dir.store();
-    let who = ["--provider", "yuvo", "--sandbox", &sb.1, "--store", &store];
+    let who = ["--provider", "yuvo", "--sandbox", &sb.url, "--store", &store];
     let o = run(&[&["token", "new"][..], &who].concat(), None);
     assert_eq!(o.status.code(), Some(0), "{}", said(&o));
     // With a key: the unsealed token set is refused, and the error says how to seal.

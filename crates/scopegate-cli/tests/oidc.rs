@@ -13,7 +13,7 @@
 mod oidc_support;
 
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
@@ -21,14 +21,8 @@ use std::time::Duration;
 use oidc_support::{ACCOUNT, Browser, Step, server, stats};
 use url::Url;
 
-const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
-
-fn temp(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let d = std::env::temp_dir().join(format!("scopegate-cli-oidc-{tag}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+mod support;
+use support::{BIN, TempDir};
 
 /// `scopegate provider discover` into `dir`, with `edit` applied to the file's text.
 fn profile(issuer: &str, dir: &Path, edit: impl Fn(String) -> String) -> String {
@@ -162,7 +156,7 @@ fn who<'a>(provider: &'a str, store: &'a str, client_id: &'a str) -> Vec<&'a str
 #[test]
 fn discover_writes_a_profile_that_login_uses_as_is() {
     let Some(issuer) = server() else { return };
-    let dir = temp("discover");
+    let dir = TempDir::new("discover");
     let p = profile(&issuer, &dir, |t| t);
     let store = dir.join("tokens.db");
     let (stdout, url) = login(&p, &store, "basic-client", "basic-secret", &[]);
@@ -178,7 +172,7 @@ fn discover_writes_a_profile_that_login_uses_as_is() {
 #[test]
 fn login_device_prints_the_uri_and_waits_for_the_approval() {
     let Some(issuer) = server() else { return };
-    let dir = temp("device");
+    let dir = TempDir::new("device");
     let p = profile(&issuer, &dir, |t| t);
     let store = dir.join("tokens.db").to_string_lossy().into_owned();
     let mut args = vec!["login", "--device"];
@@ -210,7 +204,7 @@ fn login_device_prints_the_uri_and_waits_for_the_approval() {
 #[test]
 fn private_key_jwt_client_logs_in_and_refreshes_with_its_key_file() {
     let Some(issuer) = server() else { return };
-    let dir = temp("jwt");
+    let dir = TempDir::new("jwt");
     let p = profile(&issuer, &dir, |t| t.replace("client_auth = \"basic\"", "client_auth = \"private_key_jwt\""));
     let store = dir.join("tokens.db");
     let key = key_file("es256.pem");
@@ -244,7 +238,7 @@ fn private_key_jwt_client_logs_in_and_refreshes_with_its_key_file() {
 #[test]
 fn par_required_client_logs_in_through_a_pushed_request() {
     let Some(issuer) = server() else { return };
-    let dir = temp("par");
+    let dir = TempDir::new("par");
     let p = profile(&issuer, &dir, |t| t.replace("par = false", "par = true"));
     let (_, url) = login(&p, &dir.join("tokens.db"), "par-client", "par-secret", &[]);
     let names: Vec<String> = Url::parse(&url).unwrap().query_pairs().map(|(k, _)| k.into_owned()).collect();
@@ -254,7 +248,7 @@ fn par_required_client_logs_in_through_a_pushed_request() {
 #[test]
 fn dpop_client_logs_in_refreshes_and_calls_the_resource_with_nonces() {
     let Some(issuer) = server() else { return };
-    let dir = temp("dpop");
+    let dir = TempDir::new("dpop");
     let p = profile(&issuer, &dir, |t| {
         format!("{}\n[api]\nbase_url = \"{issuer}/api/\"\n", t.replace("required = false", "required = true"))
     });

@@ -8,7 +8,8 @@ use scopegate::UreqTransport;
 use scopegate_core::HttpRequest;
 use scopegate_core::Method;
 
-const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
+mod support;
+use support::BIN;
 
 fn get(url: &str) -> scopegate_core::HttpResponse {
     UreqTransport::default().send(&HttpRequest::new(Method::Get, url::Url::parse(url).unwrap())).unwrap()

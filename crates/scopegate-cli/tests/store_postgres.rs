@@ -3,32 +3,11 @@
 //! unless `SCOPEGATE_REQUIRE_PG` is set).
 #![allow(clippy::print_stderr)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
+mod support;
+use support::{BIN, SandboxProcess};
 const KEY: &str = "0101010101010101010101010101010101010101010101010101010101010101";
-
-struct Sandbox(Child, String);
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn sandbox() -> Sandbox {
-    let mut child = Command::new(BIN)
-        .args(["sandbox", "--port", "0", "--consent", "approve"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("sandbox listening on ").unwrap().to_owned();
-    Sandbox(child, url)
-}
 
 #[test]
 fn token_commands_on_a_sealed_postgres_store() {
@@ -37,11 +16,11 @@ fn token_commands_on_a_sealed_postgres_store() {
         eprintln!("skipped: no PostgreSQL");
         return;
     };
-    let sb = sandbox();
+    let sb = SandboxProcess::start();
     let account = format!("cli-{}", std::process::id());
     let run = |args: &[&str], key: Option<&str>| {
         let mut cmd = Command::new(BIN);
-        cmd.args(args).args(["--provider", "yuvo", "--sandbox", &sb.1, "--account", &account]);
+        cmd.args(args).args(["--provider", "yuvo", "--sandbox", &sb.url, "--account", &account]);
         cmd.env("SCOPEGATE_STORE", &pg).env_remove("SCOPEGATE_STORE_OLD_KEYS");
         match key {
             Some(k) => cmd.env("SCOPEGATE_STORE_KEY", k),
@@ -64,7 +43,7 @@ fn token_commands_on_a_sealed_postgres_store() {
     assert!(!err.contains(&token));
     // --store wins over the environment.
     let o = Command::new(BIN)
-        .args(["token", "show", "--provider", "yuvo", "--sandbox", &sb.1, "--account", &account, "--store", &pg])
+        .args(["token", "show", "--provider", "yuvo", "--sandbox", &sb.url, "--account", &account, "--store", &pg])
         .env("SCOPEGATE_STORE", "/nonexistent/dir/tokens.db")
         .env("SCOPEGATE_STORE_KEY", KEY)
         .output()
