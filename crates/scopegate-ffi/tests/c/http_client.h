@@ -187,6 +187,26 @@ static inline void http_each_header(const http_answer *a, void (*fn)(const char 
     }
 }
 
+/* An answer's headers (the first 32) as scopegate_header values, for
+ * scopegate_session_handle_response: fill with http_each_header(&answer, collect, &c). */
+typedef struct collected {
+    char names[32][128];
+    char values[32][1024];
+    scopegate_header headers[32];
+    size_t len;
+} collected;
+
+static inline void collect(const char *name, const char *value, void *ctx) {
+    collected *c = (collected *)ctx;
+    if (c->len < 32) {
+        snprintf(c->names[c->len], sizeof c->names[0], "%s", name);
+        snprintf(c->values[c->len], sizeof c->values[0], "%s", value);
+        c->headers[c->len].name = c->names[c->len];
+        c->headers[c->len].value = c->values[c->len];
+        c->len++;
+    }
+}
+
 typedef struct header_lookup {
     const char *name;
     char *buf;

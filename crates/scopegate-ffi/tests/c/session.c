@@ -29,24 +29,6 @@ static int contains(const uint8_t *data, size_t len, const char *needle) {
     return 0;
 }
 
-typedef struct collected {
-    char names[32][128];
-    char values[32][1024];
-    scopegate_header headers[32];
-    size_t len;
-} collected;
-
-static void collect(const char *name, const char *value, void *ctx) {
-    collected *c = (collected *)ctx;
-    if (c->len < 32) {
-        snprintf(c->names[c->len], sizeof c->names[0], "%s", name);
-        snprintf(c->values[c->len], sizeof c->values[0], "%s", value);
-        c->headers[c->len].name = c->names[c->len];
-        c->headers[c->len].value = c->values[c->len];
-        c->len++;
-    }
-}
-
 /* Sends one request view with the tests' HTTP client; the answer into *a. */
 static void send_view(const scopegate_http_request *r, http_answer *a) {
     CHECK(http_exchange(r->method, r->url, r->headers, r->headers_len, r->body, r->body_len, a) == HTTP_OK);

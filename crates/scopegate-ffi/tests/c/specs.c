@@ -17,24 +17,6 @@
 
 static scopegate_provider *specs;
 
-typedef struct collected {
-    char names[32][128];
-    char values[32][1024];
-    scopegate_header headers[32];
-    size_t len;
-} collected;
-
-static void collect(const char *name, const char *value, void *ctx) {
-    collected *c = (collected *)ctx;
-    if (c->len < 32) {
-        snprintf(c->names[c->len], sizeof c->names[0], "%s", name);
-        snprintf(c->values[c->len], sizeof c->values[0], "%s", value);
-        c->headers[c->len].name = c->names[c->len];
-        c->headers[c->len].value = c->values[c->len];
-        c->len++;
-    }
-}
-
 /* Sends what the session asks for at `now` until nothing is left; how many. */
 static int drive(scopegate_session *s, uint64_t now) {
     int sent = 0;
