@@ -327,13 +327,7 @@ impl PySession {
         let Id::Token(id) = request.id else {
             return Err(PyTypeError::new_err("an API request's answer goes to handle_api_response"));
         };
-        let mut response = HttpResponse::new(status, body.unwrap_or_default());
-        if let Some(h) = headers.filter(|h| !h.is_none()) {
-            response = with_headers(response, h).map_err(|e| match e {
-                HeaderError::Shape => PyTypeError::new_err("headers must be a mapping or (name, value) pairs"),
-                HeaderError::Py(e) => e,
-            })?;
-        }
+        let response = answer(status, headers, body)?;
         map(self.inner.handle_response(timestamp(now), id, response))
     }
 
@@ -411,16 +405,11 @@ impl PySession {
             return Err(PyTypeError::new_err("a token request's answer goes to handle_response"));
         };
         let _ = now; // taken like every session call's; the answer needs no time
-        let step = match headers.filter(|h| !h.is_none()) {
-            Some(h) => {
-                let response =
-                    with_headers(HttpResponse::new(status, body.unwrap_or_default()), h).map_err(|e| match e {
-                        HeaderError::Shape => PyTypeError::new_err("headers must be a mapping or (name, value) pairs"),
-                        HeaderError::Py(e) => e,
-                    })?;
-                self.inner.handle_api_answer(id, &request.request, &response)
-            }
-            None => self.inner.handle_api_response(id, status),
+        let step = if headers.as_ref().is_some_and(|h| !h.is_none()) {
+            let response = answer(status, headers, body)?;
+            self.inner.handle_api_answer(id, &request.request, &response)
+        } else {
+            self.inner.handle_api_response(id, status)
         };
         Ok(match step {
             NextStep::Done => "done",
@@ -434,5 +423,18 @@ impl PySession {
 
     fn __repr__(&self) -> String {
         format!("Session(provider={}, account={})", q(self.inner.provider().id()), q(self.inner.account()))
+    }
+}
+
+/// An answer as Python hands it in: status, optional headers (a mapping or `(name, value)`
+/// pairs of `str` or `bytes`), optional body.
+fn answer(status: u16, headers: Option<Bound<'_, PyAny>>, body: Option<Vec<u8>>) -> PyResult<HttpResponse> {
+    let response = HttpResponse::new(status, body.unwrap_or_default());
+    match headers.filter(|h| !h.is_none()) {
+        Some(h) => with_headers(response, h).map_err(|e| match e {
+            HeaderError::Shape => PyTypeError::new_err("headers must be a mapping or (name, value) pairs"),
+            HeaderError::Py(e) => e,
+        }),
+        None => Ok(response),
     }
 }
