@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use scopegate_core::{AuthorizationStart, Error, PendingAuthorization, TokenSet};
+use scopegate_core::{AuthorizationStart, Error, PendingAuthorization, Session, TokenSet};
 
 use super::observe::{Op, OpSpan, Outcome, Sent};
 use super::slot::Slot;
@@ -45,15 +45,29 @@ impl Client {
         callback: &str,
         sent: &mut Sent,
     ) -> Result<TokenSet, Error> {
+        let mut s = self.grant_session()?;
+        s.handle_callback(self.now(), pending, callback)?;
+        let events = self.drive(&mut s, sent)?;
+        let tokens = refresh::outcome(&s, events)?;
+        self.store_grant(&s, tokens)
+    }
+
+    /// A session for a new grant (a code exchange, a device login): a client bound to an
+    /// account hands it that account's token set, so that the session refuses a grant of
+    /// another identity or account.
+    pub(super) fn grant_session(&self) -> Result<Session, Error> {
         let mut s = self.session();
         if self.bound {
             let slot = self.slot();
             let _flight = slot.flight.lock();
             s.set_tokens(self.current(&slot)?.tokens)?;
         }
-        s.handle_callback(self.now(), pending, callback)?;
-        let events = self.drive(&mut s, sent)?;
-        let tokens = refresh::outcome(&s, events)?;
+        Ok(s)
+    }
+
+    /// Stores a new grant's tokens under the account the session says they belong to, and makes
+    /// that account this client's.
+    pub(super) fn store_grant(&self, s: &Session, tokens: TokenSet) -> Result<TokenSet, Error> {
         let key = StoreKey::new(self.provider.id(), self.config.client_id(), s.account());
         let slot = Slot::of(&self.store, &key);
         let _flight = slot.flight.lock();
@@ -63,7 +77,7 @@ impl Client {
 
     /// Writes a new grant's tokens unless the entry holds another identity's token (defence in
     /// depth: the session checked already). A pending unsaved set of the old grant is dropped.
-    pub(super) fn put_new_grant(&self, slot: &Slot, tokens: TokenSet) -> Result<TokenSet, Error> {
+    fn put_new_grant(&self, slot: &Slot, tokens: TokenSet) -> Result<TokenSet, Error> {
         let key = &slot.key;
         let row = match self.claim(slot) {
             Ok(row) => row,

@@ -7,8 +7,6 @@ use scopegate_core::{Error, Event, Session, TokenSet};
 use super::Client;
 use super::observe::{Op, OpSpan, Outcome, Sent};
 use super::refresh::{self, Waits};
-use super::slot::Slot;
-use crate::store::StoreKey;
 
 impl Client {
     /// Logs in with the device authorization grant (RFC 8628) and the profile's scopes:
@@ -31,19 +29,10 @@ impl Client {
     }
 
     fn device_login_in_span(&self, on_code: impl FnMut(&UserCode), sent: &mut Sent) -> Result<TokenSet, Error> {
-        let mut s = self.session();
-        if self.bound {
-            let slot = self.slot();
-            let _flight = slot.flight.lock();
-            s.set_tokens(self.current(&slot)?.tokens)?;
-        }
+        let mut s = self.grant_session()?;
         s.start_device_authorization(self.now(), None)?;
         let tokens = self.poll_device(&mut s, on_code, sent)?;
-        let key = StoreKey::new(self.provider.id(), self.config.client_id(), s.account());
-        let slot = Slot::of(&self.store, &key);
-        let _flight = slot.flight.lock();
-        self.slot.store(std::sync::Arc::clone(&slot));
-        self.put_new_grant(&slot, tokens)
+        self.store_grant(&s, tokens)
     }
 
     /// Drives a device authorization to its end: sends what the session asks for, hands its
