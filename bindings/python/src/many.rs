@@ -1,6 +1,7 @@
 //! `Policy.allows_many(calls)`: the batch check. The `(method, path)` tuples are read in place
-//! (each `str`'s own UTF-8 buffer, no copy), the checks run in one `Policy::allows_many` over
-//! the whole batch, and the answers come back as one list.
+//! (each `str`'s own UTF-8 buffer, no copy), each checked as it is read
+//! (`PermissionMatrix::allows_method`, the body of `Policy::allows_many`), its answer put in the
+//! list that comes back.
 //!
 //! The items are borrowed, not referenced one by one: a list or tuple holds them for the length
 //! of the call (nothing runs Python code meanwhile, and on the free-threaded build the list's
@@ -11,7 +12,7 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyBool, PyList, PyTuple};
 use scopegate_core::{Method, Policy};
 
 use crate::text::utf8_of;
@@ -45,7 +46,8 @@ unsafe fn call_of<'a>(
         if ffi::PyTuple_CheckExact(item) == 0 && ffi::PyTuple_Check(item) == 0 {
             return Err(Bad::NotTuple);
         }
-        let n = ffi::PyTuple_Size(item);
+        // The tuple's size field (`Py_SIZE`, in the stable ABI's object layout): no call.
+        let n = ffi::Py_SIZE(item);
         if n != 2 {
             return Err(Bad::Items(n));
         }
@@ -92,46 +94,53 @@ fn type_name(obj: Borrowed<'_, '_, PyAny>) -> String {
 }
 
 /// Reads the `len` items that `item(i)` gives (each alive as long as the caller holds the
-/// calls), checks them, and returns the answers.
+/// calls), checks each as it is read, and returns the answers' list.
 ///
 /// # Safety
 /// Every pointer `item` returns is a live object until this function returns.
-unsafe fn decide(
-    py: Python<'_>,
+unsafe fn decide<'py>(
+    py: Python<'py>,
     policy: &Policy,
     len: usize,
     item: impl Fn(usize) -> *mut ffi::PyObject,
-) -> PyResult<Vec<bool>> {
+) -> PyResult<Bound<'py, PyList>> {
+    let (matrix, rights) = (policy.matrix(), policy.rights());
+    // SAFETY: attached; a new list of `len` empty slots (or null with the exception set), owned.
+    let answers = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len as ffi::Py_ssize_t)) }?;
+    let (yes, no) = (PyBool::new(py, true).to_owned(), PyBool::new(py, false).to_owned());
     let mut last = (std::ptr::null_mut(), None);
-    let mut calls = Vec::with_capacity(len);
     for i in 0..len {
         let obj = item(i);
-        // SAFETY: alive until we return (the caller's contract); the `&str`s are used before.
-        match unsafe { call_of(obj, &mut last) } {
-            Ok(call) => calls.push(call),
+        // SAFETY: alive until we return (the caller's contract); the `&str` is used at once.
+        let allowed = match unsafe { call_of(obj, &mut last) } {
+            Ok((m, path)) => matrix.allows_method(rights, m, path),
+            // The list, its slots still empty from here on, is released with the error.
             Err(bad) => return Err(error(py, i, obj, bad)),
-        }
+        };
+        let answer = if allowed { &yes } else { &no };
+        // SAFETY: slot `i` of the new list, empty until now; `PyList_SetItem` takes the new
+        // reference (it cannot fail on an index below the length of a list).
+        unsafe { ffi::PyList_SetItem(answers.as_ptr(), i as ffi::Py_ssize_t, answer.clone().into_ptr()) };
     }
-    let mut out = vec![false; len];
-    policy.allows_many(&calls, &mut out);
-    Ok(out)
+    // SAFETY: `PyList_New` made a list.
+    Ok(unsafe { answers.cast_into_unchecked() })
 }
 
 /// `policy.allows_many(calls) -> list[bool]`.
 pub(crate) fn allows_many<'py>(policy: &Policy, calls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
     let py = calls.py();
-    let answers = if let Ok(list) = calls.cast_exact::<PyList>() {
+    if let Ok(list) = calls.cast_exact::<PyList>() {
         pyo3::sync::critical_section::with_critical_section(list.as_any(), || {
             let ptr = list.as_ptr();
             // SAFETY: under the list's critical section (and, without free threading, the GIL)
             // with no Python code run, the list does not change: each index below its length
             // holds a live item, borrowed from the list until the section ends.
             unsafe { decide(py, policy, list.len(), |i| ffi::PyList_GetItem(ptr, i as ffi::Py_ssize_t)) }
-        })?
+        })
     } else if let Ok(tuple) = calls.cast_exact::<PyTuple>() {
         let ptr = tuple.as_ptr();
         // SAFETY: a tuple does not change; every index is below its length.
-        unsafe { decide(py, policy, tuple.len(), |i| ffi::PyTuple_GetItem(ptr, i as ffi::Py_ssize_t)) }?
+        unsafe { decide(py, policy, tuple.len(), |i| ffi::PyTuple_GetItem(ptr, i as ffi::Py_ssize_t)) }
     } else {
         let items: Vec<Bound<'py, PyAny>> = calls
             .try_iter()
@@ -143,7 +152,6 @@ pub(crate) fn allows_many<'py>(policy: &Policy, calls: &Bound<'py, PyAny>) -> Py
             })?
             .collect::<PyResult<_>>()?;
         // SAFETY: `items` holds a reference to each until the end of this block.
-        unsafe { decide(py, policy, items.len(), |i| items[i].as_ptr()) }?
-    };
-    PyList::new(py, answers)
+        unsafe { decide(py, policy, items.len(), |i| items[i].as_ptr()) }
+    }
 }
