@@ -1,6 +1,7 @@
-//! `allows_many` decides each call as `allows` does: property tests on random batches (paths
-//! built from the templates, with noise that reaches every hand-over to the full search, and
-//! arbitrary bytes), on Yespo's matrix and on a matrix with every kind of node table.
+//! `allows_many` decides each call as `allows` does, and `allows_method_bytes` as `allows` on
+//! UTF-8 (never allowing other bytes): property tests on random batches (paths built from the
+//! templates, with noise that reaches every hand-over to the full search, and arbitrary bytes),
+//! on Yespo's matrix and on a matrix with every kind of node table.
 
 use proptest::prelude::*;
 use scopegate_core::Rights;
@@ -108,6 +109,23 @@ fn agrees(p: &Provider, calls: &[(Method, String)]) -> Result<(), TestCaseError>
     Ok(())
 }
 
+/// `allows_method_bytes` on each call's bytes, as they are and with a byte above 0x7f put in at
+/// `at`: what `allows` says of the text when the bytes are UTF-8, else not allowed.
+fn bytes_agree(p: &Provider, calls: &[(Method, String)], at: usize, high: u8) -> Result<(), TestCaseError> {
+    let m = p.matrix();
+    for (method, path) in calls {
+        let mut spoiled = path.as_bytes().to_vec();
+        spoiled.insert(at % (spoiled.len() + 1), high);
+        for bytes in [path.as_bytes(), &spoiled] {
+            for rights in [Rights::EMPTY, Rights::from_bits(1), Rights::from_bits(0b100), Rights::from_bits(u64::MAX)] {
+                let want = std::str::from_utf8(bytes).is_ok_and(|s| m.allows(rights, method.as_str(), s));
+                prop_assert_eq!(m.allows_method_bytes(rights, *method, bytes), want, "{} {:?}", method, bytes);
+            }
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
 
@@ -119,6 +137,24 @@ proptest! {
     #[test]
     fn allows_many_is_allows_for_each_call_on_a_mixed_matrix(calls in calls(&mixed())) {
         agrees(&mixed(), &calls)?;
+    }
+
+    #[test]
+    fn allows_method_bytes_is_allows_on_utf8_and_never_on_other_bytes(
+        yespo in calls(&Provider::builtin("yespo").unwrap()),
+        mixed_calls in calls(&mixed()),
+        at in 0usize..80,
+        high in 0x80u8..=0xff,
+        raw in proptest::collection::vec((0usize..7, proptest::collection::vec(any::<u8>(), 0..60)), 0..10),
+    ) {
+        bytes_agree(&Provider::builtin("yespo").unwrap(), &yespo, at, high)?;
+        bytes_agree(&mixed(), &mixed_calls, at, high)?;
+        let m = mixed();
+        for (i, bytes) in &raw {
+            let method = Method::ALL[*i];
+            let want = std::str::from_utf8(bytes).is_ok_and(|s| m.matrix().allows(Rights::from_bits(1), method.as_str(), s));
+            prop_assert_eq!(m.matrix().allows_method_bytes(Rights::from_bits(1), method, bytes), want, "{:?}", bytes);
+        }
     }
 
     #[test]

@@ -331,8 +331,9 @@ pub unsafe extern "C" fn scopegate_policy_allows_many(
 }
 
 /// The body of `scopegate_policy_allows_many`: one call after the other, each parsed (method,
-/// path measured) and checked in turn, the check inlined (`PermissionMatrix::allows_method`), so
-/// the parse of a call overlaps the end of the check before it.
+/// path measured) and checked in turn, the check inlined (`PermissionMatrix::allows_method_bytes`:
+/// the path's bytes need no UTF-8 check first), so the parse of a call overlaps the end of the
+/// check before it.
 ///
 /// # Safety
 /// Every `method` and `path` of `calls` is NULL or points to a NUL-terminated string.
@@ -346,14 +347,8 @@ unsafe fn allows_many(
         *o = !c.method.is_null() && !c.path.is_null() && {
             // SAFETY: non-NULL and NUL-terminated, by contract; the strings outlive the call.
             let path = unsafe { std::ffi::CStr::from_ptr(c.path) }.to_bytes();
-            match unsafe { method_of(c.method) } {
-                // ASCII is UTF-8: the word-at-a-time test is enough.
-                Some(m) if path.is_ascii() => {
-                    matrix.allows_method(rights, m, unsafe { std::str::from_utf8_unchecked(path) })
-                }
-                Some(m) => std::str::from_utf8(path).is_ok_and(|path| matrix.allows_method(rights, m, path)),
-                None => false,
-            }
+            // The path as bytes: one that is not UTF-8 is not allowed, with no check first.
+            unsafe { method_of(c.method) }.is_some_and(|m| matrix.allows_method_bytes(rights, m, path))
         };
     }
 }

@@ -276,8 +276,9 @@ pub(super) fn build_hops(
 
 /// What the fast walk concluded.
 pub(super) enum Greedy<'m> {
-    /// The node of the endpoint found (the full search's answer).
-    Found(&'m Hop),
+    /// The node of the endpoint found (the full search's answer), and where the path's
+    /// segments end (its length, or the offset of its `?` or `#`).
+    Found(&'m Hop, usize),
     /// The path ended at a node without an endpoint, nothing to backtrack to, every segment
     /// valid: no endpoint matches.
     Unknown,
@@ -396,7 +397,7 @@ impl PermissionMatrix {
         // The end of the path, `?` or `#` (a static match and `scan_ordinary` stop only there).
         let hop = walk.hop;
         Some(if hop.endpoint != NONE {
-            Greedy::Found(hop)
+            Greedy::Found(hop, end)
         } else if hop.forked {
             Greedy::Unsure
         } else {

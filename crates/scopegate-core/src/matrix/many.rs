@@ -27,14 +27,39 @@ impl PermissionMatrix {
     /// registers across calls.
     #[inline(always)]
     pub fn allows_method(&self, rights: Rights, m: Method, path: &str) -> bool {
-        let Ok(rel) = self.relative(path.as_bytes()) else { return false };
+        self.allows_path::<false>(rights, m, path.as_bytes())
+    }
+
+    /// [`allows_method`](Self::allows_method) on a path given as bytes, for callers whose text
+    /// is not known to be UTF-8 (the C library's): bytes that are not UTF-8 are never allowed,
+    /// and checking costs next to nothing, since the path rules reject every byte above 0x7f
+    /// before a `?` or `#`: only a query or fragment is left to check. Allocation-free, inlined
+    /// where it is called.
+    #[inline(always)]
+    pub fn allows_method_bytes(&self, rights: Rights, m: Method, path: &[u8]) -> bool {
+        self.allows_path::<true>(rights, m, path)
+    }
+
+    /// The check on a path's bytes; with `BYTES`, they may not be UTF-8 (then it is not allowed).
+    #[inline(always)]
+    fn allows_path<const BYTES: bool>(&self, rights: Rights, m: Method, path: &[u8]) -> bool {
+        let Ok(rel) = self.relative(path) else { return false };
         match self.walk_fast(&self.hop_roots[m.index()], rel) {
-            Greedy::Found(hop) => hop.open || hop.allowed_by & rights.bits() != 0,
+            // The segments (up to `end`) are ASCII: the walk accepted each byte.
+            Greedy::Found(hop, end) => {
+                (hop.open || hop.allowed_by & rights.bits() != 0) && (!BYTES || is_utf8(&rel[end..]))
+            }
             // No endpoint matches (rejected or unknown, either way not allowed).
             Greedy::Unknown | Greedy::DeadEnd(_) => false,
-            Greedy::Unsure => self.allows_thorough(rights, m, rel),
+            Greedy::Unsure => self.allows_thorough(rights, m, rel) && (!BYTES || is_utf8(rel)),
         }
     }
+}
+
+/// Whether `b` is UTF-8 (the word-at-a-time ASCII test first).
+#[inline(always)]
+fn is_utf8(b: &[u8]) -> bool {
+    b.is_ascii() || std::str::from_utf8(b).is_ok()
 }
 
 impl Policy {

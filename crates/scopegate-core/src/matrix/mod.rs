@@ -380,7 +380,7 @@ impl PermissionMatrix {
         };
         let greedy = if fast { self.walk_fast(&self.hop_roots[method.index()], rel) } else { Greedy::Unsure };
         let found = match greedy {
-            Greedy::Found(hop) => Ok(hop.endpoint),
+            Greedy::Found(hop, _) => Ok(hop.endpoint),
             Greedy::Unknown => Err(None),
             Greedy::DeadEnd(start) => match rest_is_plain(rel, start) {
                 Greedy::Unknown => Err(None),
@@ -409,7 +409,7 @@ impl PermissionMatrix {
         let Some(m) = Method::from_bytes(method.as_bytes()) else { return false };
         let Ok(rel) = self.relative(path.as_bytes()) else { return false };
         match self.walk_fast(&self.hop_roots[m.index()], rel) {
-            Greedy::Found(hop) => hop.open || hop.allowed_by & rights.bits() != 0,
+            Greedy::Found(hop, _) => hop.open || hop.allowed_by & rights.bits() != 0,
             // No endpoint matches (rejected or unknown, either way not allowed).
             Greedy::Unknown | Greedy::DeadEnd(_) => false,
             Greedy::Unsure => self.allows_thorough(rights, m, rel),
