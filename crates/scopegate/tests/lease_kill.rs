@@ -30,7 +30,7 @@ use scopegate::{
     Claim, Client, LeaseOwner, SqliteStore, StoreKey, TokenStore, Transport, Update, UreqTransport, Written,
 };
 use scopegate_core::prelude::*;
-use support::TempDir;
+use support::{TempDir, pg_url};
 
 const T0: u64 = 1_800_000_000;
 /// Both processes' clock: the stored access token (an hour from T0) has expired.
@@ -66,18 +66,8 @@ fn open(kind: &str, location: &str) -> Arc<dyn TokenStore> {
 fn stores(tag: &str) -> Vec<(&'static str, String, Option<TempDir>)> {
     let dir = TempDir::new(&format!("lease-{tag}"));
     let mut out = vec![("sqlite", dir.0.join("tokens.db").display().to_string(), Some(dir))];
-    match std::env::var("SCOPEGATE_TEST_PG") {
-        #[cfg(feature = "postgres")]
-        Ok(url) => out.push(("pg", url, None)),
-        _ => {
-            assert!(
-                std::env::var_os("SCOPEGATE_REQUIRE_PG").is_none(),
-                "SCOPEGATE_REQUIRE_PG is set but PostgreSQL is not available: run scripts/test (feature postgres, SCOPEGATE_TEST_PG)"
-            );
-            eprintln!(
-                "PostgreSQL skipped: build with --features postgres and set SCOPEGATE_TEST_PG (scripts/pg start)"
-            );
-        }
+    if let Some(url) = pg_url() {
+        out.push(("pg", url, None));
     }
     out
 }

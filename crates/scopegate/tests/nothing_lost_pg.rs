@@ -6,8 +6,8 @@
 #![cfg(feature = "postgres")]
 #![allow(clippy::print_stderr)]
 
-use std::path::Path;
-use std::process::Command;
+mod support;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,12 +16,7 @@ use scopegate::Transport;
 use scopegate::{Client, PostgresOptions, PostgresStore, TokenStore, UreqTransport};
 use scopegate_core::prelude::*;
 use scopegate_sandbox::{Consent, Fault, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Sandbox, SandboxOptions};
-
-fn pg_script(action: &str) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg");
-    let out = Command::new(script).arg(action).output().expect("scripts/pg");
-    assert!(out.status.success(), "scripts/pg {action}: {}", String::from_utf8_lossy(&out.stderr));
-}
+use support::{pg_script, pg_url};
 
 /// Sends through ureq; when armed, a refresh request stops PostgreSQL while it is in flight.
 struct StopsTheDatabase {
@@ -44,11 +39,7 @@ impl Transport for StopsTheDatabase {
 
 #[test]
 fn the_database_stops_mid_refresh_and_nothing_is_lost() {
-    let Ok(url) = std::env::var("SCOPEGATE_TEST_PG") else {
-        assert!(std::env::var_os("SCOPEGATE_REQUIRE_PG").is_none(), "SCOPEGATE_REQUIRE_PG is set: run scripts/test");
-        eprintln!("skipped: no PostgreSQL");
-        return;
-    };
+    let Some(url) = pg_url() else { return };
     let sb = Sandbox::start_with(SandboxOptions { port: 0, consent: Consent::AutoApprove, strict: true }).unwrap();
     let opts = PostgresOptions { connect_timeout: Duration::from_secs(2), ..PostgresOptions::default() };
     let store: Arc<dyn TokenStore> = Arc::new(PostgresStore::connect_with(&url, opts.clone()).unwrap());

@@ -21,20 +21,6 @@ use scopegate::{
 use scopegate_core::prelude::*;
 use support::*;
 
-fn pg() -> Option<String> {
-    match std::env::var("SCOPEGATE_TEST_PG") {
-        Ok(url) => Some(url),
-        Err(_) => {
-            assert!(
-                std::env::var_os("SCOPEGATE_REQUIRE_PG").is_none(),
-                "SCOPEGATE_REQUIRE_PG is set but SCOPEGATE_TEST_PG is not: run scripts/test"
-            );
-            eprintln!("skipped: no PostgreSQL (scripts/pg start, then SCOPEGATE_TEST_PG=<its url>)");
-            None
-        }
-    }
-}
-
 /// A key no other test (or run) uses.
 fn fresh_key(tag: &str) -> StoreKey {
     let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
@@ -50,7 +36,7 @@ fn tokens(n: u32) -> TokenSet {
 
 #[test]
 fn round_trip_isolation_and_keys() {
-    let Some(url) = pg() else { return };
+    let Some(url) = pg_url() else { return };
     let store = PostgresStore::connect(&url).unwrap();
     let (a, b) = (fresh_key("rt-a"), fresh_key("rt-b"));
     assert_eq!(store.load(&a).unwrap(), None);
@@ -76,7 +62,7 @@ fn round_trip_isolation_and_keys() {
 /// refresh of one key never holds up another key.
 #[test]
 fn one_key_locked_others_go_on() {
-    let Some(url) = pg() else { return };
+    let Some(url) = pg_url() else { return };
     let opts = PostgresOptions { pool_size: 16, ..PostgresOptions::default() };
     let stores: Vec<Arc<PostgresStore>> =
         (0..2).map(|_| Arc::new(PostgresStore::connect_with(&url, opts.clone()).unwrap())).collect();
@@ -130,7 +116,7 @@ fn a_store_that_is_down_is_a_clear_error_in_time() {
 /// rotate, a wrong key is a clear error.
 #[test]
 fn tokens_sealed_at_rest_in_postgres() {
-    let Some(url) = pg() else { return };
+    let Some(url) = pg_url() else { return };
     let (k1, k2) = ([11u8; 32], [12u8; 32]);
     let key = fresh_key("sealed");
     let mut t = tokens(7);
@@ -187,7 +173,7 @@ impl Drop for OwnDatabase {
 /// can write the table) is refused, never read as a token set.
 #[test]
 fn a_sealed_postgres_store_refuses_unsealed_rows() {
-    let Some(url) = pg() else { return };
+    let Some(url) = pg_url() else { return };
     let db = OwnDatabase::new(&url, "unsealed");
     let (a, b) = (fresh_key("plain-a"), fresh_key("plain-b"));
     let plain = PostgresStore::connect(&db.url).unwrap();
@@ -410,7 +396,7 @@ fn race(
 /// strict rotation (a second would fail with invalid_grant).
 #[test]
 fn four_processes_of_eight_threads_make_one_refresh() {
-    let Some(url) = pg() else { return };
+    let Some(url) = pg_url() else { return };
     let Some(server) = Authlib::start(false) else { return };
     let dir = TempDir::new("pg-procs");
     let account = format!("one-{}-{}", std::process::id(), now_secs());
@@ -429,7 +415,7 @@ fn four_processes_of_eight_threads_make_one_refresh() {
 /// the slowest refreshes, not their sum. The same on SQLite (one database lock) for comparison.
 #[test]
 fn two_hundred_accounts_by_four_processes() {
-    let Some(url) = pg() else { return };
+    let Some(url) = pg_url() else { return };
     let Some(server) = Authlib::start_with(&["--token-delay-ms", "200"]) else { return };
     let run = now_secs();
     let mut figures = Vec::new();
@@ -459,7 +445,7 @@ fn two_hundred_accounts_by_four_processes() {
 /// the server.
 #[test]
 fn a_process_killed_mid_refresh_releases_its_lock() {
-    let Some(url) = pg() else { return };
+    let Some(url) = pg_url() else { return };
     // --grace: a rotation the killed process started is not held against the survivor.
     let Some(server) = Authlib::start_with(&["--grace", "--token-delay-ms", "3000"]) else { return };
     let dir = TempDir::new("pg-kill");

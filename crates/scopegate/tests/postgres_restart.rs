@@ -4,18 +4,13 @@
 #![cfg(feature = "postgres")]
 #![allow(clippy::print_stderr)]
 
-use std::path::Path;
-use std::process::Command;
+mod support;
+
 use std::time::{Duration, Instant};
 
 use scopegate::{PostgresOptions, PostgresStore, StoreKey, TokenStore, Update};
 use scopegate_core::prelude::*;
-
-fn pg_script(action: &str) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg");
-    let out = Command::new(script).arg(action).output().expect("scripts/pg");
-    assert!(out.status.success(), "scripts/pg {action}: {}", String::from_utf8_lossy(&out.stderr));
-}
+use support::{pg_script, pg_url};
 
 fn tokens(n: u32) -> TokenSet {
     TokenSet::from_json(&format!(
@@ -26,11 +21,7 @@ fn tokens(n: u32) -> TokenSet {
 
 #[test]
 fn the_server_stopped_and_started_under_a_running_client() {
-    let Ok(url) = std::env::var("SCOPEGATE_TEST_PG") else {
-        assert!(std::env::var_os("SCOPEGATE_REQUIRE_PG").is_none(), "SCOPEGATE_REQUIRE_PG is set: run scripts/test");
-        eprintln!("skipped: no PostgreSQL");
-        return;
-    };
+    let Some(url) = pg_url() else { return };
     let opts = PostgresOptions { connect_timeout: Duration::from_secs(2), ..PostgresOptions::default() };
     let store = PostgresStore::connect_with(&url, opts).unwrap();
     let key = StoreKey::new("yespo", format!("restart-{}", std::process::id()), "default");

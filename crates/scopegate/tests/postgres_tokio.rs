@@ -5,25 +5,14 @@
 #![cfg(feature = "postgres")]
 #![allow(clippy::print_stderr)]
 
+mod support;
+
 use std::sync::Arc;
 
 use scopegate::{Client, PostgresStore, TokenStore, UreqTransport};
 use scopegate_core::prelude::*;
 use scopegate_sandbox::{SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Sandbox};
-
-fn pg_url() -> Option<String> {
-    match std::env::var("SCOPEGATE_TEST_PG") {
-        Ok(u) => Some(u),
-        Err(_) => {
-            assert!(
-                std::env::var_os("SCOPEGATE_REQUIRE_PG").is_none(),
-                "SCOPEGATE_REQUIRE_PG is set: run scripts/test"
-            );
-            eprintln!("skipped: no PostgreSQL");
-            None
-        }
-    }
-}
+use support::pg_url;
 
 /// What a handler of a tokio service does: the blocking client, right on the task.
 async fn app_token(url: &str, sb: &Sandbox, account: &str) -> TokenSet {

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use scopegate::{Client, DEFAULT_STALENESS, SqliteStore, TokenStore};
 use scopegate_core::prelude::*;
-use support::TempDir;
 use support::fake::FakeProvider;
+use support::{TempDir, pg_url};
 
 const T0: u64 = 1_800_000_000;
 const REVOCATION: &str = "[revocation]\nkind = \"rfc7009\"\nurl = \"https://auth.test/oauth/revoke\"\n";
@@ -74,18 +74,8 @@ fn pairs(tag: &str) -> Vec<Pair> {
         location: file,
         _dir: Some(dir),
     }];
-    match std::env::var("SCOPEGATE_TEST_PG") {
-        #[cfg(feature = "postgres")]
-        Ok(url) => out.push(Pair { kind: "pg", a: open("pg", &url), b: open("pg", &url), location: url, _dir: None }),
-        _ => {
-            assert!(
-                std::env::var_os("SCOPEGATE_REQUIRE_PG").is_none(),
-                "SCOPEGATE_REQUIRE_PG is set but PostgreSQL is not available: run scripts/test (feature postgres, SCOPEGATE_TEST_PG)"
-            );
-            eprintln!(
-                "PostgreSQL skipped: build with --features postgres and set SCOPEGATE_TEST_PG (scripts/pg start)"
-            );
-        }
+    if let Some(url) = pg_url() {
+        out.push(Pair { kind: "pg", a: open("pg", &url), b: open("pg", &url), location: url, _dir: None });
     }
     out
 }

@@ -169,3 +169,30 @@ pub fn login(client: &Client) -> TokenSet {
 pub fn now_secs() -> u64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
 }
+
+/// The PostgreSQL server the tests run against (`SCOPEGATE_TEST_PG`, from `scripts/pg start`), or
+/// `None`: the test says so and does nothing, unless `SCOPEGATE_REQUIRE_PG` is set (`scripts/test`
+/// sets it), which makes a missing server a failure. Without the crate's `postgres` feature there
+/// is no PostgresStore to run on.
+pub fn pg_url() -> Option<String> {
+    match std::env::var("SCOPEGATE_TEST_PG") {
+        Ok(url) if cfg!(feature = "postgres") => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("SCOPEGATE_REQUIRE_PG").is_none(),
+                "SCOPEGATE_REQUIRE_PG is set but PostgreSQL is not available: run scripts/test (feature postgres, SCOPEGATE_TEST_PG)"
+            );
+            eprintln!(
+                "PostgreSQL skipped: build with --features postgres and set SCOPEGATE_TEST_PG (scripts/pg start)"
+            );
+            None
+        }
+    }
+}
+
+/// Runs `scripts/pg ACTION` (`stop`, `start`) on the test server.
+pub fn pg_script(action: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg");
+    let out = Command::new(script).arg(action).output().expect("scripts/pg");
+    assert!(out.status.success(), "scripts/pg {action}: {}", String::from_utf8_lossy(&out.stderr));
+}
