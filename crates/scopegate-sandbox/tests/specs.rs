@@ -2,6 +2,8 @@
 //! discovery, private_key_jwt (and a wrong `aud`), DPoP (and a missing nonce), the device grant
 //! (and `slow_down`), PAR (and an expired `request_uri`).
 
+mod specs_support;
+
 use scopegate::Transport as _;
 use scopegate::discover_with;
 use scopegate_core::client_assertion::{ClientAssertion, JWT_BEARER};
@@ -15,24 +17,13 @@ use scopegate_core::par::{ParError, ParFlow};
 use scopegate_core::prelude::*;
 use scopegate_core::profile::JwsAlgorithm;
 use scopegate_core::{AuthorizationRequest, GrantType};
-use scopegate_sandbox::{Consent, SPECS_SECRET, Sandbox, SandboxOptions};
+use scopegate_sandbox::{Consent, Sandbox};
+use specs_support::{client, discovered, sandbox};
 use url::Url;
 
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
-
-fn sandbox() -> Sandbox {
-    Sandbox::start_with(SandboxOptions { port: 0, consent: Consent::AutoApprove, strict: false }).unwrap()
-}
-
 fn provider(sb: &Sandbox, overrides: &str) -> Provider {
-    let metadata = discover_with(&sb.transport(), &sb.specs_issuer()).expect("discovery");
-    let json = serde_json::to_string(metadata.raw()).unwrap();
-    let p = Provider::from_discovery(&sb.specs_issuer(), &json).unwrap();
+    let p = discovered(sb);
     if overrides.is_empty() { p } else { p.with_overrides(overrides, "test").unwrap() }
-}
-
-fn client(id: &str) -> ClientConfig {
-    ClientConfig::new(id).unwrap().with_secret(SPECS_SECRET).with_redirect_uri(REDIRECT).unwrap()
 }
 
 fn run(sb: &Sandbox, mut flow: TokenFlow) -> Result<TokenSet, FlowError> {

@@ -2,33 +2,24 @@
 //! sandbox's clock) and the blocking `Client`: a wrong `aud`, a missing DPoP nonce (token
 //! endpoint and resource), `slow_down`, an expired `request_uri`; and the flows that work.
 
+mod specs_support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use scopegate::Transport as _;
-use scopegate::{Client, MemoryStore, discover_with};
+use scopegate::{Client, MemoryStore};
 use scopegate_core::device::DeviceError;
 use scopegate_core::par::ParError;
 use scopegate_core::prelude::*;
-use scopegate_sandbox::{Consent, SPECS_SECRET, Sandbox, SandboxOptions};
+use scopegate_sandbox::{Consent, Sandbox};
+use specs_support::{client, discovered, sandbox};
 use url::Url;
 
-const REDIRECT: &str = "http://127.0.0.1:9/callback";
-
-fn sandbox() -> Sandbox {
-    Sandbox::start_with(SandboxOptions { port: 0, consent: Consent::AutoApprove, strict: false }).unwrap()
-}
-
 fn provider(sb: &Sandbox, overrides: &str) -> Provider {
-    let metadata = discover_with(&sb.transport(), &sb.specs_issuer()).expect("discovery");
-    let json = serde_json::to_string(metadata.raw()).unwrap();
-    let p = Provider::from_discovery(&sb.specs_issuer(), &json).unwrap();
+    let p = discovered(sb);
     let api = format!("[api]\nbase_url = \"{}/api/\"\n", sb.specs_issuer());
     p.with_overrides(&format!("{api}{overrides}"), "test").unwrap()
-}
-
-fn client(id: &str) -> ClientConfig {
-    ClientConfig::new(id).unwrap().with_secret(SPECS_SECRET).with_redirect_uri(REDIRECT).unwrap()
 }
 
 /// Sends what the session asks for at `now` until it asks for nothing; returns the events.
